@@ -1,0 +1,12 @@
+"""Sandboxes for running model-written Python: ``inline``, ``local`` and ``docker``.
+
+Usable without codeact::
+
+    with make_sandbox("local", timeout=10) as sb:
+        sb.start(tools={"add": lambda a, b: a + b})
+        sb.run("print(add(1, 2))").stdout  # "3\\n"
+"""
+
+from sandboxes.base import Execution, Sandbox, SandboxError, make_sandbox
+
+__all__ = ["Execution", "Sandbox", "SandboxError", "make_sandbox"]
