@@ -1,0 +1,41 @@
+"""codeact: LLM agents that act by writing code.
+
+    from codeact import CodeAgent, LiteLLMModel, tool
+
+    agent = CodeAgent(model=LiteLLMModel("gpt-4o-mini"), tools=[my_tool])
+    agent.run("...").output
+"""
+
+from codeact.agents import Agent, CodeAgent, RunStream, ToolCallingAgent
+from codeact.memory import RunResult, Step
+from codeact.models import (
+    ChatMessage,
+    LiteLLMModel,
+    Model,
+    ModelConfigError,
+    ModelError,
+    ScriptedModel,
+    TokenUsage,
+    ToolCall,
+)
+from codeact.tools import Tool, ToolError, tool
+
+__all__ = [
+    "Agent",
+    "ChatMessage",
+    "CodeAgent",
+    "LiteLLMModel",
+    "Model",
+    "ModelConfigError",
+    "ModelError",
+    "RunResult",
+    "RunStream",
+    "ScriptedModel",
+    "Step",
+    "TokenUsage",
+    "Tool",
+    "ToolCall",
+    "ToolCallingAgent",
+    "ToolError",
+    "tool",
+]
