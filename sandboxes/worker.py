@@ -2,8 +2,35 @@
 
 Standard library only, so this file runs in any image with ``python3``. ``Runner`` executes cells
 in one persistent namespace (used in-process by ``inline``); ``main()`` serves a ``Runner`` over a
-line-based JSON protocol (used by ``local`` and ``docker``). The protocol is documented on
-``main``.
+line-based JSON protocol (used by ``local`` and ``docker``), run as ``python3 worker.py`` or
+``python -m sandboxes.worker``.
+
+The protocol: one JSON object per line (UTF-8) on the worker's stdin (host to worker) and stdout
+(worker to host). Everything else the worker or the code writes to fd 1 goes to ``/dev/null``.
+
+Host to worker::
+
+    {"op": "start", "tools": {name: doc}, "restricted": bool, "allowed_imports": [...],
+     "max_output": n, "memory_mb": n | null, "sys_path": [...]}     -> "ready" or "error"
+    {"op": "run", "code": str, "timeout": seconds | null}            -> "tool_call"*, then "done"
+    {"op": "tool_result", "id": n, "ok": true, "value": ...}
+    {"op": "tool_result", "id": n, "ok": false, "type": "ValueError", "error": "message"}
+
+Worker to host::
+
+    {"op": "ready"}  |  {"op": "error", "error": str}                (answers to "start")
+    {"op": "tool_call", "id": n, "name": str, "args": [...], "kwargs": {...}}
+    {"op": "done", "stdout": str, "value": ..., "error": str | null, "is_final": bool,
+     "final_answer": ..., "duration_s": float}
+
+``start`` may be sent again to get a fresh namespace; limits and ``sys_path`` apply once per
+process. Tools are stubs that send ``tool_call`` and block for the matching ``tool_result``; an
+error result is raised in the code as an exception of the same type name (a builtin exception
+class when one exists, else a ``RuntimeError`` subclass). Only JSON crosses: a value that is not
+JSON-serialisable (inside a result, an argument or a tool's return) crosses as its ``repr``
+string, and a value whose JSON exceeds ``MAX_VALUE`` bytes crosses as a shortened ``repr``. A
+``tool_result`` whose ``id`` is not awaited is dropped: it answers a call the timeout interrupted.
+The worker stops itself at ``timeout`` (SIGALRM); a host that gets no ``done`` in time kills it.
 """
 
 from __future__ import annotations
@@ -11,15 +38,17 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
-import ctypes
+import json
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 CELL_FILENAME = "<agent>"
+MAX_VALUE = 1_000_000  # bytes of JSON per value in a "done" message; larger values cross as repr
 
 
 class Policy(Protocol):
@@ -31,7 +60,7 @@ class Policy(Protocol):
 
 
 class _FinalAnswer(BaseException):
-    """Raised by ``final_answer`` to stop the cell; a BaseException so ``except Exception`` won't eat it."""
+    """Ends the cell on ``final_answer``; a BaseException so ``except Exception`` misses it."""
 
 
 class _Interrupted(BaseException):
@@ -91,8 +120,9 @@ class Runner:
 
     ``policy`` restricts what the code may do (``None`` runs plain Python, for containers).
     ``interrupt`` is how a cell that overruns its time is stopped: ``"thread"`` raises into the
-    calling thread (works from any thread, no signals), ``"signal"`` sends SIGINT to this process
-    (also breaks blocking calls such as ``time.sleep``; the worker's main thread only).
+    calling thread (works from any thread, no signals), ``"signal"`` arms an interval timer whose
+    SIGALRM raises in this process's main thread (no timer thread; also breaks blocking calls
+    such as ``time.sleep``; the worker's main thread only). SIGINT interrupts the same way.
     """
 
     def __init__(
@@ -118,9 +148,10 @@ class Runner:
         self._redirect: contextlib.redirect_stdout[Any] | None = None
         if interrupt == "signal":
             signal.signal(signal.SIGINT, self._on_sigint)
+            signal.signal(signal.SIGALRM, self._on_sigint)
 
     def start(self, tools: Mapping[str, Callable[..., Any]] | None = None) -> None:
-        """Fresh namespace: builtins per policy, the tools, ``final_answer`` and captured ``print``."""
+        """Fresh namespace: builtins per policy, the tools, ``final_answer``, captured ``print``."""
         ns: dict[str, Any] = {"__name__": "__main__"}
         if self.policy is not None:
             self.policy.prepare(ns)
@@ -193,15 +224,19 @@ class Runner:
         if self.redirect_sys_stdout:
             self._redirect = contextlib.redirect_stdout(self._out)
             self._redirect.__enter__()
-        if timeout:
+        self._running = True
+        if timeout and self.interrupt == "signal":
+            signal.setitimer(signal.ITIMER_REAL, timeout)
+        elif timeout:
             self._timer = threading.Timer(timeout, self._fire)
             self._timer.daemon = True
             self._timer.start()
-        self._running = True
 
     def _disarm(self) -> None:
-        """Stop the timer and undo redirection; idempotent, and safe to re-run after an interrupt."""
+        """Stop the timer and undo redirection; idempotent, safe to re-run after an interrupt."""
         self._running = False  # first, so a late signal handler no longer raises
+        if self.interrupt == "signal":
+            signal.setitimer(signal.ITIMER_REAL, 0)
         if self._redirect is not None:
             self._redirect.__exit__(None, None, None)
             self._redirect = None
@@ -210,21 +245,23 @@ class Runner:
                 self._timer.cancel()
                 self._timer = None
             if self._fired and self.interrupt == "thread":
+                import ctypes  # lazily: it adds ~3 ms to the worker's start-up
+
                 # The interrupt may still be pending: clear it so it never hits the host's code.
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread_id), None)
                 self._fired = False
 
     def _fire(self) -> None:
+        """The timer thread's job in ``"thread"`` mode: raise ``_Interrupted`` in the cell."""
+        import ctypes
+
         with self._lock:
             if not self._running:
                 return
             self._fired = True
-            if self.interrupt == "signal":
-                os.kill(os.getpid(), signal.SIGINT)
-            else:
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                    ctypes.c_ulong(self._thread_id), ctypes.py_object(_Interrupted)
-                )
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(self._thread_id), ctypes.py_object(_Interrupted)
+            )
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
         if self._running:
@@ -244,3 +281,211 @@ def _expose(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     call.__name__ = call.__qualname__ = name
     call.__doc__ = getattr(fn, "description", None) or getattr(fn, "__doc__", None)
     return call
+
+
+# --- the worker program -------------------------------------------------------------------------
+
+_TIMER_SIGNALS = {signal.SIGALRM, signal.SIGINT}
+_FSIZE_LIMIT = 64 * 2**20  # largest file the code may write (it has no `open` when restricted)
+_limits_applied = False
+
+
+class _Channel:
+    """The worker's end of the protocol, on private copies of fds 0 and 1.
+
+    fds 0 and 1 themselves are pointed at ``/dev/null`` so that stray writes (C extensions,
+    ``os.write(1, ...)`` in unrestricted mode) cannot corrupt the protocol stream.
+    """
+
+    def __init__(self) -> None:
+        self._in = os.fdopen(os.dup(0), "rb")
+        self._out = os.dup(1)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 0)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+        self._last_call = 0
+
+    def recv(self) -> dict[str, Any] | None:
+        """The next message from the host, or ``None`` when the host has gone."""
+        line = self._in.readline()
+        return json.loads(line) if line else None
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.write(_encode(message))
+
+    def write(self, data: bytes) -> None:
+        # Hold the timeout signal back so a line is never left half-written.
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, _TIMER_SIGNALS)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._out, view) :]
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    def call_tool(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run a tool on the host and return its result, or raise its error here."""
+        self._last_call += 1
+        call_id = self._last_call
+        try:
+            data = _encode(
+                {"op": "tool_call", "id": call_id, "name": name, "args": args, "kwargs": kwargs}
+            )
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise TypeError(f"arguments of {name}() cannot be sent to the tool: {exc}") from None
+        if len(data) > 8 * MAX_VALUE:
+            raise ValueError(f"arguments of {name}() are too large to send ({len(data)} bytes)")
+        self.write(data)
+        while True:
+            reply = self.recv()
+            if reply is None:
+                os._exit(0)  # the host has gone; nobody is left to answer
+            if reply.get("op") == "tool_result" and reply.get("id") == call_id:
+                break
+        if reply.get("ok"):
+            return reply.get("value")
+        raise _tool_error(reply.get("type"), reply.get("error"))
+
+
+def _encode(message: dict[str, Any]) -> bytes:
+    text = json.dumps(message, ensure_ascii=False, default=repr, separators=(",", ":"))
+    return text.encode("utf-8", "surrogatepass") + b"\n"
+
+
+def _short_repr(value: Any, limit: int = 10_000) -> str:
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__name__} object>"
+    if len(text) > limit:
+        text = f"{text[:limit]}... [repr shortened from {len(text)} characters]"
+    return text
+
+
+def _tool_error(type_name: Any, message: Any) -> Exception:
+    """An exception carrying a host tool's error, of the same type name as on the host."""
+    name = type_name if isinstance(type_name, str) and type_name.isidentifier() else "ToolError"
+    base = getattr(builtins, name, None)
+    if not (isinstance(base, type) and issubclass(base, Exception)):
+        base = RuntimeError
+    text = str(message)
+    cls = type(name, (base,), {"__str__": lambda self: text})
+    try:
+        return cls(text)
+    except Exception:  # builtin exceptions with mandatory arguments (UnicodeDecodeError)
+        return RuntimeError(f"{name}: {text}")
+
+
+def _tool_stub(channel: _Channel, name: str, doc: str) -> Callable[..., Any]:
+    def stub(*args: Any, **kwargs: Any) -> Any:
+        return channel.call_tool(name, args, kwargs)
+
+    stub.__name__ = stub.__qualname__ = name
+    stub.__doc__ = doc
+    return stub
+
+
+def _address_space() -> int | None:
+    """This process's current virtual memory size in bytes (Linux), the base for RLIMIT_AS."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _apply_limits(memory_mb: int | None) -> None:
+    """No core dumps, small files, and an address space of the current size plus ``memory_mb``."""
+    global _limits_applied
+    if _limits_applied:
+        return
+    _limits_applied = True
+    try:
+        import resource
+    except ImportError:  # not POSIX: nothing to apply
+        return
+
+    def lower(kind: int, limit: int) -> None:
+        soft, hard = resource.getrlimit(kind)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(kind, (limit, limit))
+
+    lower(resource.RLIMIT_CORE, 0)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead
+    lower(resource.RLIMIT_FSIZE, _FSIZE_LIMIT)
+    base = _address_space()
+    if memory_mb and base is not None:
+        lower(resource.RLIMIT_AS, base + int(memory_mb) * 2**20)
+
+
+def _start(message: dict[str, Any], channel: _Channel) -> Runner:
+    for path in reversed(message.get("sys_path") or []):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    policy = None
+    if message.get("restricted"):
+        from sandboxes.policy import RestrictedPolicy
+
+        policy = RestrictedPolicy(message.get("allowed_imports") or ())
+    _apply_limits(message.get("memory_mb"))
+    runner = Runner(
+        policy,
+        max_output=int(message.get("max_output") or 20_000),
+        interrupt="signal",
+        redirect_sys_stdout=True,
+    )
+    tools = message.get("tools") or {}
+    runner.start({name: _tool_stub(channel, name, doc) for name, doc in tools.items()})
+    return runner
+
+
+def _send_done(channel: _Channel, result: dict[str, Any]) -> None:
+    """Send a run's result; values that are not JSON, or too large, go as a short ``repr``."""
+    message = {"op": "done", **result}
+    try:
+        data = _encode(message)
+        if len(data) <= MAX_VALUE + 4 * len(result["stdout"]) + 1000:
+            channel.write(data)
+            return
+    except (TypeError, ValueError, RecursionError):
+        pass
+    for key in ("value", "final_answer"):
+        try:
+            if len(_encode({"v": result[key]})) <= MAX_VALUE:
+                continue
+        except (TypeError, ValueError, RecursionError):
+            pass
+        message[key] = _short_repr(result[key])
+    channel.send(message)
+
+
+def main() -> None:
+    """Serve the protocol in the module docstring on stdin/stdout until the host goes away."""
+    channel = _Channel()
+    runner: Runner | None = None
+    while True:
+        message = channel.recv()
+        if message is None:
+            return
+        op = message.get("op")
+        try:
+            if op == "start":
+                runner = _start(message, channel)
+                channel.send({"op": "ready"})
+            elif op == "run":
+                if runner is None:
+                    runner = _start({}, channel)
+                _send_done(channel, runner.run(message["code"], message.get("timeout")))
+        except Exception as exc:  # the worker's own trouble (MemoryError, a bad start): report it
+            error = f"{type(exc).__name__}: {exc}"
+            if op == "run":
+                channel.send({"op": "done", "stdout": "", "error": error, "duration_s": 0.0})
+            else:
+                channel.send({"op": "error", "error": error})
+        # any other op (a late "tool_result" for an interrupted call) is dropped
+
+
+if __name__ == "__main__":
+    main()
