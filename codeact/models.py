@@ -1,0 +1,555 @@
+"""Models: OpenAI-format chat messages in, one assistant message out, sync and async.
+
+``ScriptedModel`` replays fixed replies (tests, offline examples, recorded runs).
+``LiteLLMModel`` reaches any provider LiteLLM supports, with our own retries and clear errors.
+LiteLLM is imported on first use only: this module is on the ``import codeact`` fast path and
+imports nothing outside the standard library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import email.utils
+import json
+import math
+import os
+import random
+import re
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+#: Key under which ``ToolCall.arguments`` holds the model's text when it was not a JSON object,
+#: so the agent can tell the model its arguments were malformed instead of crashing.
+RAW_ARGUMENTS_KEY = "__raw_arguments__"
+
+
+@dataclass
+class ToolCall:
+    """One tool call requested by the model."""
+
+    name: str
+    arguments: dict[str, Any]
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            self.id = f"call_{uuid.uuid4().hex[:24]}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """OpenAI format, with arguments as a JSON string (raw text sent back verbatim)."""
+        raw = self.arguments.get(RAW_ARGUMENTS_KEY)
+        arguments = raw if isinstance(raw, str) else json.dumps(self.arguments)
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": arguments},
+        }
+
+
+@dataclass
+class TokenUsage:
+    """Tokens of one or more model calls; ``+`` sums them over a run."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass
+class ChatMessage:
+    """What a model returns: one assistant message, with its cost when known."""
+
+    content: str | None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    usage: TokenUsage = field(default_factory=TokenUsage)
+    cost_usd: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The OpenAI-format assistant message to append to the conversation."""
+        message: dict[str, Any] = {"role": "assistant", "content": self.content}
+        if self.tool_calls:
+            message["tool_calls"] = [call.to_dict() for call in self.tool_calls]
+        return message
+
+
+class ModelError(RuntimeError):
+    """The model could not produce a reply; the message says what happened."""
+
+
+class ModelConfigError(ModelError):
+    """A misconfiguration the user must fix (missing API key, bad model id)."""
+
+
+@runtime_checkable
+class Model(Protocol):
+    """Messages (+ tool schemas, stop sequences) in, an assistant message out."""
+
+    model_id: str
+
+    def generate(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        stop: list[str] | None = None,
+    ) -> ChatMessage: ...
+
+    async def agenerate(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        stop: list[str] | None = None,
+    ) -> ChatMessage: ...
+
+
+# -- ScriptedModel ------------------------------------------------------------------------------
+
+
+class ScriptedModel:
+    """Replays fixed assistant replies in order; a real model for tests and offline runs.
+
+    Each response is a string (the assistant's text) or a dict ``{"content": str | None,
+    "tool_calls": [{"name": str, "arguments": dict}]}``. ``requests`` keeps a copy of every
+    message list it was sent. Token usage is estimated from text length (~4 characters per
+    token) so budgets and summaries work offline. ``stop`` is ignored.
+    """
+
+    model_id = "scripted"
+
+    def __init__(self, responses: Sequence[str | dict[str, Any]]) -> None:
+        self.responses: list[ChatMessage] = [_scripted_reply(r, i) for i, r in enumerate(responses)]
+        self.requests: list[list[dict[str, Any]]] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_run(cls, source: str | os.PathLike[str] | dict[str, Any]) -> ScriptedModel:
+        """Replay a saved run: a JSON file (or its dict) whose ``"model_outputs"`` are responses."""
+        if isinstance(source, dict):
+            run = source
+        else:
+            with open(source, encoding="utf-8") as f:
+                run = json.load(f)
+        outputs = run.get("model_outputs") if isinstance(run, dict) else None
+        if not isinstance(outputs, list):
+            raise ValueError(f"cannot replay {source!r}: it has no 'model_outputs' list")
+        return cls(outputs)
+
+    def generate(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        stop: list[str] | None = None,
+    ) -> ChatMessage:
+        with self._lock:
+            index = len(self.requests)
+            self.requests.append(copy.deepcopy(messages))
+        if index >= len(self.responses):
+            raise ModelError(
+                f"ScriptedModel ran out after {len(self.responses)} responses "
+                f"(call {index + 1} asked for another); add responses to the script"
+            )
+        reply = self.responses[index]
+        usage = TokenUsage(_estimate_tokens(messages), _estimate_tokens([reply.to_dict()]))
+        return ChatMessage(reply.content, copy.deepcopy(reply.tool_calls), usage)
+
+    async def agenerate(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        stop: list[str] | None = None,
+    ) -> ChatMessage:
+        return self.generate(messages, tools=tools, stop=stop)
+
+
+def _scripted_reply(response: str | dict[str, Any], index: int) -> ChatMessage:
+    """Validate one scripted response up front, so a bad script fails at construction."""
+    if isinstance(response, str):
+        return ChatMessage(response)
+    if not isinstance(response, dict):
+        raise TypeError(f"scripted response {index} must be a str or a dict, not {response!r}")
+    content = response.get("content")
+    calls = response.get("tool_calls") or []
+    if content is not None and not isinstance(content, str):
+        raise TypeError(f"scripted response {index}: 'content' must be a str or None")
+    tool_calls = []
+    for call in calls:
+        if not isinstance(call, dict) or not isinstance(call.get("name"), str):
+            raise TypeError(f"scripted response {index}: tool calls need a 'name', got {call!r}")
+        arguments = call.get("arguments") or {}
+        if isinstance(arguments, str):
+            arguments = _decode_arguments(arguments)
+        if not isinstance(arguments, dict):
+            raise TypeError(f"scripted response {index}: 'arguments' of {call['name']} not a dict")
+        tool_calls.append(ToolCall(call["name"], arguments, call.get("id") or ""))
+    return ChatMessage(content, tool_calls)
+
+
+def _estimate_tokens(messages: list[dict[str, Any]]) -> int:
+    """About four characters per token, counting text content and tool-call arguments."""
+    chars = 0
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            chars += len(content)
+        elif isinstance(content, list):  # multimodal parts
+            chars += sum(
+                len(str(part.get("text", ""))) for part in content if isinstance(part, dict)
+            )
+        for call in message.get("tool_calls") or []:
+            function = call.get("function", call)
+            chars += len(str(function.get("name", ""))) + len(str(function.get("arguments", "")))
+    return math.ceil(chars / 4)
+
+
+def _decode_arguments(raw: str) -> dict[str, Any]:
+    """JSON object → dict; anything else is kept verbatim under ``RAW_ARGUMENTS_KEY``."""
+    if not raw.strip():
+        return {}
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        return {RAW_ARGUMENTS_KEY: raw}
+    return decoded if isinstance(decoded, dict) else {RAW_ARGUMENTS_KEY: raw}
+
+
+# -- LiteLLMModel -------------------------------------------------------------------------------
+
+#: Set before LiteLLM is imported, unless the user set them: no remote cost-map or config
+#: fetches (slow, and noisy offline); the bundled copies are used instead.
+_LITELLM_ENV_DEFAULTS = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_OFFLINE_MODE": "true"}
+
+#: Families that answer 400 to ``stop`` (OpenAI reasoning models), matched on the last id segment.
+_REJECTS_STOP = re.compile(r"^(o1|o3|o4)([-_.:].*)?$|^gpt-5", re.IGNORECASE)
+
+_RETRY_STATUSES = {408, 409, 429}
+_MAX_DELAY_S = 60.0
+_NO_KEY_PLACEHOLDER = "no-key"  # the OpenAI client refuses to start without some key
+
+_litellm_module: Any = None
+_litellm_lock = threading.Lock()
+
+
+def _litellm() -> Any:
+    """Import LiteLLM on first use, quiet and offline by default."""
+    global _litellm_module
+    with _litellm_lock:
+        if _litellm_module is None:
+            for name, value in _LITELLM_ENV_DEFAULTS.items():
+                os.environ.setdefault(name, value)
+            import litellm
+
+            litellm.suppress_debug_info = True
+            _litellm_module = litellm
+    return _litellm_module
+
+
+class LiteLLMModel:
+    """Any LiteLLM-supported model, e.g. ``"gpt-4o-mini"``, ``"anthropic/claude-sonnet-4-5"``,
+    or ``"openai/<name>"`` with ``api_base`` for any OpenAI-compatible server (vLLM, llama.cpp).
+
+    Rate limits (429), server errors (5xx), timeouts and connection errors are retried up to
+    ``max_retries`` times with exponential backoff (``backoff * 2**attempt``), honouring
+    ``Retry-After``; other failures raise ``ModelError`` at once, and authentication or model-id
+    problems raise ``ModelConfigError``. ``kwargs`` (``temperature``, ``max_tokens``, ...) go to
+    ``litellm.completion`` unchanged.
+    """
+
+    def __init__(
+        self,
+        model_id: str,
+        *,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        max_retries: int = 4,
+        timeout: float = 120.0,
+        backoff: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
+        self.model_id = model_id
+        self.api_base = api_base
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.backoff = backoff
+        self.kwargs = kwargs
+        self._api_key = api_key
+        self._send_stop = True
+        self._key_vars: list[str] = []
+        self._check_config()
+
+    def __repr__(self) -> str:
+        base = f", api_base={self.api_base!r}" if self.api_base else ""
+        return f"LiteLLMModel({self.model_id!r}{base})"
+
+    def _check_config(self) -> None:
+        """Fail at construction on an unknown provider or a missing API key."""
+        litellm = _litellm()
+        try:
+            _, provider, _, _ = litellm.get_llm_provider(self.model_id, api_base=self.api_base)
+        except Exception:
+            raise ModelConfigError(
+                f"LiteLLM does not know the provider of model {self.model_id!r}: prefix it, e.g. "
+                f"'anthropic/...', or 'openai/{self.model_id}' for an OpenAI-compatible api_base"
+            ) from None
+        self._provider = provider
+        last_segment = self.model_id.rsplit("/", 1)[-1]
+        self._send_stop = not _REJECTS_STOP.match(last_segment) and _supports_stop(
+            litellm, self.model_id, provider
+        )
+        if self._api_key is not None:
+            return
+        env = litellm.validate_environment(model=self.model_id)
+        self._key_vars = [k for k in env.get("missing_keys", []) if k.endswith("_API_KEY")]
+        if not self._key_vars or env.get("keys_in_environment"):
+            self._key_vars = []
+        elif self.api_base:
+            self._api_key = _NO_KEY_PLACEHOLDER  # a local server decides for itself
+        else:
+            names = " or ".join(self._key_vars)
+            raise ModelConfigError(
+                f"model {self.model_id!r} needs an API key: set {names} in the environment "
+                f"or pass api_key=... to LiteLLMModel"
+            )
+
+    def _request(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        stop: list[str] | None,
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {"drop_params": True, **self.kwargs}
+        request.update(model=self.model_id, messages=messages, timeout=self.timeout)
+        request.update(num_retries=0, max_retries=0)  # the retries are ours, counted here
+        if self.api_base:
+            request["api_base"] = self.api_base
+        if self._api_key is not None:
+            request["api_key"] = self._api_key
+        if tools:
+            request["tools"] = tools
+        if stop and self._send_stop:
+            request["stop"] = stop
+        return request
+
+    def generate(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        stop: list[str] | None = None,
+    ) -> ChatMessage:
+        litellm = _litellm()
+        request = self._request(messages, tools, stop)
+        attempts = _Attempts(self)
+        while True:
+            try:
+                response = litellm.completion(**request)
+            except Exception as exc:
+                time.sleep(attempts.after_failure(exc, request))
+                continue
+            return _parse_response(self.model_id, response)
+
+    async def agenerate(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        stop: list[str] | None = None,
+    ) -> ChatMessage:
+        litellm = _litellm()
+        request = self._request(messages, tools, stop)
+        attempts = _Attempts(self)
+        while True:
+            try:
+                response = await litellm.acompletion(**request)
+            except Exception as exc:
+                await asyncio.sleep(attempts.after_failure(exc, request))
+                continue
+            return _parse_response(self.model_id, response)
+
+
+def _supports_stop(litellm: Any, model_id: str, provider: str) -> bool:
+    try:
+        params = litellm.get_supported_openai_params(model=model_id, custom_llm_provider=provider)
+    except Exception:
+        return True
+    return params is None or "stop" in params
+
+
+class _Attempts:
+    """Decides, after each failed call, whether to wait and retry or to raise, and counts."""
+
+    def __init__(self, model: LiteLLMModel) -> None:
+        self.model = model
+        self.failures = 0
+
+    def after_failure(self, exc: Exception, request: dict[str, Any]) -> float:
+        """Seconds to wait before the next attempt, or raise the ``ModelError`` to report."""
+        model = self.model
+        status = _status_of(exc)
+        message = _provider_message(exc)
+        if status in (401, 403):
+            raise ModelConfigError(_auth_advice(model, status, message)) from exc
+        if status == 404:
+            where = " and api_base" if model.api_base else ""
+            raise ModelConfigError(
+                f"model {model.model_id!r} was not found (404: {message}); "
+                f"check the model id{where}"
+            ) from exc
+        if status == 400 and "stop" in request and re.search(r"\bstop\b", message, re.I):
+            model._send_stop = False  # remembered for later calls of this model
+            del request["stop"]
+            return 0.0
+        retryable, what = _retryable(exc, status)
+        if not retryable:
+            raise ModelError(f"model {model.model_id!r} failed: {what}: {message}") from exc
+        self.failures += 1
+        if self.failures > model.max_retries:
+            raise ModelError(
+                f"model {model.model_id!r} failed after {self.failures} attempts; "
+                f"last error: {what}: {message}"
+            ) from exc
+        delay = _retry_after(exc)
+        if delay is None:
+            delay = model.backoff * 2 ** (self.failures - 1)
+        return min(delay, _MAX_DELAY_S) * random.uniform(1.0, 1.1)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _status_of(exc: Exception) -> int | None:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _retryable(exc: Exception, status: int | None) -> tuple[bool, str]:
+    """Whether a failure is transient, and a short description of it.
+
+    LiteLLM reports an unreadable body (not JSON, no choices) as a 500 too; only a 500 backed by a
+    real HTTP error response or a connection failure is worth another attempt.
+    """
+    import httpx
+    import openai
+
+    chain = _causes(exc)
+    if any(isinstance(e, (openai.APITimeoutError, httpx.TimeoutException)) for e in chain):
+        return True, "timed out"
+    if any(isinstance(e, (openai.APIConnectionError, httpx.TransportError)) for e in chain):
+        return True, "connection error"
+    if status == 429:
+        return True, "rate limited (HTTP 429)"
+    answered = getattr(exc, "litellm_response_headers", None) is not None or any(
+        isinstance(e, httpx.HTTPStatusError) for e in chain
+    )
+    if status is not None and (status in _RETRY_STATUSES or status >= 500):
+        if answered or status != 500:
+            return True, f"server error (HTTP {status})"
+        return False, "unreadable response"
+    return False, f"HTTP {status}" if status else type(exc).__name__
+
+
+def _provider_message(exc: Exception) -> str:
+    """The provider's own error message, without LiteLLM's class-name prefixes."""
+    response = getattr(exc, "response", None)
+    try:
+        error = response.json().get("error")  # type: ignore[union-attr]
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+    except Exception:
+        pass
+    text = str(getattr(exc, "message", "") or exc)
+    return re.sub(r"^(litellm\.\w+: )?(\w+: )?(\w+Exception - )?", "", text).strip()
+
+
+def _retry_after(exc: Exception) -> float | None:
+    """Seconds from ``Retry-After`` (or ``retry-after-ms``) on the error's HTTP response."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or getattr(exc, "litellm_response_headers", None)
+    if not headers:
+        return None
+    try:
+        if headers.get("retry-after-ms"):
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        value = headers.get("retry-after")
+        if not value:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _auth_advice(model: LiteLLMModel, status: int, message: str) -> str:
+    what = "rejected the API key" if status == 401 else "denied access"
+    if model.api_base:
+        return (
+            f"the server at {model.api_base} {what} for model {model.model_id!r} "
+            f"({status}: {message}); pass its key as api_key=..."
+        )
+    env = " or ".join(model._key_vars) or f"{model._provider.upper()}_API_KEY"
+    return (
+        f"the provider {what} for model {model.model_id!r} ({status}: {message}); "
+        f"check {env} or pass api_key=..."
+    )
+
+
+def _parse_response(model_id: str, response: Any) -> ChatMessage:
+    """LiteLLM's response object → ``ChatMessage``; an unusable reply is a ``ModelError``."""
+    choices = getattr(response, "choices", None)
+    message = getattr(choices[0], "message", None) if choices else None
+    if message is None:
+        raise ModelError(f"model {model_id!r} returned a response without a message: {response}")
+    content = message.content
+    if isinstance(content, list):  # content parts
+        content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    tool_calls = [
+        ToolCall(
+            call.function.name, _decode_arguments(call.function.arguments or ""), call.id or ""
+        )
+        for call in (message.tool_calls or [])
+    ]
+    usage = getattr(response, "usage", None)
+    return ChatMessage(
+        content,
+        tool_calls,
+        TokenUsage(
+            getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0
+        ),
+        _cost(response),
+    )
+
+
+def _cost(response: Any) -> float | None:
+    """Price of the call in USD when LiteLLM knows the model, else ``None``."""
+    hidden = getattr(response, "_hidden_params", None) or {}
+    cost = hidden.get("response_cost")
+    if cost is None:
+        try:
+            cost = _litellm().completion_cost(completion_response=response)
+        except Exception:
+            return None
+    return float(cost) if cost is not None else None
