@@ -1,0 +1,448 @@
+"""The ``docker`` backend: the worker runs in a hardened, throwaway container.
+
+The container has no network, a read-only root with a small ``noexec`` tmpfs at ``/tmp``, no
+capabilities, ``no-new-privileges``, a non-root numeric user, memory/CPU/pids limits and no host
+mounts. The worker program (``sandboxes/worker.py``) is sent over stdin to a tiny ``python3 -c``
+bootstrap, so any image with ``python3`` works without a build. Host and worker talk over the
+container's attached stdio, so tool calls come back to the host without any network.
+
+Containers are removed on ``close()``, at interpreter exit, when the host process dies (the
+attach stream closes, the worker sees EOF and the container removes itself) and, as a last
+resort, by the next ``start()`` on the same machine, which reaps containers whose owner died.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import secrets
+import select
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sandboxes._client import MAX_LINE, ProtocolError, WorkerClient
+from sandboxes.base import DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, Execution, Sandbox, SandboxError
+
+DEFAULT_IMAGE = "python:3.12-slim"
+LABEL = "codeact.sandbox"
+USER = "65534:65534"  # nobody:nogroup by number, so it works in images without /etc/passwd
+
+_API_TIMEOUT = 30.0  # seconds for one Docker API call (a pull may stall at most this long)
+_SEND_TIMEOUT = 30.0  # a worker that does not read its stdin for this long is stuck
+_STDERR_KEPT = 8192  # bytes of the worker's stderr kept for diagnostics
+_TMPFS = "rw,noexec,nosuid,nodev,size=64m,mode=1777"
+_MEMORY_HEADROOM_MB = 64  # of the container's memory, for the interpreter itself and /tmp
+
+# Runs in the container as `python3 -c`. Reads the worker's source from stdin (a 10-digit length,
+# then the bytes; unbuffered, so nothing after it is consumed here) and serves its main() on the
+# same stdin/stdout. Each cell runs alone: a process the code forked exits when it leaves the cell
+# instead of answering the host, and whatever the cell left running is killed when it ends
+# (kill(-1) reaches every process of the container but init and the worker itself).
+_BOOTSTRAP = """\
+import os, sys, types
+def take(n):
+    data = b""
+    while len(data) < n:
+        chunk = os.read(0, n - len(data))
+        if not chunk:
+            raise SystemExit("codeact: no worker source on stdin")
+        data += chunk
+    return data
+worker = types.ModuleType("codeact_worker")
+sys.modules[worker.__name__] = worker
+exec(compile(take(int(take(10))), "worker.py", "exec"), worker.__dict__)
+owner, run_cell = os.getpid(), worker.Runner.run
+def run_alone(self, *args, **kwargs):
+    try:
+        return run_cell(self, *args, **kwargs)
+    finally:
+        if os.getpid() != owner:
+            os._exit(0)
+        try:
+            os.kill(-1, 9)
+        except OSError:
+            pass
+worker.Runner.run = run_alone
+worker.main()
+"""
+
+
+class DockerSandbox(Sandbox):
+    """Runs code in a fresh hardened container per sandbox; tools run on the host.
+
+    ``image`` defaults to ``$CODEACT_DOCKER_IMAGE``, then ``python:3.12-slim``; it needs only
+    ``python3`` (3.8 or newer). Inside the container the code runs as plain Python: the
+    container, not a restricted interpreter, is the boundary.
+    """
+
+    def __init__(
+        self,
+        *,
+        image: str | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        memory_mb: int = 512,
+        cpus: float = 1.0,
+        pids_limit: int = 64,
+        allowed_imports: Iterable[str] = (),
+        max_output: int = DEFAULT_MAX_OUTPUT,
+    ) -> None:
+        self.image = image or os.environ.get("CODEACT_DOCKER_IMAGE") or DEFAULT_IMAGE
+        self.timeout = timeout
+        self.memory_mb = memory_mb
+        self.cpus = cpus
+        self.pids_limit = pids_limit
+        self.allowed_imports = list(allowed_imports)  # unrestricted inside; kept for the API
+        self.max_output = max_output
+        self._docker: Any = None
+        self._client: WorkerClient | None = None
+
+    @property
+    def container_id(self) -> str | None:
+        """The id of the current container (a restarted worker gets a new one)."""
+        return getattr(self._client and self._client.transport, "container_id", None)
+
+    def start(self, tools: Mapping[str, Callable[..., Any]] | None = None) -> None:
+        if self._client is None:
+            if self._docker is None:
+                self._docker = connect()
+            reap_orphans(self._docker)
+            ensure_image(self._docker, self.image)
+            self._client = WorkerClient(self._spawn, timeout=self.timeout, options=self._options())
+        self._client.start(tools or {})
+
+    def run(self, code: str) -> Execution:
+        if self._client is None:
+            self.start()
+        assert self._client is not None
+        return self._client.run(code)
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+        docker_client, self._docker = self._docker, None
+        if docker_client is not None:
+            docker_client.close()
+
+    def _options(self) -> dict[str, Any]:
+        # The worker's own address-space limit sits below the container's, so that the code
+        # usually gets a MemoryError (state kept) before the kernel's OOM killer ends the worker.
+        code_mb = max(self.memory_mb - _MEMORY_HEADROOM_MB, self.memory_mb // 2)
+        return {"restricted": False, "max_output": self.max_output, "memory_mb": code_mb}
+
+    def _spawn(self) -> ContainerTransport:
+        return launch(
+            self._docker.api,
+            self.image,
+            memory_mb=self.memory_mb,
+            cpus=self.cpus,
+            pids_limit=self.pids_limit,
+        )
+
+
+# --- the engine ----------------------------------------------------------------------------
+
+
+def connect() -> Any:
+    """A Docker client for ``$DOCKER_HOST`` (or the default socket) that has answered once."""
+    try:
+        import docker
+    except ImportError:
+        raise SandboxError(
+            "the docker sandbox needs the Docker SDK: pip install 'codeact[docker]'"
+        ) from None
+    where = os.environ.get("DOCKER_HOST") or "the default socket"
+    try:
+        return docker.from_env(timeout=_API_TIMEOUT)  # asks the engine for its API version
+    except docker.errors.DockerException as exc:
+        raise SandboxError(
+            f"Docker engine not reachable at {where}: start the Docker daemon or set "
+            f"DOCKER_HOST ({exc})"
+        ) from None
+
+
+def ensure_image(docker_client: Any, image: str) -> None:
+    """Make sure ``image`` is present, trying one pull; else say how to get one."""
+    import docker
+
+    api = docker_client.api
+    try:
+        api.inspect_image(image)
+        return
+    except docker.errors.ImageNotFound:
+        pass
+    repository, tag = docker.utils.parse_repository_tag(image)
+    try:
+        for event in api.pull(repository, tag or "latest", stream=True, decode=True):
+            if "error" in event:
+                raise docker.errors.APIError(event["error"])
+        api.inspect_image(image)
+    except Exception as exc:  # any failure to pull means the same to the user
+        raise SandboxError(
+            f"Docker image {image!r} is not present and could not be pulled ({exc}); "
+            f"build or pull {image}, or set CODEACT_DOCKER_IMAGE to an image with python3 "
+            "(.ci/docker-setup.sh builds one without a registry)"
+        ) from None
+
+
+# --- containers ----------------------------------------------------------------------------
+
+#: Containers this process started and has not removed yet: id -> Docker API client.
+_live: dict[str, Any] = {}
+_live_lock = threading.Lock()
+_OWNER_PID = os.getpid()
+
+
+def launch(
+    api: Any, image: str, *, memory_mb: int, cpus: float, pids_limit: int
+) -> ContainerTransport:
+    """Create and start a hardened worker container and return a transport to its stdio."""
+    from docker.types import LogConfig, Ulimit
+
+    host_config = api.create_host_config(
+        network_mode="none",
+        read_only=True,
+        tmpfs={"/tmp": _TMPFS},
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        mem_limit=f"{memory_mb}m",
+        memswap_limit=f"{memory_mb}m",
+        nano_cpus=int(cpus * 1e9),
+        pids_limit=pids_limit,
+        ulimits=[Ulimit(name="nofile", soft=1024, hard=1024)],
+        init=True,  # reaps the zombies a fork bomb leaves; the worker handles its own signals
+        log_config=LogConfig(type=LogConfig.types.NONE),  # output never lands on the host disk
+    )
+    container_id = api.create_container(
+        image,
+        entrypoint=["python3", "-u", "-B", "-c", _BOOTSTRAP],
+        command=[],
+        user=USER,
+        working_dir="/tmp",
+        environment={"HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
+        stdin_open=True,  # with detach=False this also sets StdinOnce: EOF when we detach
+        detach=False,
+        network_disabled=True,
+        labels=_labels(),
+        name=f"codeact-{os.getpid()}-{secrets.token_hex(4)}",
+        host_config=host_config,
+    )["Id"]
+    with _live_lock:
+        _live[container_id] = api
+    try:
+        # Attach before start, so no output can be missed.
+        sock = api.attach_socket(
+            container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+        )
+        api.start(container_id)
+        transport = ContainerTransport(api, container_id, sock, memory_mb=memory_mb)
+        source = _worker_source()
+        transport.send(b"%010d%s" % (len(source), source))
+    except BaseException:
+        _remove(api, container_id)
+        raise
+    return transport
+
+
+def reap_orphans(docker_client: Any) -> list[str]:
+    """Remove containers of ours on this machine whose owner process is gone; returns their ids."""
+    filters = {"label": [f"{LABEL}=1", f"{LABEL}.host={socket.gethostname()}"]}
+    reaped = []
+    for info in docker_client.api.containers(all=True, filters=filters):
+        labels = info.get("Labels") or {}
+        try:
+            pid = int(labels.get(f"{LABEL}.pid", ""))
+        except ValueError:
+            continue
+        if not _alive(pid, labels.get(f"{LABEL}.pid_start", "")):
+            _remove(docker_client.api, info["Id"])
+            reaped.append(info["Id"])
+    return reaped
+
+
+def _labels() -> dict[str, str]:
+    return {
+        LABEL: "1",
+        f"{LABEL}.host": socket.gethostname(),
+        f"{LABEL}.pid": str(os.getpid()),
+        f"{LABEL}.pid_start": _start_time(os.getpid()),
+        f"{LABEL}.created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (tells a reused pid apart), or ""."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rpartition(")")[2].split()[19]  # field 22; the name before ")" may hold spaces
+
+
+def _alive(pid: int, start_time: str) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else
+    return not start_time or _start_time(pid) in ("", start_time)
+
+
+def _remove(api: Any, container_id: str) -> None:
+    """Kill and remove a container; one that is already gone or going is fine."""
+    import docker
+
+    with _live_lock:
+        _live.pop(container_id, None)
+    try:
+        api.remove_container(container_id, force=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:  # 409: removal already in progress (auto_remove)
+            raise
+
+
+@atexit.register
+def _remove_all() -> None:
+    if os.getpid() != _OWNER_PID:  # a forked child must not remove its parent's containers
+        return
+    for container_id, api in list(_live.items()):
+        with contextlib.suppress(Exception):
+            _remove(api, container_id)
+
+
+_source: bytes | None = None
+
+
+def _worker_source() -> bytes:
+    global _source
+    if _source is None:
+        _source = Path(__file__).with_name("worker.py").read_bytes()
+    return _source
+
+
+# --- the transport -------------------------------------------------------------------------
+
+
+class ContainerTransport:
+    """Lines to and from the worker over a container's attached, multiplexed stdio.
+
+    Without a TTY Docker frames the output stream: an 8-byte header (stream id, 3 zero bytes,
+    big-endian payload size) before each payload. Stdout carries the protocol; the tail of
+    stderr is kept for diagnostics.
+    """
+
+    def __init__(self, api: Any, container_id: str, sock: Any, *, memory_mb: int) -> None:
+        self.api = api
+        self.container_id = container_id
+        self.memory_mb = memory_mb
+        self._io = sock  # the SDK's socket-like object; it holds a reference to the real socket
+        self._sock: socket.socket = getattr(sock, "_sock", sock)
+        self._sock.settimeout(_SEND_TIMEOUT)
+        self._raw = bytearray()  # received, not yet demultiplexed
+        self._out = bytearray()  # demultiplexed stdout, not yet returned as lines
+        self._scanned = 0  # bytes of _out known to hold no newline
+        self._err = bytearray()
+        self._eof = False
+        self._ended: str | None = None  # how the container ended, once it was killed
+
+    def send(self, line: bytes) -> None:
+        """Write to the worker's stdin; ``OSError`` when the container is gone or stuck."""
+        self._sock.sendall(line)
+
+    def readline(self, timeout: float | None) -> bytes | None:
+        """The next stdout line; ``None`` when ``timeout`` passes first, ``b""`` at EOF."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            end = self._out.find(b"\n", self._scanned)
+            if end >= 0:
+                line = bytes(self._out[: end + 1])
+                del self._out[: end + 1]
+                self._scanned = 0
+                return line
+            self._scanned = len(self._out)
+            if self._scanned > MAX_LINE or len(self._raw) > MAX_LINE:
+                raise ProtocolError(f"the worker sent a line longer than {MAX_LINE} bytes")
+            if self._eof:
+                line = bytes(self._out)
+                self._out.clear()
+                self._scanned = 0
+                return line
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self._wait_readable(remaining):
+                return None
+            self._receive()
+
+    def kill(self) -> None:
+        """Note how the container ended, then remove it and close the stream; idempotent."""
+        if self._ended is not None:
+            return
+        self._ended = self._state()
+        try:
+            _remove(self.api, self.container_id)
+        finally:
+            self._eof = True
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+            self._io.close()
+            self._sock.close()
+
+    def exit_reason(self) -> str:
+        """How the container ended and the tail of the worker's stderr, for error messages."""
+        reason = self._ended or self._state()
+        tail = self._err.decode("utf-8", "replace").strip()
+        return f"{reason}; its last output: {tail[-500:]}" if tail else reason
+
+    def _state(self) -> str:
+        try:
+            state = self.api.inspect_container(self.container_id)["State"]
+        except Exception:  # gone already, or the engine is unreachable: nothing to tell
+            return "the container is gone"
+        if state.get("OOMKilled"):
+            return f"out of memory: the container hit its {self.memory_mb} MB limit"
+        if state.get("Running"):
+            return "stopped by the host"
+        return f"the container exited with code {state.get('ExitCode')}"
+
+    def _wait_readable(self, timeout: float | None) -> bool:
+        pending = getattr(self._sock, "pending", None)  # TLS may hold decrypted bytes already
+        if pending is not None and pending():
+            return True
+        try:
+            ready, _, _ = select.select([self._sock], [], [], timeout)
+        except (OSError, ValueError):  # closed under us
+            self._eof = True
+            return True
+        return bool(ready)
+
+    def _receive(self) -> None:
+        try:
+            chunk = self._sock.recv(1 << 18)
+        except (TimeoutError, BlockingIOError):
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._eof = True
+            return
+        self._raw += chunk
+        while len(self._raw) >= 8:
+            stream, size = struct.unpack_from(">BxxxL", self._raw)
+            if len(self._raw) < 8 + size:
+                break
+            payload = self._raw[8 : 8 + size]
+            del self._raw[: 8 + size]
+            if stream == 2:
+                self._err += payload
+                del self._err[:-_STDERR_KEPT]
+            else:
+                self._out += payload

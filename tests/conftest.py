@@ -1,0 +1,45 @@
+"""Shared fixtures and markers.
+
+``@pytest.mark.docker`` tests need a reachable Docker engine and the image named by
+``$CODEACT_DOCKER_IMAGE`` (``.ci/docker-setup.sh`` provides both). Without them they skip, except
+under ``CODEACT_REQUIRE_DOCKER=1`` (CI), where they fail and say why.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import pytest
+
+
+@functools.cache
+def docker_unavailable() -> str | None:
+    """Why docker tests cannot run here, or ``None`` when they can."""
+    try:
+        import docker
+    except ImportError:
+        return "the Docker SDK is not installed (pip install 'codeact[docker]')"
+    try:
+        client = docker.from_env(timeout=10)
+    except docker.errors.DockerException as exc:
+        return f"no Docker engine reachable ({exc})"
+    image = os.environ.get("CODEACT_DOCKER_IMAGE") or "python:3.12-slim"
+    try:
+        client.images.get(image)
+    except docker.errors.DockerException:
+        return f"image {image} not present (run .ci/docker-setup.sh and source its exports)"
+    finally:
+        client.close()
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("docker") is None:
+        return
+    reason = docker_unavailable()
+    if reason is None:
+        return
+    if os.environ.get("CODEACT_REQUIRE_DOCKER") == "1":
+        pytest.fail(f"CODEACT_REQUIRE_DOCKER=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
