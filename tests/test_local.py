@@ -1,0 +1,421 @@
+"""The ``local`` backend and the worker protocol, with real worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandboxes import make_sandbox
+from sandboxes._client import PipeTransport, WorkerClient
+from sandboxes.local import LocalSandbox
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.fixture(scope="module")
+def sb() -> Iterator[LocalSandbox]:
+    """One sandbox for the tests that don't depend on a fresh namespace or kill the worker."""
+    with LocalSandbox(timeout=5) as sandbox:
+        sandbox.start()
+        yield sandbox
+
+
+@pytest.fixture
+def fast() -> Iterator[LocalSandbox]:
+    """A fresh sandbox with short limits, for the tests that time out or restart the worker."""
+    with LocalSandbox(timeout=0.5, grace=0.5) as sandbox:
+        sandbox.start()
+        yield sandbox
+
+
+# --- running code -------------------------------------------------------------------------------
+
+
+def test_run_returns_stdout_and_last_value(sb: LocalSandbox) -> None:
+    ex = sb.run("x = 21\nprint('hi')\nx * 2")
+    assert (ex.stdout, ex.value, ex.error) == ("hi\n", 42, None)
+
+
+def test_error_names_the_exception_and_the_offending_line(sb: LocalSandbox) -> None:
+    ex = sb.run("a = 1\nb = {}['missing']\n")
+    assert ex.error is not None
+    assert ex.error.startswith("KeyError: 'missing'")
+    assert "line 2: b = {}['missing']" in ex.error
+
+
+def test_final_answer_ends_the_run(sb: LocalSandbox) -> None:
+    ex = sb.run("final_answer({'city': 'Rome'})\nprint('not reached')")
+    assert ex.is_final is True
+    assert ex.final_answer == {"city": "Rome"}
+    assert ex.stdout == ""
+
+
+def test_variables_persist_between_runs(sb: LocalSandbox) -> None:
+    sb.run("counter = 10")
+    sb.run("counter += 5")
+    assert sb.run("counter").value == 15
+
+
+def test_value_that_is_not_json_crosses_as_its_repr(sb: LocalSandbox) -> None:
+    assert sb.run("{3}").value == "{3}"
+    assert sb.run("[1, (2, 3), {'a': None}]").value == [1, [2, 3], {"a": None}]
+
+
+def test_huge_value_crosses_as_a_shortened_repr(sb: LocalSandbox) -> None:
+    value = sb.run("list(range(1_000_000))").value
+    assert isinstance(value, str)
+    assert value.startswith("[0, 1, 2") and "repr shortened" in value
+
+
+def test_start_gives_a_fresh_namespace() -> None:
+    with LocalSandbox() as sandbox:
+        sandbox.run("x = 1")
+        sandbox.start()
+        assert sandbox.run("x").error.startswith("NameError")
+
+
+def test_make_sandbox_local_builds_a_local_sandbox() -> None:
+    with make_sandbox("local", timeout=3, memory_mb=256) as sandbox:
+        assert isinstance(sandbox, LocalSandbox)
+        assert sandbox.run("1 + 1").value == 2
+
+
+# --- tools run on the host ----------------------------------------------------------------------
+
+
+def test_tool_calls_run_on_the_host_with_its_state() -> None:
+    calls: list[str] = []
+
+    def record(item: str) -> int:
+        """Remember an item."""
+        calls.append(item)
+        return len(calls)
+
+    with LocalSandbox() as sandbox:
+        sandbox.start(tools={"record": record})
+        ex = sandbox.run("n = record('a')\nrecord('b') + n")
+    assert calls == ["a", "b"]
+    assert ex.value == 3
+
+
+def test_tool_keyword_arguments_cross(sb: LocalSandbox) -> None:
+    def weather(city: str, unit: str = "C") -> str:
+        return f"{city}: 20 {unit}"
+
+    sb.start(tools={"weather": weather})
+    assert sb.run("weather('Paris', unit='F')").value == "Paris: 20 F"
+
+
+def test_tool_exception_is_raised_inside_the_code(sb: LocalSandbox) -> None:
+    def lookup(key: str) -> str:
+        raise ValueError(f"no such key: {key}")
+
+    sb.start(tools={"lookup": lookup})
+    caught = sb.run("try:\n    lookup('k')\nexcept ValueError as e:\n    print('caught', e)")
+    assert caught.stdout == "caught no such key: k\n"
+    uncaught = sb.run("lookup('k')")
+    assert uncaught.error.startswith("ValueError: no such key: k")
+
+
+def test_tool_returning_a_non_json_value_gives_its_repr(sb: LocalSandbox) -> None:
+    sb.start(tools={"make": lambda: {1, 2}, "obj": lambda: object()})
+    assert sb.run("make()").value == "{1, 2}"
+    assert sb.run("obj()").value.startswith("<object object at")
+
+
+def test_tool_docstring_reaches_the_code(sb: LocalSandbox) -> None:
+    def search(query: str) -> str:
+        """Search the web."""
+        return query
+
+    sb.start(tools={"search": search})
+    assert sb.run("search.__doc__").value == "Search the web."
+
+
+# --- isolation ----------------------------------------------------------------------------------
+
+
+def test_worker_environment_has_no_host_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-fake-secret")
+    with LocalSandbox() as sandbox:
+        sandbox.start()
+        assert sandbox.run("import os").error.startswith("ImportError")
+        environ = Path(f"/proc/{sandbox.pid}/environ").read_bytes()
+    assert b"sk-fake-secret" not in environ
+    assert b"OPENAI_API_KEY" not in environ
+    assert b"OPENBLAS_NUM_THREADS=1" in environ
+
+
+def test_worker_runs_in_a_private_temp_dir_removed_on_close() -> None:
+    sandbox = LocalSandbox()
+    sandbox.start()
+    cwd = os.readlink(f"/proc/{sandbox.pid}/cwd")
+    assert cwd == sandbox.workdir
+    assert cwd.startswith(tempfile.gettempdir()) and cwd != os.getcwd()
+    sandbox.close()
+    assert not os.path.exists(cwd)
+
+
+def test_worker_runs_in_its_own_session(sb: LocalSandbox) -> None:
+    assert os.getsid(sb.pid) == sb.pid != os.getsid(0)
+
+
+# --- limits and recovery ------------------------------------------------------------------------
+
+
+def test_infinite_loop_times_out_and_state_survives(fast: LocalSandbox) -> None:
+    fast.run("kept = 'yes'")
+    ex = fast.run("while True:\n    pass")
+    assert ex.error.startswith("TimeoutError") and "interrupted" in ex.error
+    assert fast.run("kept").value == "yes"
+
+
+def test_sleep_is_interrupted(fast: LocalSandbox) -> None:
+    ex = fast.run("import time\ntime.sleep(100)")
+    assert ex.error.startswith("TimeoutError")
+    assert ex.duration_s < 50
+
+
+def test_uninterruptible_call_is_killed_and_the_sandbox_restarts(fast: LocalSandbox) -> None:
+    fast.run("kept = 1")
+    old_pid = fast.pid
+    ex = fast.run("sum(range(10**12))")  # one C call: the interrupt can't land until it returns
+    assert ex.error.startswith("TimeoutError: the code was stopped after 1 s")
+    assert "restarted" in ex.error and "variables were lost" in ex.error
+    assert not _alive(old_pid)
+    assert fast.run("kept").error.startswith("NameError")
+    assert fast.run("1 + 1").value == 2
+
+
+def test_code_that_swallows_the_interrupt_is_killed(fast: LocalSandbox) -> None:
+    code = "while True:\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass"
+    ex = fast.run(code)
+    assert ex.error.startswith("TimeoutError: the code was stopped") and "restarted" in ex.error
+    assert fast.run("'next'").value == "next"
+
+
+def test_memory_bomb_is_a_memory_error_and_state_survives() -> None:
+    with LocalSandbox(memory_mb=256) as sandbox:
+        sandbox.run("kept = [1, 2]")
+        assert sandbox.run("'a' * 10**10").error.startswith("MemoryError")
+        assert sandbox.run("[0] * 10**9").error.startswith("MemoryError")
+        assert sandbox.run("kept").value == [1, 2]
+
+
+def test_memory_below_the_limit_is_usable() -> None:
+    with LocalSandbox(memory_mb=256) as sandbox:
+        assert sandbox.run("len(bytearray(200 * 2**20))").value == 200 * 2**20
+
+
+def test_output_flood_is_capped_and_timed_out() -> None:
+    rss_before = _rss_mb()
+    with LocalSandbox(timeout=1, max_output=1_000) as sandbox:
+        ex = sandbox.run("while True:\n    print('x' * 1000)")
+    assert ex.error.startswith("TimeoutError")
+    assert ex.stdout.startswith("x" * 1000) and "output truncated" in ex.stdout
+    assert len(ex.stdout) < 1_200
+    assert _rss_mb() - rss_before < 50
+
+
+def test_recursion_bomb_is_a_recursion_error(sb: LocalSandbox) -> None:
+    ex = sb.run("def f(n):\n    return f(n + 1)\nf(0)")
+    assert ex.error.startswith("RecursionError")
+    assert sb.run("'alive'").value == "alive"
+
+
+def test_worker_killed_externally_is_restarted_with_a_note(fast: LocalSandbox) -> None:
+    fast.run("kept = 1")
+    old_pid = fast.pid
+    os.kill(old_pid, signal.SIGKILL)
+    ex = fast.run("kept")
+    assert "SIGKILL" in ex.error and "restarted" in ex.error and "variables were lost" in ex.error
+    assert fast.pid != old_pid
+    assert fast.run("2 + 2").value == 4
+
+
+def test_worker_killed_during_a_run_is_restarted(fast: LocalSandbox) -> None:
+    timer = threading.Timer(0.1, os.kill, (fast.pid, signal.SIGKILL))
+    timer.start()
+    ex = fast.run("import time\ntime.sleep(0.4)")
+    timer.join()
+    assert ex.error.startswith("SandboxCrashed") and "SIGKILL" in ex.error
+    assert fast.run("3").value == 3
+
+
+# --- lifecycle ----------------------------------------------------------------------------------
+
+
+def test_close_leaves_no_process_behind() -> None:
+    sandbox = LocalSandbox()
+    sandbox.start()
+    pid = sandbox.pid
+    sandbox.close()
+    assert not _alive(pid)
+    sandbox.close()  # twice is fine
+
+
+def test_dropping_the_sandbox_kills_its_worker() -> None:
+    sandbox = LocalSandbox()
+    sandbox.start()
+    pid, workdir = sandbox.pid, sandbox.workdir
+    del sandbox
+    gc.collect()
+    assert not _alive(pid)
+    assert not os.path.exists(workdir)
+
+
+def test_host_exit_leaves_no_worker_behind() -> None:
+    script = "from sandboxes.local import LocalSandbox\nsb = LocalSandbox()\nsb.start()\nprint(sb.pid)"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    pid = int(out.stdout)
+    assert not _alive(pid)
+
+
+def test_run_from_another_thread(sb: LocalSandbox) -> None:
+    results: list[object] = []
+    thread = threading.Thread(target=lambda: results.append(sb.run("6 * 7").value))
+    thread.start()
+    thread.join()
+    assert results == [42]
+
+
+async def test_run_from_asyncio(sb: LocalSandbox) -> None:
+    assert sb.run("'direct'").value == "direct"
+    ex = await asyncio.to_thread(sb.run, "'in a worker thread'")
+    assert ex.value == "in a worker thread"
+
+
+# --- a compromised worker: the client stays safe ------------------------------------------------
+
+_FAKE_WORKER = textwrap.dedent(
+    """
+    import json, os, sys
+    out = sys.stdout.buffer
+    def send(data):
+        out.write(data)
+        out.flush()
+    for line in sys.stdin.buffer:
+        msg = json.loads(line)
+        if msg["op"] == "start":
+            send(b'{"op": "ready"}\\n')
+            continue
+        code = msg["code"]
+        if code == "garbage":
+            send(b"this is not json\\n")
+        elif code == "huge":
+            send(b"x" * 5_000_000)
+        elif code == "bad_done":
+            send(b'{"op": "done", "stdout": 12}\\n')
+        elif code == "bad_op":
+            send(b'{"op": "exec", "code": "import os"}\\n')
+        elif code == "nested":
+            send(b"[" * 100_000 + b"\\n")
+        elif code == "exit":
+            os._exit(3)
+        elif code == "call_unknown_tool":
+            send(b'{"op": "tool_call", "id": 1, "name": "rm_rf", "args": [], "kwargs": {}}\\n')
+            reply = json.loads(sys.stdin.buffer.readline())
+            send(json.dumps({"op": "done", "stdout": reply["error"]}).encode() + b"\\n")
+        else:
+            send(json.dumps({"op": "done", "stdout": "ok " + code}).encode() + b"\\n")
+    """
+)
+
+
+@pytest.fixture
+def fake_client(tmp_path: Path) -> Iterator[tuple[WorkerClient, list[subprocess.Popen[bytes]]]]:
+    script = tmp_path / "fake_worker.py"
+    script.write_text(_FAKE_WORKER)
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def spawn() -> PipeTransport:
+        proc = subprocess.Popen(
+            [sys.executable, str(script)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        procs.append(proc)
+        return PipeTransport(proc, max_line=1_000_000)
+
+    client = WorkerClient(spawn, timeout=5, grace=1, options={"max_output": 100})
+    client.start({})
+    yield client, procs
+    client.close()
+
+
+@pytest.mark.parametrize("misbehaviour", ["garbage", "huge", "bad_done", "bad_op", "nested"])
+def test_worker_breaking_the_protocol_is_replaced(fake_client, misbehaviour: str) -> None:
+    client, procs = fake_client
+    ex = client.run(misbehaviour)
+    assert ex.error.startswith("SandboxError: the sandbox worker broke the protocol")
+    assert "restarted" in ex.error
+    assert len(procs) == 2 and procs[0].poll() is not None
+    assert client.run("hello").stdout == "ok hello"
+
+
+def test_worker_exiting_mid_run_is_replaced(fake_client) -> None:
+    client, procs = fake_client
+    ex = client.run("exit")
+    assert ex.error.startswith("SandboxCrashed") and "exit code 3" in ex.error
+    assert client.run("again").stdout == "ok again"
+
+
+def test_worker_calling_an_unknown_tool_gets_an_error_not_a_call(fake_client) -> None:
+    client, procs = fake_client
+    assert client.run("call_unknown_tool").stdout == "there is no tool named 'rm_rf'"
+    assert len(procs) == 1
+
+
+def test_oversized_output_is_cut_by_the_host(fake_client) -> None:
+    client, _ = fake_client
+    assert len(client.run("y" * 5_000).stdout) == 1_100
+
+
+def test_messages_are_json_lines(tmp_path: Path) -> None:
+    """The wire format the docker backend and other hosts rely on."""
+    boot = "import sandboxes.worker as w; w.main()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", boot],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    start = {"op": "start", "tools": {"t": "doc"}, "restricted": False, "max_output": 100}
+    run = {"op": "run", "code": "print(t(1))", "timeout": 5}
+    result = {"op": "tool_result", "id": 1, "ok": True, "value": "two"}
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write((json.dumps(start) + "\n" + json.dumps(run) + "\n").encode())
+    proc.stdin.flush()
+    assert json.loads(proc.stdout.readline()) == {"op": "ready"}
+    call = json.loads(proc.stdout.readline())
+    assert call == {"op": "tool_call", "id": 1, "name": "t", "args": [1], "kwargs": {}}
+    proc.stdin.write((json.dumps(result) + "\n").encode())
+    proc.stdin.close()
+    done = json.loads(proc.stdout.readline())
+    assert done["op"] == "done" and done["stdout"] == "two\n" and done["error"] is None
+    assert proc.wait(timeout=10) == 0
