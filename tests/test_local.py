@@ -211,7 +211,16 @@ def test_uninterruptible_call_is_killed_and_the_sandbox_restarts(fast: LocalSand
 
 
 def test_code_that_swallows_the_interrupt_is_killed(fast: LocalSandbox) -> None:
-    code = "while True:\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass"
+    code = textwrap.dedent(
+        """
+        while True:
+            try:
+                while True:
+                    pass
+            except BaseException:
+                pass
+        """
+    )
     ex = fast.run(code)
     assert ex.error.startswith("TimeoutError: the code was stopped") and "restarted" in ex.error
     assert fast.run("'next'").value == "next"
@@ -288,7 +297,8 @@ def test_dropping_the_sandbox_kills_its_worker() -> None:
 
 
 def test_host_exit_leaves_no_worker_behind() -> None:
-    script = "from sandboxes.local import LocalSandbox\nsb = LocalSandbox()\nsb.start()\nprint(sb.pid)"
+    script = "from sandboxes.local import LocalSandbox\nsb = LocalSandbox()\nsb.start()\n"
+    script += "print(sb.pid)"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
     pid = int(out.stdout)
     assert not _alive(pid)
