@@ -287,6 +287,9 @@ def _expose(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 _TIMER_SIGNALS = {signal.SIGALRM, signal.SIGINT}
 _FSIZE_LIMIT = 64 * 2**20  # largest file the code may write (it has no `open` when restricted)
+# Address space for shared libraries and allocator reservations on top of the code's memory_mb:
+# importing numpy maps ~80 MB and its first matrix product reserves ~40 MB more, mostly untouched.
+_LIBRARY_ALLOWANCE = 128 * 2**20
 _limits_applied = False
 
 
@@ -396,7 +399,7 @@ def _address_space() -> int | None:
 
 
 def _apply_limits(memory_mb: int | None) -> None:
-    """No core dumps, small files, and an address space of the current size plus ``memory_mb``."""
+    """No core dumps, small files, and an address space of today's size plus ``memory_mb``."""
     global _limits_applied
     if _limits_applied:
         return
@@ -417,7 +420,7 @@ def _apply_limits(memory_mb: int | None) -> None:
     lower(resource.RLIMIT_FSIZE, _FSIZE_LIMIT)
     base = _address_space()
     if memory_mb and base is not None:
-        lower(resource.RLIMIT_AS, base + int(memory_mb) * 2**20)
+        lower(resource.RLIMIT_AS, base + _LIBRARY_ALLOWANCE + int(memory_mb) * 2**20)
 
 
 def _start(message: dict[str, Any], channel: _Channel) -> Runner:
