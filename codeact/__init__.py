@@ -1,9 +1,9 @@
 """codeact: LLM agents that act by writing code.
 
-    from codeact import CodeAgent, LiteLLMModel, tool
+from codeact import CodeAgent, LiteLLMModel, tool
 
-    agent = CodeAgent(model=LiteLLMModel("gpt-4o-mini"), tools=[my_tool])
-    agent.run("...").output
+agent = CodeAgent(model=LiteLLMModel("gpt-4o-mini"), tools=[my_tool])
+agent.run("...").output
 """
 
 from codeact.agents import Agent, CodeAgent, RunStream, ToolCallingAgent

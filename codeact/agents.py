@@ -26,7 +26,15 @@ from typing import Any
 
 from codeact import prompts
 from codeact.memory import RunResult, Step, scripted_reply
-from codeact.models import ChatMessage, Model, ModelConfigError, ModelError, TokenUsage, ToolCall
+from codeact.models import (
+    RAW_ARGUMENTS_KEY,
+    ChatMessage,
+    Model,
+    ModelConfigError,
+    ModelError,
+    TokenUsage,
+    ToolCall,
+)
 from codeact.tools import Tool, ToolError, final_answer
 from sandboxes import Sandbox, make_sandbox
 
@@ -71,7 +79,9 @@ class Agent:
         self.max_steps = max_steps
         self.instructions = instructions
         self.name = name or self.default_name
-        self.description = description or f"An agent that can use: {', '.join(self.tools) or 'no tools'}."
+        self.description = (
+            description or f"An agent that can use: {', '.join(self.tools) or 'no tools'}."
+        )
         self.step_callbacks = list(step_callbacks)
 
     # --- the loop -------------------------------------------------------------------------
@@ -105,8 +115,9 @@ class Agent:
         outputs: list[Any] = []
 
         def result(state: str, output: Any = None, error: str | None = None) -> RunResult:
-            return RunResult(output, state, steps, usage, time.perf_counter() - started, task,
-                             error, outputs)
+            return RunResult(
+                output, state, steps, usage, time.perf_counter() - started, task, error, outputs
+            )
 
         for index in range(1, self.max_steps + 1):
             step_start = time.perf_counter()
@@ -252,7 +263,8 @@ class CodeAgent(Agent):
         ex = self.sandbox.run(code)
         step.error = ex.error
         step.is_final, step.final_answer = ex.is_final, ex.final_answer
-        step.observation = prompts.code_observation(ex.stdout, ex.value, ex.error)
+        final = (ex.final_answer,) if ex.is_final else ()
+        step.observation = prompts.code_observation(ex.stdout, ex.value, ex.error, *final)
 
     def _render(self, step: Step) -> list[dict[str, Any]]:
         return [
@@ -287,18 +299,19 @@ class ToolCallingAgent(Agent):
             step.error = "the reply called no tool"
             step.observation = prompts.NO_TOOL_CALL
             return
-        step.action = json.dumps([{"name": c.name, "arguments": c.arguments} for c in calls],
-                                 default=repr)
+        step.action = json.dumps(
+            [{"name": c.name, "arguments": c.arguments} for c in calls], default=repr
+        )
         if len(calls) == 1:
             outcomes = [self._call(calls[0])]
         else:
             with ThreadPoolExecutor(max_workers=min(len(calls), 8)) as pool:
                 outcomes = list(pool.map(self._call, calls))
-        errors = [f"{c.name}: {err}" for c, (_, err) in zip(calls, outcomes) if err]
-        step.error = "; ".join(errors) or None
-        step.tool_results = [text for text, _ in outcomes]
-        step.observation = "\n".join(f"{c.name}: {text}" for c, (text, _) in zip(calls, outcomes))
-        for call, (_, err) in zip(calls, outcomes):
+        done = list(zip(calls, outcomes, strict=True))
+        step.tool_results = [text for _, (text, _) in done]
+        step.observation = "\n".join(f"{call.name}: {text}" for call, (text, _) in done)
+        step.error = "; ".join(f"{call.name}: {err}" for call, (_, err) in done if err) or None
+        for call, (_, err) in done:
             if call.name == "final_answer" and err is None:
                 step.is_final, step.final_answer = True, call.arguments.get("answer")
 
@@ -309,8 +322,11 @@ class ToolCallingAgent(Agent):
             known = ", ".join([*self.tools, "final_answer"])
             error = f"unknown tool {call.name!r}; available tools: {known}"
             return f"Error: {error}", error
-        if not isinstance(call.arguments, dict):
-            error = f"arguments must be a JSON object, got: {str(call.arguments)[:200]}"
+        if not isinstance(call.arguments, dict) or RAW_ARGUMENTS_KEY in call.arguments:
+            raw = (
+                call.arguments.get(RAW_ARGUMENTS_KEY) if isinstance(call.arguments, dict) else None
+            )
+            error = f"arguments must be a JSON object, got: {str(raw or call.arguments)[:200]}"
             return f"Error: {error}", error
         try:
             return _as_text(tool(**call.arguments)), None
@@ -326,7 +342,7 @@ class ToolCallingAgent(Agent):
             return [reply, {"role": "user", "content": step.observation}]
         return [reply] + [
             {"role": "tool", "tool_call_id": call.id, "content": text}
-            for call, text in zip(step.tool_calls, step.tool_results)
+            for call, text in zip(step.tool_calls, step.tool_results, strict=True)
         ]
 
 

@@ -22,7 +22,9 @@ you need to see; don't guess results. When you have the answer, call `final_answ
 your code. Imports allowed: {imports}.
 {tools}{instructions}"""
 
-TOOLS_HEADER = "\nThese functions are already defined; call them directly:\n\n```python\n{stubs}\n```\n"
+TOOLS_HEADER = (
+    "\nThese functions are already defined; call them directly:\n\n```python\n{stubs}\n```\n"
+)
 
 TOOL_CALLING_SYSTEM = """\
 You solve tasks step by step by calling the tools you are given. You see each tool's result \
@@ -46,15 +48,18 @@ OUT_OF_STEPS = (
 )
 
 MAX_VALUE_CHARS = 4_000
+_NOT_FINAL = object()
 
 _THINK = re.compile(r"<think(?:ing)?>.*?(?:</think(?:ing)?>|$)", re.DOTALL | re.IGNORECASE)
-_FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:\n[ \t]*```|\Z)",
-                    re.DOTALL | re.IGNORECASE)
+_FENCE = re.compile(
+    r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:\n[ \t]*```|\Z)", re.DOTALL | re.IGNORECASE
+)
 _CODE_TAG = re.compile(r"<code>(.*?)(?:</code>|\Z)", re.DOTALL | re.IGNORECASE)
 
 
-def code_system_prompt(tools: Iterable[Tool], imports: Iterable[str], instructions: str | None
-                       ) -> str:
+def code_system_prompt(
+    tools: Iterable[Tool], imports: Iterable[str], instructions: str | None
+) -> str:
     stubs = "\n\n".join(t.describe() for t in tools)
     return CODE_SYSTEM.format(
         imports=", ".join(sorted(imports)) or "none",
@@ -98,7 +103,7 @@ def _dedent(block: str) -> str:
     return textwrap.dedent(block).strip("\n")
 
 
-def code_observation(stdout: str, value: Any, error: str | None) -> str:
+def code_observation(stdout: str, value: Any, error: str | None, final: Any = _NOT_FINAL) -> str:
     """What the model sees after its code ran."""
     parts = []
     if stdout:
@@ -110,6 +115,8 @@ def code_observation(stdout: str, value: Any, error: str | None) -> str:
         parts.append(f"Value: {text}")
     if error:
         parts.append(f"Error: {error}\nFix the problem and try again.")
+    if final is not _NOT_FINAL:
+        parts.append(f"Final answer: {final!r}")
     if not parts:
         parts.append("The code ran without output. Print the values you need to see.")
     return "\n".join(parts)

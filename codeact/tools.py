@@ -14,19 +14,21 @@ import re
 from collections.abc import Callable
 from typing import Any, get_type_hints
 
-_SECTION = re.compile(r"^\s*(Args|Arguments|Parameters|Returns?|Yields?|Raises|Examples?|Notes?):\s*$")
+_SECTION = re.compile(
+    r"^\s*(Args|Arguments|Parameters|Returns?|Yields?|Raises|Examples?|Notes?):\s*$"
+)
 _ARG_LINE = re.compile(r"^\s*\**(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
 
 
 class ToolError(Exception):
-    """A tool call the model got wrong (bad arguments); the message tells the model how to fix it."""
+    """A tool call the model got wrong; the message tells the model how to fix it."""
 
 
 def parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
     """Split a Google-style docstring into its summary and the ``Args:`` descriptions."""
     summary: list[str] = []
     args: dict[str, str] = {}
-    section, current = None, None
+    section, current, args_indent = None, None, 0
     for line in inspect.cleandoc(doc or "").splitlines():
         header = _SECTION.match(line)
         if header:
@@ -130,9 +132,7 @@ class Tool:
                 )
             self._fields[pname] = (hints[pname], param.default, arg_docs[pname])
         if "return" not in hints:
-            raise TypeError(
-                f"tool {self.name!r} has no return type hint; add one, e.g. `-> str`"
-            )
+            raise TypeError(f"tool {self.name!r} has no return type hint; add one, e.g. `-> str`")
         self.output_type = _type_name(hints["return"])
         self._model: Any = None
         self.parameters = self._schema()
@@ -146,8 +146,10 @@ class Tool:
             from pydantic import ConfigDict, Field, create_model
 
             fields = {
-                pname: (hint, Field(... if default is inspect.Parameter.empty else default,
-                                    description=doc))
+                pname: (
+                    hint,
+                    Field(... if default is inspect.Parameter.empty else default, description=doc),
+                )
                 for pname, (hint, default, doc) in self._fields.items()
             }
             self._model = create_model(
@@ -170,8 +172,9 @@ class Tool:
         schema.setdefault("required", [])
         return schema
 
-    def validate(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
-                 ) -> dict[str, Any]:
+    def validate(
+        self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Bind and check the arguments; return them by name, coerced to the declared types."""
         try:
             bound = self.signature.bind(*args, **(kwargs or {}))
@@ -186,8 +189,9 @@ class Tool:
                 f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
                 for err in exc.errors()
             )
-            raise ToolError(f"{self.name}() got invalid arguments: {problems}. "
-                            f"Usage: {self.usage()}") from None
+            raise ToolError(
+                f"{self.name}() got invalid arguments: {problems}. Usage: {self.usage()}"
+            ) from None
         return {pname: getattr(checked, pname) for pname in bound.arguments}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -61,8 +61,10 @@ def main() -> None:
         print("CODEACT_MODEL is not set: replaying a saved run with ScriptedModel.")
     with CodeAgent(model, tools=[july_high, to_fahrenheit], step_callbacks=[show]) as agent:
         result = agent.run(TASK)
-    print(f"\n{result.state} in {len(result.steps)} steps, {result.duration_s:.2f} s, "
-          f"{result.token_usage.input_tokens} in / {result.token_usage.output_tokens} out tokens")
+    print(
+        f"\n{result.state} in {len(result.steps)} steps, {result.duration_s:.2f} s, "
+        f"{result.token_usage.input_tokens} in / {result.token_usage.output_tokens} out tokens"
+    )
     print(f"Answer: {result.output}")
     if os.environ.get("CODEACT_SAVE_RUN"):
         result.save(os.environ["CODEACT_SAVE_RUN"])

@@ -45,7 +45,8 @@ def test_observation_shows_output_value_and_error():
     obs = code_observation("hi\n", 42, "ZeroDivisionError: division by zero\n  at line 1: 1/0")
     assert obs == (
         "Output:\nhi\nValue: 42\n"
-        "Error: ZeroDivisionError: division by zero\n  at line 1: 1/0\nFix the problem and try again."
+        "Error: ZeroDivisionError: division by zero\n  at line 1: 1/0\n"
+        "Fix the problem and try again."
     )
 
 
@@ -56,3 +57,8 @@ def test_observation_of_silent_code_says_so():
 def test_long_values_are_truncated():
     obs = code_observation("", "x" * 10_000, None)
     assert len(obs) < 4_100 and "more characters" in obs
+
+
+def test_observation_of_a_final_answer_shows_it():
+    assert code_observation("", None, None, "Rome") == "Final answer: 'Rome'"
+    assert code_observation("", None, None, None) == "Final answer: None"

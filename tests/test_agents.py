@@ -1,0 +1,301 @@
+"""The agent loop, driven by ScriptedModel, with the inline sandbox and real tools."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from codeact import CodeAgent, RunResult, ScriptedModel, ToolCallingAgent, prompts, tool
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers.
+
+    Args:
+        a: First number.
+        b: Second number.
+    """
+    return a + b
+
+
+@tool
+def shout(text: str) -> str:
+    """Upper-case a text.
+
+    Args:
+        text: The text.
+    """
+    return text.upper()
+
+
+def code(source: str) -> str:
+    return f"Thought: go.\n```python\n{source}\n```"
+
+
+def code_agent(replies, **kwargs) -> CodeAgent:
+    return CodeAgent(ScriptedModel(replies), tools=[add, shout], sandbox="inline", **kwargs)
+
+
+def test_code_agent_finishes_with_final_answer():
+    agent = code_agent([code("x = add(2, 3)\nprint(x)"), code("final_answer(x * 10)")])
+    result = agent.run("What is (2 + 3) * 10?")
+    assert isinstance(result, RunResult)
+    assert result.state == "success"
+    assert result.output == 50
+    assert [s.observation for s in result.steps][0] == "Output:\n5"
+    assert result.steps[-1].is_final
+    assert result.error is None
+
+
+def test_model_sees_the_observation_of_the_previous_step():
+    model = ScriptedModel([code("print(add(1, 1))"), code("final_answer('done')")])
+    CodeAgent(model, tools=[add], sandbox="inline").run("task")
+    second = model.requests[1]
+    assert (
+        second[0]["role"] == "system" and "def add(a: int, b: int) -> int:" in second[0]["content"]
+    )
+    assert second[1] == {"role": "user", "content": "task"}
+    assert second[2]["role"] == "assistant" and "print(add(1, 1))" in second[2]["content"]
+    assert second[3] == {"role": "user", "content": "Observation:\nOutput:\n2"}
+
+
+@pytest.mark.parametrize(
+    ("reply", "error_fragment", "observation_fragment"),
+    [
+        ("I think the answer is 4.", "no code block", "```python"),
+        (code("x = = 1"), "SyntaxError", "SyntaxError"),
+        (code("y = 1\nz = y / 0"), "ZeroDivisionError", "at line 2: z = y / 0"),
+        (code("weather('Paris')"), "NameError", "name 'weather' is not defined"),
+        (code("add('x', 2)"), "ToolError", "add() got invalid arguments: a:"),
+        (code("add(1)"), "ToolError", "missing a required argument: 'b'"),
+    ],
+)
+def test_model_mistakes_become_observations_and_the_run_goes_on(
+    reply, error_fragment, observation_fragment
+):
+    result = code_agent([reply, code("final_answer('recovered')")]).run("task")
+    first = result.steps[0]
+    assert error_fragment in first.error
+    assert observation_fragment in first.observation
+    assert result.state == "success" and result.output == "recovered"
+
+
+def test_timeout_is_an_observation():
+    agent = code_agent(
+        [code("while True:\n    pass"), code("final_answer(1)")], sandbox_options={"timeout": 0.5}
+    )
+    result = agent.run("task")
+    assert "TimeoutError" in result.steps[0].error
+    assert result.output == 1
+
+
+def test_max_steps_asks_once_for_a_best_answer():
+    model = ScriptedModel([code("print(1)"), code("print(2)"), "<think>hmm</think>Probably 3."])
+    result = CodeAgent(model, sandbox="inline", max_steps=2).run("task")
+    assert result.state == "max_steps"
+    assert result.output == "Probably 3."
+    assert len(result.steps) == 2
+    assert model.requests[-1][-1] == {"role": "user", "content": prompts.OUT_OF_STEPS}
+
+
+def test_running_out_of_scripted_replies_ends_the_run_in_error():
+    result = code_agent([code("x = 1")]).run("task")
+    assert result.state == "error"
+    assert "ran out" in result.error
+    assert len(result.steps) == 1
+
+
+def test_token_usage_is_summed_over_steps():
+    result = code_agent([code("print(1)"), code("final_answer(2)")]).run("task")
+    assert result.token_usage.input_tokens == sum(s.token_usage.input_tokens for s in result.steps)
+    assert result.token_usage.output_tokens == sum(
+        s.token_usage.output_tokens for s in result.steps
+    )
+    assert result.token_usage.input_tokens > 0 and result.token_usage.output_tokens > 0
+
+
+def test_stream_yields_steps_as_they_complete():
+    seen = []
+    stream = code_agent(
+        [code("print('a')"), code("final_answer('b')")],
+        step_callbacks=[lambda s: seen.append(s.index)],
+    ).run("t", stream=True)
+    indices = []
+    for step in stream:
+        indices.append(step.index)
+        assert seen == indices  # the callback ran before the step was yielded
+    assert indices == [1, 2]
+    assert stream.result.output == "b" and stream.result.state == "success"
+
+
+def test_arun_uses_the_async_model_path():
+    result = asyncio.run(code_agent([code("final_answer(add(1, 2))")]).arun("task"))
+    assert result.output == 3
+
+
+def test_sandbox_variables_persist_across_runs_of_one_agent():
+    agent = code_agent([code("memo = 41\nfinal_answer('set')"), code("final_answer(memo + 1)")])
+    assert agent.run("one").output == "set"
+    assert agent.run("two").output == 42
+
+
+def test_instructions_go_into_the_system_prompt():
+    agent = code_agent([], instructions="Answer in French.")
+    prompt = agent.system_prompt()
+    assert prompt.rstrip().endswith("Answer in French.")
+    assert "final_answer(answer)" in prompt and "def shout(text: str) -> str:" in prompt
+
+
+def test_run_is_saved_and_replayed(tmp_path):
+    first = code_agent([code("x = add(20, 1)"), code("final_answer(x * 2)")]).run("task")
+    path = tmp_path / "run.json"
+    first.save(path)
+    replay = CodeAgent(ScriptedModel.from_run(path), tools=[add], sandbox="inline").run("task")
+    assert replay.output == first.output == 42
+    assert [s.observation for s in replay.steps] == [s.observation for s in first.steps]
+    assert RunResult.load(path).steps[0].action == "x = add(20, 1)"
+
+
+def test_sandbox_from_environment_and_unknown_name(monkeypatch):
+    monkeypatch.setenv("CODEACT_SANDBOX", "inline")
+    agent = CodeAgent(ScriptedModel([]))
+    assert type(agent.sandbox).__name__ == "InlineSandbox"
+    with pytest.raises(ValueError, match="choose one of: docker, inline, local"):
+        CodeAgent(ScriptedModel([]), sandbox="vm")
+
+
+def test_duplicate_tool_names_are_refused():
+    with pytest.raises(ValueError, match="unique"):
+        CodeAgent(ScriptedModel([]), tools=[add, add], sandbox="inline")
+
+
+# --- ToolCallingAgent ------------------------------------------------------------------------
+
+
+def calls(*pairs, content=None):
+    return {"content": content, "tool_calls": [{"name": n, "arguments": a} for n, a in pairs]}
+
+
+def test_tool_calling_agent_finishes_with_final_answer_tool():
+    model = ScriptedModel(
+        [calls(("add", {"a": 2, "b": 2})), calls(("final_answer", {"answer": 4}))]
+    )
+    result = ToolCallingAgent(model, tools=[add]).run("2+2?")
+    assert result.state == "success" and result.output == 4
+    assert result.steps[0].observation == "add: 4"
+
+
+def test_tool_calling_agent_sends_native_tool_messages():
+    model = ScriptedModel(
+        [
+            calls(("add", {"a": 1, "b": 2}), ("shout", {"text": "hi"})),
+            calls(("final_answer", {"answer": "ok"})),
+        ]
+    )
+    ToolCallingAgent(model, tools=[add, shout]).run("task")
+    sent = model.requests[1]
+    assistant, *tool_messages = sent[2:]
+    ids = [c["id"] for c in assistant["tool_calls"]]
+    assert assistant["role"] == "assistant" and len(ids) == 2 and all(ids)
+    assert tool_messages == [
+        {"role": "tool", "tool_call_id": ids[0], "content": "3"},
+        {"role": "tool", "tool_call_id": ids[1], "content": "HI"},
+    ]
+
+
+def test_tool_calling_agent_offers_tool_schemas_including_final_answer():
+    model = ScriptedModel([calls(("final_answer", {"answer": 1}))])
+    agent = ToolCallingAgent(model, tools=[add])
+    options = agent._think_options()
+    assert [t["function"]["name"] for t in options["tools"]] == ["add", "final_answer"]
+    assert agent.run("t").output == 1
+
+
+def test_tool_calls_of_one_reply_run_concurrently():
+    barrier = threading.Barrier(2, timeout=10)
+
+    @tool
+    def meet(who: str) -> str:
+        """Wait until the other call arrives too.
+
+        Args:
+            who: Name.
+        """
+        barrier.wait()  # raises BrokenBarrierError unless both calls are in flight at once
+        return f"met {who}"
+
+    model = ScriptedModel(
+        [
+            calls(("meet", {"who": "a"}), ("meet", {"who": "b"})),
+            calls(("final_answer", {"answer": "done"})),
+        ]
+    )
+    result = ToolCallingAgent(model, tools=[meet]).run("t")
+    assert result.steps[0].observation == "meet: met a\nmeet: met b"
+    assert result.steps[0].error is None
+
+
+def test_a_failing_call_keeps_the_good_results():
+    @tool
+    def boom(x: int) -> int:
+        """Always fails.
+
+        Args:
+            x: Ignored.
+        """
+        raise RuntimeError("disk on fire")
+
+    model = ScriptedModel(
+        [
+            calls(("add", {"a": 1, "b": 1}), ("boom", {"x": 1}), ("nope", {}), ("add", {"a": "z"})),
+            calls(("final_answer", {"answer": "ok"})),
+        ]
+    )
+    result = ToolCallingAgent(model, tools=[add, boom]).run("t")
+    first = result.steps[0]
+    assert first.tool_results[0] == "2"
+    assert first.tool_results[1] == "Error: RuntimeError: disk on fire"
+    assert first.tool_results[2].startswith(
+        "Error: unknown tool 'nope'; available tools: add, boom"
+    )
+    assert "missing a required argument: 'b'" in first.tool_results[3]
+    assert "disk on fire" in first.error and "unknown tool" in first.error
+    assert result.output == "ok"
+
+
+def test_a_reply_without_tool_calls_is_nudged():
+    model = ScriptedModel(["The answer is 4.", calls(("final_answer", {"answer": 4}))])
+    result = ToolCallingAgent(model, tools=[add]).run("t")
+    assert result.steps[0].error == "the reply called no tool"
+    assert model.requests[1][-1] == {"role": "user", "content": prompts.NO_TOOL_CALL}
+    assert result.output == 4
+
+
+def test_final_answer_without_answer_argument_is_an_error():
+    model = ScriptedModel(
+        [calls(("final_answer", {"result": 4})), calls(("final_answer", {"answer": 4}))]
+    )
+    result = ToolCallingAgent(model).run("t")
+    assert not result.steps[0].is_final and "answer" in result.steps[0].error
+    assert result.output == 4
+
+
+# --- agents as tools -------------------------------------------------------------------------
+
+
+def test_agent_as_tool_of_another_agent():
+    helper = code_agent(
+        [code("final_answer(add(40, 2))")], name="calculator", description="Does arithmetic."
+    )
+    as_tool = helper.as_tool()
+    assert as_tool.name == "calculator" and as_tool.description == "Does arithmetic."
+    assert as_tool.parameters["required"] == ["task"]
+    boss = CodeAgent(
+        ScriptedModel([code("r = calculator(task='40 + 2')\nfinal_answer(r)")]),
+        tools=[as_tool],
+        sandbox="inline",
+    )
+    assert boss.run("ask the calculator").output == 42
