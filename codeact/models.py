@@ -289,7 +289,6 @@ class LiteLLMModel:
         self.kwargs = kwargs
         self._api_key = api_key
         self._send_stop = True
-        self._key_vars: list[str] = []
         self._check_config()
 
     def __repr__(self) -> str:
@@ -300,31 +299,32 @@ class LiteLLMModel:
         """Fail at construction on an unknown provider or a missing API key."""
         litellm = _litellm()
         try:
-            _, provider, _, _ = litellm.get_llm_provider(self.model_id, api_base=self.api_base)
+            _, provider, _, _ = litellm.get_llm_provider(
+                self.model_id,
+                custom_llm_provider=self.kwargs.get("custom_llm_provider"),
+                api_base=self.api_base,
+            )
         except Exception:
             raise ModelConfigError(
                 f"LiteLLM does not know the provider of model {self.model_id!r}: prefix it, e.g. "
                 f"'anthropic/...', or 'openai/{self.model_id}' for an OpenAI-compatible api_base"
             ) from None
-        self._provider = provider
         last_segment = self.model_id.rsplit("/", 1)[-1]
         self._send_stop = not _REJECTS_STOP.match(last_segment) and _supports_stop(
             litellm, self.model_id, provider
         )
-        if self._api_key is not None:
-            return
         env = litellm.validate_environment(model=self.model_id)
-        self._key_vars = [k for k in env.get("missing_keys", []) if k.endswith("_API_KEY")]
-        if not self._key_vars or env.get("keys_in_environment"):
-            self._key_vars = []
-        elif self.api_base:
+        missing = [k for k in env.get("missing_keys", []) if k.endswith("_API_KEY")]
+        self._key_hint = " or ".join(missing) or f"{provider.upper()}_API_KEY"
+        if self._api_key is not None or env.get("keys_in_environment") or not missing:
+            return
+        if self.api_base:
             self._api_key = _NO_KEY_PLACEHOLDER  # a local server decides for itself
-        else:
-            names = " or ".join(self._key_vars)
-            raise ModelConfigError(
-                f"model {self.model_id!r} needs an API key: set {names} in the environment "
-                f"or pass api_key=... to LiteLLMModel"
-            )
+            return
+        raise ModelConfigError(
+            f"model {self.model_id!r} needs an API key: set {self._key_hint} in the environment "
+            f"or pass api_key=... to LiteLLMModel"
+        )
 
     def _request(
         self,
@@ -510,10 +510,9 @@ def _auth_advice(model: LiteLLMModel, status: int, message: str) -> str:
             f"the server at {model.api_base} {what} for model {model.model_id!r} "
             f"({status}: {message}); pass its key as api_key=..."
         )
-    env = " or ".join(model._key_vars) or f"{model._provider.upper()}_API_KEY"
     return (
         f"the provider {what} for model {model.model_id!r} ({status}: {message}); "
-        f"check {env} or pass api_key=..."
+        f"check {model._key_hint} or pass api_key=..."
     )
 
 
