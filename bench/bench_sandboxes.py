@@ -1,0 +1,277 @@
+"""Sandbox overheads, each printed against a baseline measured in the same run.
+
+    python bench/bench_sandboxes.py [--backend local] [--quick]
+
+Per backend (goals are for ``local``):
+
+1. CPU-bound snippets: time in the sandbox over plain ``exec`` in this process (goal <= 1.3x),
+   and over smolagents' ``LocalPythonExecutor`` when a venv with smolagents exists
+   (``$SMOLAGENTS_PYTHON``, default ``/work/smol/bin/python``; run as a subprocess, never
+   imported here).
+2. Round trip of a trivial run (``x = 1``), median over 1,000 runs (goal <= 0.5 ms), beside the
+   floor for the same transport (``local``: a line echoed through pipes by a child Python).
+3. Cold start: construct + start + first run (goal <= 100 ms), beside bare ``python -c pass``.
+4. Host RSS before and after 1,000 runs (should stay flat).
+
+A backend is one entry in ``BACKENDS``: a factory for the sandbox and a function measuring the
+raw round trip of its transport.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sandboxes import Sandbox
+from sandboxes.local import LocalSandbox
+
+SMOL_PYTHON = os.environ.get("SMOLAGENTS_PYTHON", "/work/smol/bin/python")
+
+# Ordinary agent-style computation; each takes tens of milliseconds in plain Python and stays
+# under smolagents' operation limits.
+CPU_SNIPPETS = {
+    "loops": textwrap.dedent(
+        """
+        total = 0
+        for i in range(300_000):
+            if i % 3 == 0:
+                total += i * i
+        total
+        """
+    ),
+    "functions": textwrap.dedent(
+        """
+        def fib(n):
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+        fib(23)
+        """
+    ),
+    "comprehensions": textwrap.dedent(
+        """
+        words = [f"w{i % 97}" for i in range(100_000)]
+        counts = {}
+        for w in words:
+            counts[w] = counts.get(w, 0) + 1
+        sorted(counts.items(), key=lambda kv: -kv[1])[:3]
+        """
+    ),
+    "classes": textwrap.dedent(
+        """
+        class Point:
+            def __init__(self, x, y):
+                self.x = x
+                self.y = y
+            def norm2(self):
+                return self.x * self.x + self.y * self.y
+        points = [Point(i, i + 1) for i in range(50_000)]
+        sum(p.norm2() for p in points)
+        """
+    ),
+}
+
+
+@dataclass
+class Backend:
+    """How to build one backend's sandbox, and the floor for its transport's round trip (s)."""
+
+    make: Callable[[], Sandbox]
+    raw_round_trip: Callable[[int], float]
+
+
+# --- baselines ----------------------------------------------------------------------------------
+
+
+def plain_exec(code: str) -> float:
+    """One run of ``code`` with plain ``compile`` + ``exec`` (what a REPL does), in seconds."""
+    t0 = time.perf_counter()
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "<bench>", "exec"), namespace)
+    return time.perf_counter() - t0
+
+
+def smolagents_times(snippets: dict[str, str], repeats: int) -> dict[str, float] | None:
+    """Best time per snippet in smolagents' LocalPythonExecutor, or ``None`` if not installed."""
+    if not os.path.exists(SMOL_PYTHON):
+        return None
+    script = textwrap.dedent(
+        """
+        import json, sys, time
+        from smolagents.local_python_executor import LocalPythonExecutor
+        snippets, repeats = json.load(sys.stdin)
+        times = {}
+        for name, code in snippets.items():
+            best = float("inf")
+            for _ in range(repeats):
+                executor = LocalPythonExecutor(additional_authorized_imports=[])
+                executor.send_tools({})
+                t0 = time.perf_counter()
+                executor(code)
+                best = min(best, time.perf_counter() - t0)
+            times[name] = best
+        print(json.dumps(times))
+        """
+    )
+    out = subprocess.run(
+        [SMOL_PYTHON, "-c", script],
+        input=json.dumps([snippets, repeats]),
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        print(f"(smolagents failed: {out.stderr.strip().splitlines()[-1:]})")
+        return None
+    return json.loads(out.stdout)
+
+
+def pipe_echo_round_trip(runs: int) -> float:
+    """Median round trip of one short line through a child Python's stdin/stdout, in seconds."""
+    echo = "import os\nwhile d := os.read(0, 65536):\n    os.write(1, d)"
+    proc = subprocess.Popen(
+        [sys.executable, "-I", "-c", echo], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    line = json.dumps({"op": "run", "code": "x = 1", "timeout": 30}).encode() + b"\n"
+    fd_in, fd_out = proc.stdin.fileno(), proc.stdout.fileno()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        os.write(fd_in, line)
+        got = b""
+        while not got.endswith(b"\n"):
+            got += os.read(fd_out, 65536)
+        times.append(time.perf_counter() - t0)
+    proc.stdin.close()
+    proc.wait()
+    return statistics.median(times)
+
+
+def bare_python_start(runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+# --- measurements of a backend ------------------------------------------------------------------
+
+
+def cpu_ratios(backend: Backend, repeats: int) -> list[tuple[str, float, float, float | None]]:
+    """Per snippet: best sandbox time, best plain exec time, best smolagents time (seconds)."""
+    smol = smolagents_times(CPU_SNIPPETS, repeats)
+    rows = []
+    with backend.make() as sb:
+        sb.start()
+        for name, code in CPU_SNIPPETS.items():
+            ours, plain = float("inf"), float("inf")
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                ex = sb.run(code)
+                ours = min(ours, time.perf_counter() - t0)
+                if ex.error:
+                    raise SystemExit(f"snippet {name!r} failed in the sandbox: {ex.error}")
+                plain = min(plain, plain_exec(code))
+            rows.append((name, ours, plain, smol[name] if smol else None))
+    return rows
+
+
+def round_trip(backend: Backend, runs: int) -> tuple[float, float]:
+    """Median seconds of ``run("x = 1")`` and of the raw transport."""
+    with backend.make() as sb:
+        sb.start()
+        for _ in range(50):
+            sb.run("x = 1")
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            sb.run("x = 1")
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times), backend.raw_round_trip(runs)
+
+
+def cold_start(backend: Backend, runs: int) -> tuple[float, float]:
+    """Median seconds to construct, start and run once; and bare interpreter start-up."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        sb = backend.make()
+        sb.start()
+        sb.run("x = 1")
+        times.append(time.perf_counter() - t0)
+        sb.close()
+    return statistics.median(times), bare_python_start(runs)
+
+
+def rss_growth(backend: Backend, runs: int) -> tuple[float, float]:
+    """Host RSS in MB before and after ``runs`` runs that print and return a little."""
+    with backend.make() as sb:
+        sb.start()
+        code = "data = list(range(100))\nprint(data)\ndata[:10]"
+        for _ in range(50):
+            sb.run(code)
+        before = rss_mb()
+        for _ in range(runs):
+            sb.run(code)
+        return before, rss_mb()
+
+
+BACKENDS: dict[str, Backend] = {
+    "local": Backend(make=LocalSandbox, raw_round_trip=pipe_echo_round_trip),
+}
+
+
+def bench(name: str, backend: Backend, quick: bool) -> None:
+    runs = 200 if quick else 1000
+    repeats = 3 if quick else 7
+    print(f"\n== {name} ==")
+    print(f"{'measure':<28}{'ours':>11}{'baseline':>11}{'ratio':>8}  {'smolagents':>11}  goal")
+    for snippet, ours, plain, smol in cpu_ratios(backend, repeats):
+        smol_col = f"{smol * 1000:8.1f} ms" if smol is not None else f"{'-':>11}"
+        vs_smol = f" ({smol / ours:.0f}x faster)" if smol is not None else ""
+        print(
+            f"{'cpu ' + snippet:<28}{ours * 1000:8.1f} ms{plain * 1000:8.1f} ms{ours / plain:7.2f}x"
+            f"  {smol_col}{vs_smol}  <= 1.3x exec"
+        )
+    ours, raw = round_trip(backend, runs)
+    print(
+        f"{'round trip x = 1 (median)':<28}{ours * 1000:8.3f} ms{raw * 1000:8.3f} ms"
+        f"{ours / raw:7.1f}x  {'':>11}  <= 0.5 ms (baseline: raw pipe echo)"
+    )
+    ours, bare = cold_start(backend, 5 if quick else 15)
+    print(
+        f"{'cold start (median)':<28}{ours * 1000:8.1f} ms{bare * 1000:8.1f} ms"
+        f"{ours / bare:7.1f}x  {'':>11}  <= 100 ms (baseline: python -c pass)"
+    )
+    before, after = rss_growth(backend, runs)
+    print(
+        f"{f'host RSS over {runs} runs':<28}{after:8.1f} MB{before:8.1f} MB"
+        f"{after - before:+7.1f}M  {'':>11}  flat"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=sorted(BACKENDS), action="append")
+    parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke test")
+    args = parser.parse_args()
+    for name in args.backend or sorted(BACKENDS):
+        bench(name, BACKENDS[name], args.quick)
+
+
+if __name__ == "__main__":
+    main()
