@@ -18,11 +18,33 @@ from codeact.models import (
     TokenUsage,
     ToolCall,
 )
+from codeact.teams import (
+    Chat,
+    ChatResult,
+    GroupChat,
+    HumanAgent,
+    MaxTurns,
+    Termination,
+    TextMention,
+    Timeout,
+    TokenBudget,
+    chat,
+)
 from codeact.tools import Tool, ToolError, tool
 
 __all__ = [
     "Agent",
+    "Chat",
     "ChatMessage",
+    "ChatResult",
+    "GroupChat",
+    "HumanAgent",
+    "MaxTurns",
+    "Termination",
+    "TextMention",
+    "Timeout",
+    "TokenBudget",
+    "chat",
     "CodeAgent",
     "LiteLLMModel",
     "Model",
