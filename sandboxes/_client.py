@@ -147,6 +147,8 @@ class PipeTransport:
 
     def exit_reason(self) -> str:
         """How the process ended and the tail of its stderr, for error messages."""
+        with contextlib.suppress(subprocess.TimeoutExpired):  # it may be exiting right now
+            self.proc.wait(timeout=1)
         code = self.proc.poll()
         if code is None:
             reason = "still running"

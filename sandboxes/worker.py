@@ -181,7 +181,9 @@ class Runner:
         except _FinalAnswer:
             pass
         except (_Interrupted, KeyboardInterrupt):
-            error = f"TimeoutError: the code ran longer than {timeout:g} s and was interrupted"
+            error = "KeyboardInterrupt: the code was interrupted"
+            if timeout:
+                error = f"TimeoutError: the code ran longer than {timeout:g} s and was interrupted"
         except BaseException as exc:  # the code's own errors, SystemExit included
             error = format_error(exc, code)
             del exc
