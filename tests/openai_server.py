@@ -213,6 +213,7 @@ class OpenAIServer:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real providers do; bodies carry Content-Length
+    disable_nagle_algorithm = True  # headers and body go out in separate writes: avoid 40 ms stalls
 
     def do_POST(self) -> None:
         self._serve()
