@@ -38,13 +38,16 @@ _API_TIMEOUT = 30.0  # seconds for one Docker API call (a pull may stall at most
 _SEND_TIMEOUT = 30.0  # a worker that does not read its stdin for this long is stuck
 _STDERR_KEPT = 8192  # bytes of the worker's stderr kept for diagnostics
 _TMPFS = "rw,noexec,nosuid,nodev,size=64m,mode=1777"
-_MEMORY_HEADROOM_MB = 64  # of the container's memory, for the interpreter itself and /tmp
+# Of the container's memory, kept out of the worker's own address-space limit: the interpreter,
+# /tmp, and the allowance the worker adds on top of its limit for libraries' reservations.
+_MEMORY_HEADROOM_MB = 64 + 128
 
 # Runs in the container as `python3 -c`. Reads the worker's source from stdin (a 10-digit length,
 # then the bytes; unbuffered, so nothing after it is consumed here) and serves its main() on the
 # same stdin/stdout. Each cell runs alone: a process the code forked exits when it leaves the cell
 # instead of answering the host, and whatever the cell left running is killed when it ends
-# (kill(-1) reaches every process of the container but init and the worker itself).
+# (kill(-1) reaches every process of the container but init and the worker itself) and reaped,
+# so that no zombies eat into the pids limit.
 _BOOTSTRAP = """\
 import os, sys, types
 def take(n):
@@ -68,6 +71,11 @@ def run_alone(self, *args, **kwargs):
         try:
             os.kill(-1, 9)
         except OSError:
+            pass
+        try:
+            while True:
+                os.waitpid(-1, 0)
+        except ChildProcessError:
             pass
 worker.Runner.run = run_alone
 worker.main()
@@ -134,7 +142,7 @@ class DockerSandbox(Sandbox):
     def _options(self) -> dict[str, Any]:
         # The worker's own address-space limit sits below the container's, so that the code
         # usually gets a MemoryError (state kept) before the kernel's OOM killer ends the worker.
-        code_mb = max(self.memory_mb - _MEMORY_HEADROOM_MB, self.memory_mb // 2)
+        code_mb = max(self.memory_mb - _MEMORY_HEADROOM_MB, self.memory_mb // 4)
         return {"restricted": False, "max_output": self.max_output, "memory_mb": code_mb}
 
     def _spawn(self) -> ContainerTransport:
@@ -230,7 +238,7 @@ def launch(
         stdin_open=True,  # with detach=False this also sets StdinOnce: EOF when we detach
         detach=False,
         network_disabled=True,
-        labels=_labels(),
+        labels=owner_labels(),
         name=f"codeact-{os.getpid()}-{secrets.token_hex(4)}",
         host_config=host_config,
     )["Id"]
@@ -267,12 +275,18 @@ def reap_orphans(docker_client: Any) -> list[str]:
     return reaped
 
 
-def _labels() -> dict[str, str]:
+def owner_labels(pid: int | None = None) -> dict[str, str]:
+    """The labels that mark a container as ours and name its owner process (default: this one).
+
+    ``reap_orphans`` removes containers whose owner on this host is gone; ``pid_start`` tells a
+    reused pid apart. ``docker ps -f label=codeact.sandbox=1`` lists them all.
+    """
+    pid = os.getpid() if pid is None else pid
     return {
         LABEL: "1",
         f"{LABEL}.host": socket.gethostname(),
-        f"{LABEL}.pid": str(os.getpid()),
-        f"{LABEL}.pid_start": _start_time(os.getpid()),
+        f"{LABEL}.pid": str(pid),
+        f"{LABEL}.pid_start": _start_time(pid),
         f"{LABEL}.created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 

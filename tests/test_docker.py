@@ -1,0 +1,460 @@
+"""The docker backend against a real engine: behaviour, hardening, attacks by family, cleanup."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandboxes import SandboxError, make_sandbox
+from sandboxes.docker import LABEL, DockerSandbox, owner_labels
+
+pytestmark = pytest.mark.docker
+
+FAKE_KEY = "sk-codeact-fake-" + secrets.token_hex(8)
+TOOL_SECRET = "codeact-secret-" + secrets.token_hex(8)
+MARKER = "codeact-marker-" + secrets.token_hex(8)
+
+
+class Notebook:
+    """A host tool with host state, and a credential that must stay on the host."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self._api_key = TOOL_SECRET
+
+    def remember(self, text: str) -> int:
+        self.notes.append(text)
+        return len(self.notes)
+
+    def host_pid(self) -> int:
+        return os.getpid()
+
+    def marker(self) -> str:
+        return MARKER
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[Any]:
+    import docker
+
+    client = docker.from_env()
+    yield client.api
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def notebook() -> Notebook:
+    return Notebook()
+
+
+@pytest.fixture(scope="module")
+def sb(notebook: Notebook) -> Iterator[DockerSandbox]:
+    """One sandbox for the tests that leave its state intact; a fake API key is in our env."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OPENAI_API_KEY", FAKE_KEY)
+        box = DockerSandbox(timeout=10)
+        box.start(
+            tools={
+                "remember": notebook.remember,
+                "host_pid": notebook.host_pid,
+                "marker": notebook.marker,
+            }
+        )
+        yield box
+        box.close()
+
+
+@pytest.fixture(scope="module")
+def quick() -> Iterator[DockerSandbox]:
+    """A sandbox with a 1 s timeout for runaway code; restarts are fine here."""
+    with DockerSandbox(timeout=1, max_output=1000) as box:
+        box.start()
+        yield box
+
+
+@pytest.fixture()
+def small() -> Iterator[DockerSandbox]:
+    """A sandbox with 256 MB for memory bombs."""
+    with DockerSandbox(timeout=10, memory_mb=256) as box:
+        box.start()
+        yield box
+
+
+@pytest.fixture(scope="module")
+def host_server() -> Iterator[str]:
+    """An HTTP server on the host's 127.0.0.1; returns its URL."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"host-only page")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def exists(api: Any, container_id: str) -> bool:
+    import docker
+
+    try:
+        api.inspect_container(container_id)
+        return True
+    except docker.errors.NotFound:
+        return False
+
+
+# --- behaviour -----------------------------------------------------------------------------
+
+
+def test_run_returns_stdout_and_last_value(sb: DockerSandbox) -> None:
+    ex = sb.run("x = 21\nprint('hi')\nx * 2")
+    assert (ex.stdout, ex.value, ex.error) == ("hi\n", 42, None)
+
+
+def test_variables_persist_between_runs(sb: DockerSandbox) -> None:
+    sb.run("kept = [1, 2]")
+    assert sb.run("kept.append(3)\nkept").value == [1, 2, 3]
+
+
+def test_error_names_type_and_offending_line(sb: DockerSandbox) -> None:
+    ex = sb.run("a = 1\nb = a / 0")
+    assert ex.error.startswith("ZeroDivisionError")
+    assert "b = a / 0" in ex.error
+
+
+def test_final_answer_ends_the_run(sb: DockerSandbox) -> None:
+    ex = sb.run("final_answer({'city': 'Rome'})\nprint('never')")
+    assert ex.is_final and ex.final_answer == {"city": "Rome"} and ex.stdout == ""
+
+
+def test_make_sandbox_builds_the_docker_backend() -> None:
+    with make_sandbox("docker", timeout=5, memory_mb=128) as box:
+        assert box.run("1 + 1").value == 2
+
+
+def test_tool_runs_on_host_and_keeps_host_state(sb: DockerSandbox, notebook: Notebook) -> None:
+    ex = sb.run("remember('milk')\nremember('eggs')\nhost_pid()")
+    assert ex.value == os.getpid()  # the tool ran in this process, not in the container
+    assert notebook.notes[-2:] == ["milk", "eggs"]
+
+
+def test_tool_credential_never_enters_the_container(sb: DockerSandbox) -> None:
+    # Scan the worker's whole memory for the tool's secret. The needle is split into a head and
+    # an XOR-masked tail, so the scan itself never assembles it; MARKER, which a tool returned,
+    # proves the scan finds what did cross.
+    def pattern(text: str) -> tuple[bytes, bytes]:
+        head, tail = text.encode()[:15], text.encode()[15:]
+        return head, bytes(b ^ 0x5A for b in tail)
+
+    scan = textwrap.dedent(
+        """
+        def occurrences(head, masked):
+            found = 0
+            with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+                for line in maps:
+                    span, perms = line.split()[:2]
+                    if "r" not in perms:
+                        continue
+                    lo, hi = (int(x, 16) for x in span.split("-"))
+                    try:
+                        mem.seek(lo)
+                        data = mem.read(hi - lo)
+                    except (OSError, OverflowError, ValueError):
+                        continue
+                    at = data.find(head)
+                    while at >= 0:
+                        tail = data[at + len(head) : at + len(head) + len(masked)]
+                        found += bytes(b ^ 0x5A for b in tail) == masked
+                        at = data.find(head, at + 1)
+            return found
+        """
+    )
+    sb.run(scan + "\nseen = marker()")
+    ex = sb.run(f"occurrences(*{pattern(MARKER)!r}), occurrences(*{pattern(TOOL_SECRET)!r})")
+    assert ex.error is None
+    marker_hits, secret_hits = ex.value
+    assert marker_hits > 0
+    assert secret_hits == 0
+
+
+# --- hardening, read back from the engine --------------------------------------------------
+
+
+def test_container_hardening_shows_in_docker_inspect(sb: DockerSandbox, api: Any) -> None:
+    info = api.inspect_container(sb.container_id)
+    host, config = info["HostConfig"], info["Config"]
+    assert host["NetworkMode"] == "none"
+    assert host["ReadonlyRootfs"] is True
+    assert host["CapDrop"] == ["ALL"]
+    assert "no-new-privileges" in host["SecurityOpt"]
+    assert config["User"] == "65534:65534"
+    assert host["Memory"] == host["MemorySwap"] == 512 * 2**20
+    assert host["PidsLimit"] == 64
+    assert host["NanoCpus"] == 10**9
+    assert not host["Binds"] and not info["Mounts"]
+    assert "noexec" in host["Tmpfs"]["/tmp"]
+    assert config["Labels"][LABEL] == "1"
+    assert config["Labels"][f"{LABEL}.pid"] == str(os.getpid())
+
+
+# --- attacks by family ---------------------------------------------------------------------
+
+
+def test_host_env_vars_do_not_reach_the_container(sb: DockerSandbox) -> None:
+    ex = sb.run(
+        "import os\n"
+        "env = dict(os.environ)\n"
+        "init_env = open('/proc/1/environ', 'rb').read().decode()\n"
+        "env.get('HOME'), str(env) + init_env"
+    )
+    assert ex.error is None
+    home, everything = ex.value
+    assert home == "/tmp"  # the read worked
+    assert FAKE_KEY not in everything and "OPENAI_API_KEY" not in everything
+
+
+def test_host_files_are_not_reachable(sb: DockerSandbox, tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret.txt"
+    secret_file.write_text("host secret")
+    ex = sb.run(f"open({str(secret_file)!r}).read()")
+    assert ex.error is not None and ex.error.startswith("FileNotFoundError")
+    assert "host secret" not in ex.stdout + str(ex.value)
+
+
+def test_root_filesystem_is_read_only(sb: DockerSandbox) -> None:
+    ex = sb.run("open('/etc/x', 'w')")
+    assert ex.error is not None and "Read-only file system" in ex.error
+
+
+def test_tmp_is_writable(sb: DockerSandbox) -> None:
+    ex = sb.run("open('/tmp/notes.txt', 'w').write('draft')\nopen('/tmp/notes.txt').read()")
+    assert ex.value == "draft"
+
+
+def test_tmp_does_not_execute_files(sb: DockerSandbox) -> None:
+    ex = sb.run(
+        "import os, shutil, subprocess\n"
+        "shutil.copy('/bin/true', '/tmp/mytrue')\n"
+        "os.chmod('/tmp/mytrue', 0o755)\n"
+        "subprocess.run(['/tmp/mytrue'])"
+    )
+    assert ex.error is not None and ex.error.startswith("PermissionError")
+
+
+def test_host_loopback_server_is_unreachable(sb: DockerSandbox, host_server: str) -> None:
+    assert urllib.request.urlopen(host_server, timeout=5).read() == b"host-only page"
+    ex = sb.run(f"import urllib.request\nurllib.request.urlopen({host_server!r}, timeout=3)")
+    assert ex.error is not None and "Connection refused" in ex.error
+
+
+def test_public_network_is_unreachable(sb: DockerSandbox) -> None:
+    ex = sb.run("import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=3)")
+    assert ex.error is not None and "Network is unreachable" in ex.error
+
+
+def test_only_loopback_interface_exists(sb: DockerSandbox) -> None:
+    assert sb.run("import socket\n[name for _, name in socket.if_nameindex()]").value == ["lo"]
+
+
+def test_code_runs_as_non_root_and_cannot_become_root(sb: DockerSandbox) -> None:
+    assert sb.run("import os\nos.getuid(), os.getgid()").value == [65534, 65534]
+    ex = sb.run("os.setuid(0)")
+    assert ex.error is not None and ex.error.startswith("PermissionError")
+
+
+def test_forked_child_never_answers_for_the_worker(quick: DockerSandbox) -> None:
+    ex = quick.run("import os\n'child' if os.fork() == 0 else 'parent'")
+    assert ex.value == "parent"
+    assert [quick.run(f"{n} * 2").value for n in range(5)] == [0, 2, 4, 6, 8]
+
+
+def test_fork_bomb_is_contained(quick: DockerSandbox, api: Any) -> None:
+    quick.run("before_bomb = 'kept'")
+    ex = quick.run("import os\nwhile True:\n    os.fork()")
+    assert ex.error is not None
+    assert subprocess.run(["true"]).returncode == 0  # the host can still start processes
+    assert quick.run("6 * 7").value == 42
+    assert len(api.top(quick.container_id)["Processes"]) <= 2  # init and the worker
+    assert "Restarted" in ex.error or quick.run("before_bomb").value == "kept"
+
+
+def test_processes_a_cell_leaves_running_are_ended(quick: DockerSandbox, api: Any) -> None:
+    ex = quick.run("import subprocess\nsubprocess.Popen(['sleep', '600']).pid")
+    assert isinstance(ex.value, int)
+    commands = [row[-1] for row in api.top(quick.container_id)["Processes"]]
+    assert len(commands) == 2 and not any("sleep" in command for command in commands)
+
+
+def test_busy_loop_is_interrupted_and_state_survives(quick: DockerSandbox) -> None:
+    quick.run("counter = 7")
+    ex = quick.run("while True:\n    pass")
+    assert ex.error is not None and ex.error.startswith("TimeoutError")
+    assert quick.run("counter").value == 7
+
+
+def test_huge_power_is_stopped_and_sandbox_recovers(quick: DockerSandbox) -> None:
+    ex = quick.run("10**10**8")
+    assert ex.error is not None and ex.error.startswith("TimeoutError")
+    assert quick.run("2 + 2").value == 4
+
+
+def test_code_that_blocks_its_interrupt_is_killed_and_restarted(
+    quick: DockerSandbox, api: Any
+) -> None:
+    quick.run("doomed = 1")
+    first = quick.container_id
+    ex = quick.run(
+        "import signal\n"
+        "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM, signal.SIGINT})\n"
+        "while True:\n"
+        "    pass"
+    )
+    assert ex.error is not None and "restarted" in ex.error and "variables were lost" in ex.error
+    assert quick.container_id != first and not exists(api, first)
+    assert quick.run("doomed").error.startswith("NameError")
+
+
+def test_output_flood_is_capped(quick: DockerSandbox) -> None:
+    ex = quick.run("print('x' * 10**7)\nfor i in range(10**5):\n    print(i)")
+    assert ex.error is None
+    assert len(ex.stdout) < 1200 and "truncated" in ex.stdout
+
+
+def test_memory_bomb_raises_memory_error_and_keeps_state(small: DockerSandbox) -> None:
+    small.run("survivor = 'yes'")
+    ex = small.run("hog = []\nwhile True:\n    hog.append(bytearray(2**20))")
+    assert ex.error is not None and ex.error.startswith("MemoryError")
+    assert small.run("del hog\nsurvivor").value == "yes"
+
+
+def test_memory_exhausted_by_processes_restarts_with_clear_message(small: DockerSandbox) -> None:
+    # Two processes, each below the worker's own limit, together above the container's: the
+    # kernel's OOM killer ends the worker (it volunteers with oom_score_adj).
+    ex = small.run(
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    ballast = bytearray(100 * 2**20)\n"
+        "    time.sleep(30)\n"
+        "open('/proc/self/oom_score_adj', 'w').write('1000')\n"
+        "time.sleep(0.5)\n"
+        "hog = bytearray(180 * 2**20)\n"
+        "time.sleep(30)"
+    )
+    assert ex.error is not None and "out of memory" in ex.error and "256 MB" in ex.error
+    assert small.run("1 + 1").value == 2
+
+
+# --- lifecycle -----------------------------------------------------------------------------
+
+
+def test_close_removes_the_container(api: Any) -> None:
+    box = DockerSandbox()
+    box.run("1")
+    container_id = box.container_id
+    assert exists(api, container_id)
+    box.close()
+    assert not exists(api, container_id)
+
+
+def test_container_is_removed_at_interpreter_exit(api: Any) -> None:
+    script = (
+        "from sandboxes.docker import DockerSandbox\n"
+        "b = DockerSandbox()\nb.run('1')\nprint(b.container_id)"  # exits without close()
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert not exists(api, out.stdout.strip())
+
+
+def test_container_of_killed_host_stops_and_is_reaped_at_next_start(api: Any) -> None:
+    script = (
+        "import os, signal\nfrom sandboxes.docker import DockerSandbox\n"
+        "b = DockerSandbox()\nb.run('1')\nprint(b.container_id, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == -signal.SIGKILL
+    container_id = out.stdout.strip()
+    deadline = time.monotonic() + 20  # the worker sees EOF on stdin and exits
+    while api.inspect_container(container_id)["State"]["Running"]:
+        assert time.monotonic() < deadline, "the orphaned worker kept running"
+        time.sleep(0.1)
+    with DockerSandbox() as box:
+        box.start()
+    assert not exists(api, container_id)
+
+
+def test_container_left_by_dead_process_is_reaped_and_live_ones_kept(api: Any) -> None:
+    image = DockerSandbox().image
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead_labels = owner_labels(child.pid)
+    child.kill()
+    child.wait()
+    orphan = api.create_container(image, command=["python3"], labels=dead_labels)["Id"]
+    ours = api.create_container(image, command=["python3"], labels=owner_labels())["Id"]
+    try:
+        with DockerSandbox() as box:
+            box.start()
+        assert not exists(api, orphan)
+        assert exists(api, ours)
+    finally:
+        api.remove_container(ours, force=True)
+        if exists(api, orphan):
+            api.remove_container(orphan, force=True)
+
+
+# --- environment errors and the docker marker ----------------------------------------------
+
+
+def test_missing_image_is_a_clear_error() -> None:
+    box = DockerSandbox(image="codeact-no-such-image:missing")
+    with pytest.raises(SandboxError, match="CODEACT_DOCKER_IMAGE"):
+        box.start()
+    box.close()
+
+
+def test_unreachable_engine_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent")
+    with pytest.raises(SandboxError, match="start the Docker daemon or set DOCKER_HOST"):
+        DockerSandbox().start()
+
+
+@pytest.mark.parametrize(
+    ("required", "outcome", "exit_code"), [("0", "1 skipped", 0), ("1", "1 error", 1)]
+)
+def test_docker_tests_skip_without_engine_unless_required(
+    tmp_path: Path, required: str, outcome: str, exit_code: int
+) -> None:
+    (tmp_path / "conftest.py").write_text((Path(__file__).parent / "conftest.py").read_text())
+    (tmp_path / "test_needs_docker.py").write_text(
+        "import pytest\n\n@pytest.mark.docker\ndef test_engine():\n    pass\n"
+    )
+    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent", "CODEACT_REQUIRE_DOCKER": required}
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert out.returncode == exit_code
+    assert outcome in out.stdout
+    assert "no Docker engine reachable" in out.stdout
