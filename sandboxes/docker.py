@@ -18,6 +18,7 @@ import contextlib
 import os
 import secrets
 import select
+import signal
 import socket
 import struct
 import threading
@@ -417,15 +418,22 @@ class ContainerTransport:
         return f"{reason}; its last output: {tail[-500:]}" if tail else reason
 
     def _state(self) -> str:
+        if self._eof:  # it ended by itself: give the engine a moment to record how
+            with contextlib.suppress(Exception):
+                self.api.wait(self.container_id, timeout=1)
         try:
             state = self.api.inspect_container(self.container_id)["State"]
         except Exception:  # gone already, or the engine is unreachable: nothing to tell
             return "the container is gone"
+        code = state.get("ExitCode")
         if state.get("OOMKilled"):
             return f"out of memory: the container hit its {self.memory_mb} MB limit"
         if state.get("Running"):
             return "stopped by the host"
-        return f"the container exited with code {state.get('ExitCode')}"
+        if isinstance(code, int) and code > 128:
+            with contextlib.suppress(ValueError):
+                return f"killed by {signal.Signals(code - 128).name}"
+        return f"the container exited with code {code}"
 
     def _wait_readable(self, timeout: float | None) -> bool:
         pending = getattr(self._sock, "pending", None)  # TLS may hold decrypted bytes already
