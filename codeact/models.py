@@ -415,6 +415,8 @@ class _Attempts:
             del request["stop"]
             return 0.0
         retryable, what = _retryable(exc, status)
+        if what in ("connection error", "timed out") and model.api_base:
+            what += f" ({model.api_base})"
         if not retryable:
             raise ModelError(f"model {model.model_id!r} failed: {what}: {message}") from exc
         self.failures += 1
@@ -465,7 +467,7 @@ def _retryable(exc: Exception, status: int | None) -> tuple[bool, str]:
     if status is not None and (status in _RETRY_STATUSES or status >= 500):
         if answered or status != 500:
             return True, f"server error (HTTP {status})"
-        return False, "unreadable response"
+        return False, "malformed response"
     return False, f"HTTP {status}" if status else type(exc).__name__
 
 
@@ -479,7 +481,8 @@ def _provider_message(exc: Exception) -> str:
     except Exception:
         pass
     text = str(getattr(exc, "message", "") or exc)
-    return re.sub(r"^(litellm\.\w+: )?(\w+: )?(\w+Exception - )?", "", text).strip()
+    text = re.sub(r"^(litellm\.\w+: )?(\w+: )?(\w+Exception - )?", "", text).strip()
+    return text if len(text) <= 300 else text[:300] + "..."
 
 
 def _retry_after(exc: Exception) -> float | None:
@@ -521,7 +524,7 @@ def _parse_response(model_id: str, response: Any) -> ChatMessage:
     choices = getattr(response, "choices", None)
     message = getattr(choices[0], "message", None) if choices else None
     if message is None:
-        raise ModelError(f"model {model_id!r} returned a response without a message: {response}")
+        raise ModelError(f"model {model_id!r} failed: malformed response: no message in choices")
     content = message.content
     if isinstance(content, list):  # content parts
         content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))

@@ -134,9 +134,12 @@ def test_timeout_is_retried(openai_server: OpenAIServer) -> None:
     assert reply.content == "in time"
 
 
-def test_persistent_server_error_gives_up_after_max_retries(openai_server: OpenAIServer) -> None:
+@pytest.mark.parametrize("status", [500, 502, 503, 529])
+def test_persistent_server_error_gives_up_after_max_retries(
+    openai_server: OpenAIServer, status: int
+) -> None:
     for _ in range(3):
-        openai_server.fail(503, "overloaded, try later")
+        openai_server.fail(status, "overloaded, try later")
 
     with pytest.raises(ModelError) as raised:
         local_model(openai_server, max_retries=2).generate(USER)
@@ -144,7 +147,7 @@ def test_persistent_server_error_gives_up_after_max_retries(openai_server: OpenA
     assert len(openai_server.completion_requests) == 3
     message = str(raised.value)
     assert "after 3 attempts" in message
-    assert "503" in message
+    assert str(status) in message
     assert "overloaded, try later" in message
 
 
@@ -158,7 +161,7 @@ def test_malformed_body_raises_model_error_without_retry(
 ) -> None:
     openai_server.reply(body)
 
-    with pytest.raises(ModelError):
+    with pytest.raises(ModelError, match="malformed response"):
         local_model(openai_server).generate(USER)
 
     assert len(openai_server.completion_requests) == 1
