@@ -15,7 +15,6 @@ the environment (no API key, no Docker engine) are raised at once.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import threading
@@ -95,6 +94,8 @@ class Agent:
 
     async def arun(self, task: str) -> RunResult:
         """The async twin of ``run``: the model's async API, the sandbox in a worker thread."""
+        import asyncio  # not at module level: keeps `import codeact` fast
+
         loop = asyncio.get_running_loop()
 
         def think(messages: list[dict[str, Any]], **kwargs: Any) -> ChatMessage:

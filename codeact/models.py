@@ -8,7 +8,6 @@ imports nothing outside the standard library.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import email.utils
 import json
@@ -377,6 +376,8 @@ class LiteLLMModel:
             try:
                 response = await litellm.acompletion(**request)
             except Exception as exc:
+                import asyncio  # not at module level: keeps `import codeact` fast
+
                 await asyncio.sleep(attempts.after_failure(exc, request))
                 continue
             return _parse_response(self.model_id, response)

@@ -8,7 +8,6 @@ keep ``import codeact`` fast.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import re
 from collections.abc import Callable
@@ -135,7 +134,7 @@ class Tool:
             raise TypeError(f"tool {self.name!r} has no return type hint; add one, e.g. `-> str`")
         self.output_type = _type_name(hints["return"])
         self._model: Any = None
-        self.parameters = self._schema()
+        self._parameters: dict[str, Any] | None = None
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Subclasses implement the tool here (with typed, documented parameters)."""
@@ -158,6 +157,13 @@ class Tool:
                 **fields,
             )
         return self._model
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """JSON schema of the arguments (built on first use: pydantic is slow to import)."""
+        if self._parameters is None:
+            self._parameters = self._schema()
+        return self._parameters
 
     def _schema(self) -> dict[str, Any]:
         try:
@@ -242,6 +248,8 @@ def tool(fn: Callable[..., Any]) -> Tool:
 
 def _run_coroutine(coro: Any) -> Any:
     """Run an async tool to completion from synchronous code (tools run off the event loop)."""
+    import asyncio  # not at module level: keeps `import codeact` fast
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
