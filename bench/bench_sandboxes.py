@@ -1,6 +1,6 @@
 """Sandbox overheads, each printed against a baseline measured in the same run.
 
-    python bench/bench_sandboxes.py [--backend local] [--quick]
+    python bench/bench_sandboxes.py [--backend local] [--backend docker] [--quick]
 
 Per backend (goals are for ``local``):
 
@@ -264,13 +264,102 @@ def bench(name: str, backend: Backend, quick: bool) -> None:
     )
 
 
+# --- docker: its own goals (cold start <= 600 ms, round trip <= 2 ms) ---------------------------
+
+
+def docker_echo_round_trip(runs: int) -> float:
+    """Median round trip of one short line echoed through a container's attached stdio."""
+    from sandboxes.docker import ContainerTransport, DockerSandbox, connect
+
+    client = connect()
+    api = client.api
+    echo = (
+        "import os\nwhile True:\n    d = os.read(0, 65536)\n    if not d: break\n    os.write(1, d)"
+    )
+    container_id = api.create_container(
+        DockerSandbox().image,
+        ["python3", "-c", echo],
+        stdin_open=True,
+        network_disabled=True,
+        host_config=api.create_host_config(network_mode="none"),
+    )["Id"]
+    sock = api.attach_socket(container_id, params={"stdin": 1, "stdout": 1, "stream": 1})
+    api.start(container_id)
+    transport = ContainerTransport(api, container_id, sock, memory_mb=0)
+    line = json.dumps({"op": "run", "code": "x = 1", "timeout": 30}).encode() + b"\n"
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        transport.send(line)
+        transport.readline(10)
+        times.append(time.perf_counter() - t0)
+    transport.kill()
+    client.close()
+    return statistics.median(times)
+
+
+def bare_container_start(runs: int) -> float:
+    """Median seconds to create, start, wait for and remove a container running ``pass``."""
+    from sandboxes.docker import DockerSandbox, connect
+
+    client = connect()
+    api, image = client.api, DockerSandbox().image
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        container_id = api.create_container(
+            image, ["python3", "-c", "pass"], network_disabled=True
+        )["Id"]
+        api.start(container_id)
+        api.wait(container_id)
+        api.remove_container(container_id, force=True)
+        times.append(time.perf_counter() - t0)
+    client.close()
+    return statistics.median(times)
+
+
+def bench_docker(quick: bool) -> None:
+    """The ``local`` table's measures for ``docker``, against container baselines."""
+    from sandboxes.docker import DockerSandbox
+
+    backend = Backend(make=DockerSandbox, raw_round_trip=docker_echo_round_trip)
+    runs = 200 if quick else 1000
+    repeats = 3 if quick else 7
+    print("\n== docker ==")
+    print(f"{'measure':<28}{'ours':>11}{'baseline':>11}{'ratio':>8}  goal")
+    for snippet, ours, plain, _ in cpu_ratios(backend, repeats):
+        print(
+            f"{'cpu ' + snippet:<28}{ours * 1000:8.1f} ms{plain * 1000:8.1f} ms{ours / plain:7.2f}x"
+            "  - (baseline: exec on the host)"
+        )
+    ours, raw = round_trip(backend, runs)
+    print(
+        f"{'round trip x = 1 (median)':<28}{ours * 1000:8.3f} ms{raw * 1000:8.3f} ms"
+        f"{ours / raw:7.1f}x  <= 2 ms (baseline: raw echo over attached stdio)"
+    )
+    cold_runs = 5 if quick else 15
+    ours, bare = cold_start(backend, cold_runs)[0], bare_container_start(cold_runs)
+    print(
+        f"{'cold start (median)':<28}{ours * 1000:8.1f} ms{bare * 1000:8.1f} ms"
+        f"{ours / bare:7.1f}x  <= 600 ms (baseline: docker run python3 -c pass)"
+    )
+    before, after = rss_growth(backend, runs)
+    print(
+        f"{f'host RSS over {runs} runs':<28}{after:8.1f} MB{before:8.1f} MB"
+        f"{after - before:+7.1f}M  flat"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=sorted(BACKENDS), action="append")
+    parser.add_argument("--backend", choices=[*sorted(BACKENDS), "docker"], action="append")
     parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke test")
     args = parser.parse_args()
     for name in args.backend or sorted(BACKENDS):
-        bench(name, BACKENDS[name], args.quick)
+        if name == "docker":  # opt-in: needs an engine and $CODEACT_DOCKER_IMAGE
+            bench_docker(args.quick)
+        else:
+            bench(name, BACKENDS[name], args.quick)
 
 
 if __name__ == "__main__":
