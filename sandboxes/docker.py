@@ -6,9 +6,9 @@ mounts. The worker program (``sandboxes/worker.py``) is sent over stdin to a tin
 bootstrap, so any image with ``python3`` works without a build. Host and worker talk over the
 container's attached stdio, so tool calls come back to the host without any network.
 
-Containers are removed on ``close()``, at interpreter exit, when the host process dies (the
-attach stream closes, the worker sees EOF and the container removes itself) and, as a last
-resort, by the next ``start()`` on the same machine, which reaps containers whose owner died.
+Containers are removed on ``close()`` and at interpreter exit. When the host process dies
+instead, the attach stream closes, the worker sees EOF and exits, and the stopped container is
+removed by the next ``start()`` on the same machine, which reaps containers whose owner is gone.
 """
 
 from __future__ import annotations
@@ -147,13 +147,19 @@ class DockerSandbox(Sandbox):
         return {"restricted": False, "max_output": self.max_output, "memory_mb": code_mb}
 
     def _spawn(self) -> ContainerTransport:
-        return launch(
-            self._docker.api,
-            self.image,
-            memory_mb=self.memory_mb,
-            cpus=self.cpus,
-            pids_limit=self.pids_limit,
-        )
+        try:
+            return launch(
+                self._docker.api,
+                self.image,
+                memory_mb=self.memory_mb,
+                cpus=self.cpus,
+                pids_limit=self.pids_limit,
+            )
+        except Exception as exc:  # the engine's trouble (stopped, out of disk), not the code's
+            raise SandboxError(
+                f"cannot start a sandbox container from {self.image}: {exc}; check that the "
+                "Docker engine is running (docker info)"
+            ) from None
 
 
 # --- the engine ----------------------------------------------------------------------------
@@ -322,7 +328,7 @@ def _remove(api: Any, container_id: str) -> None:
     except docker.errors.NotFound:
         pass
     except docker.errors.APIError as exc:
-        if exc.status_code != 409:  # 409: removal already in progress (auto_remove)
+        if exc.status_code != 409:  # 409: someone else is removing it right now
             raise
 
 
@@ -363,6 +369,8 @@ class ContainerTransport:
         self._io = sock  # the SDK's socket-like object; it holds a reference to the real socket
         self._sock: socket.socket = getattr(sock, "_sock", sock)
         self._sock.settimeout(_SEND_TIMEOUT)
+        self._poll = select.poll()  # not select(): it fails for fds above 1023
+        self._poll.register(self._sock, select.POLLIN)
         self._raw = bytearray()  # received, not yet demultiplexed
         self._out = bytearray()  # demultiplexed stdout, not yet returned as lines
         self._scanned = 0  # bytes of _out known to hold no newline
@@ -440,11 +448,10 @@ class ContainerTransport:
         if pending is not None and pending():
             return True
         try:
-            ready, _, _ = select.select([self._sock], [], [], timeout)
+            return bool(self._poll.poll(None if timeout is None else timeout * 1000))
         except (OSError, ValueError):  # closed under us
             self._eof = True
             return True
-        return bool(ready)
 
     def _receive(self) -> None:
         try:
