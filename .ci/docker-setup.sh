@@ -45,7 +45,13 @@ ensure_engine() {
         log "engine reachable"
         return
     fi
-    command -v dockerd >/dev/null && command -v docker >/dev/null || apt_install docker.io
+    if ! { command -v dockerd >/dev/null && command -v docker >/dev/null; }; then
+        apt_install docker.io
+        if engine_up; then  # the package's own service start may have worked
+            log "engine reachable after installing docker.io"
+            return
+        fi
+    fi
     if [ -n "${DOCKER_HOST:-}" ]; then
         die "DOCKER_HOST=$DOCKER_HOST is set but not reachable; unset it or start that engine"
     fi
