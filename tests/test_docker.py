@@ -122,6 +122,15 @@ def exists(api: Any, container_id: str) -> bool:
         return False
 
 
+def running(api: Any, container_id: str) -> bool:
+    import docker
+
+    try:
+        return api.inspect_container(container_id)["State"]["Running"]
+    except docker.errors.NotFound:  # a concurrent test run's reaper may have removed it
+        return False
+
+
 # --- behaviour -----------------------------------------------------------------------------
 
 
@@ -394,7 +403,7 @@ def test_container_of_killed_host_stops_and_is_reaped_at_next_start(api: Any) ->
     assert out.returncode == -signal.SIGKILL
     container_id = out.stdout.strip()
     deadline = time.monotonic() + 20  # the worker sees EOF on stdin and exits
-    while api.inspect_container(container_id)["State"]["Running"]:
+    while running(api, container_id):
         assert time.monotonic() < deadline, "the orphaned worker kept running"
         time.sleep(0.1)
     with DockerSandbox() as box:
