@@ -185,6 +185,17 @@ def test_worker_runs_in_its_own_session(sb: LocalSandbox) -> None:
 
 # --- limits and recovery ------------------------------------------------------------------------
 
+_SWALLOW_INTERRUPTS = textwrap.dedent(
+    """
+    while True:
+        try:
+            while True:
+                pass
+        except BaseException:
+            pass
+    """
+)
+
 
 def test_infinite_loop_times_out_and_state_survives(fast: LocalSandbox) -> None:
     fast.run("kept = 'yes'")
@@ -210,20 +221,35 @@ def test_uninterruptible_call_is_killed_and_the_sandbox_restarts(fast: LocalSand
     assert fast.run("1 + 1").value == 2
 
 
-def test_code_that_swallows_the_interrupt_is_killed(fast: LocalSandbox) -> None:
-    code = textwrap.dedent(
-        """
-        while True:
-            try:
-                while True:
-                    pass
-            except BaseException:
-                pass
-        """
-    )
-    ex = fast.run(code)
-    assert ex.error.startswith("TimeoutError: the code was stopped") and "restarted" in ex.error
+def test_catching_base_exception_does_not_outlast_the_timeout(fast: LocalSandbox) -> None:
+    ex = fast.run(_SWALLOW_INTERRUPTS)
+    assert ex.error.startswith("TimeoutError")
     assert fast.run("'next'").value == "next"
+
+
+def test_unrestricted_code_that_swallows_the_interrupt_is_killed(tmp_path: Path) -> None:
+    """Without the policy (the docker case) the code can ignore the interrupt: the host kills it."""
+
+    def spawn() -> PipeTransport:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "import sandboxes.worker as w; w.main()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            start_new_session=True,
+        )
+        return PipeTransport(proc)
+
+    client = WorkerClient(spawn, timeout=0.5, grace=0.5, options={"restricted": False})
+    try:
+        client.start({})
+        ex = client.run(_SWALLOW_INTERRUPTS)
+        assert ex.error.startswith("TimeoutError: the code was stopped after 1 s")
+        assert "restarted" in ex.error
+        assert client.run("'next'").value == "next"
+    finally:
+        client.close()
 
 
 def test_memory_bomb_is_a_memory_error_and_state_survives() -> None:
