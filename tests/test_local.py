@@ -146,6 +146,17 @@ def test_tool_returning_a_non_json_value_gives_its_repr(sb: LocalSandbox) -> Non
     assert sb.run("obj()").value.startswith("<object object at")
 
 
+def test_tool_slower_than_the_timeout_leaves_the_sandbox_usable(fast: LocalSandbox) -> None:
+    def slow() -> str:
+        threading.Event().wait(1.2)  # past timeout + grace of the `fast` sandbox
+        return "late"
+
+    fast.start(tools={"slow": slow})
+    fast.run("kept = 1")
+    assert fast.run("slow()").error.startswith("TimeoutError")
+    assert fast.run("kept").value == 1  # the late result was dropped, state intact
+
+
 def test_tool_docstring_reaches_the_code(sb: LocalSandbox) -> None:
     def search(query: str) -> str:
         """Search the web."""
