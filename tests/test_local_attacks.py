@@ -1,0 +1,49 @@
+"""The shared corpora (``tests/attacks.py``) through the ``local`` backend's worker process.
+
+Ordinary code must run unchanged, and no escape may work, with the restricted policy applied in
+the worker and every value crossing the process boundary as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from attacks import ATTACKS, BENIGN
+
+from sandboxes.local import LocalSandbox
+
+
+@pytest.fixture(scope="module")
+def sb() -> Iterator[LocalSandbox]:
+    with LocalSandbox(timeout=3, grace=1) as sandbox:
+        yield sandbox
+
+
+def _as_sent(value: Any) -> Any:
+    """``value`` as it arrives from the worker: JSON, with non-JSON parts as their ``repr``."""
+    try:
+        return json.loads(json.dumps(value, default=repr))
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"), [(c, e) for _, c, e in BENIGN], ids=[i for i, *_ in BENIGN]
+)
+def test_ordinary_code_runs_unchanged(sb: LocalSandbox, code: str, expected: Any) -> None:
+    sb.start()
+    ex = sb.run(code)
+    assert ex.error is None
+    assert ex.value == _as_sent(expected)
+
+
+@pytest.mark.parametrize("code", [c for _, c in ATTACKS], ids=[i for i, _ in ATTACKS])
+def test_escape_attempt_fails(sb: LocalSandbox, code: str) -> None:
+    sb.start()
+    ex = sb.run(code)
+    assert ex.value != "ESCAPED" and ex.final_answer != "ESCAPED"
+    assert "ESCAPED" not in ex.stdout
+    assert sb.run("1 + 1").value == 2  # and the sandbox still works afterwards
