@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from sandboxes.base import DEFAULT_MAX_OUTPUT, Execution, SandboxError
 
 #: Longest line a worker may send; longer is a protocol violation (the worker keeps values < 1 MB).
-MAX_LINE = 16 * 2**20
+MAX_LINE = 8 * 2**20
 _MAX_ERROR = 20_000
 
 
@@ -33,7 +33,11 @@ class ProtocolError(Exception):
 
 
 class Transport(Protocol):
-    """A byte channel to one worker process."""
+    """A byte channel to one worker process.
+
+    It may also offer ``exit_reason() -> str`` (how the worker ended, the tail of its stderr),
+    which the client puts in its error messages after a crash.
+    """
 
     def send(self, line: bytes) -> None:
         """Write one JSON message plus ``b"\\n"``; raises ``OSError`` when the worker is gone."""

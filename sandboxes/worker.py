@@ -339,7 +339,7 @@ class _Channel:
             )
         except (TypeError, ValueError, RecursionError) as exc:
             raise TypeError(f"arguments of {name}() cannot be sent to the tool: {exc}") from None
-        if len(data) > 8 * MAX_VALUE:
+        if len(data) > 4 * MAX_VALUE:
             raise ValueError(f"arguments of {name}() are too large to send ({len(data)} bytes)")
         self.write(data)
         while True:

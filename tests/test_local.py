@@ -146,6 +146,20 @@ def test_tool_returning_a_non_json_value_gives_its_repr(sb: LocalSandbox) -> Non
     assert sb.run("obj()").value.startswith("<object object at")
 
 
+def test_tool_arguments_that_are_not_json_cross_as_their_repr(sb: LocalSandbox) -> None:
+    received: list[object] = []
+    sb.start(tools={"keep": received.append})
+    sb.run("keep({3})\nkeep((1, 2))")
+    assert received == ["{3}", [1, 2]]
+
+
+def test_oversized_tool_arguments_are_an_error_in_the_code(sb: LocalSandbox) -> None:
+    sb.start(tools={"size": len})
+    ex = sb.run("size('x' * 5_000_000)")
+    assert ex.error.startswith("ValueError: arguments of size() are too large to send")
+    assert sb.run("size('x' * 1_000)").value == 1_000
+
+
 def test_tool_slower_than_the_timeout_leaves_the_sandbox_usable(fast: LocalSandbox) -> None:
     def slow() -> str:
         threading.Event().wait(1.2)  # past timeout + grace of the `fast` sandbox
