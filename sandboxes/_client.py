@@ -144,6 +144,8 @@ class PipeTransport:
                 stream.close()
         if self._drain is not None:
             self._drain.join(timeout=1)
+            if not self._drain.is_alive() and proc.stderr is not None:
+                proc.stderr.close()
         self._buf = bytearray()
         if self._on_kill is not None:
             on_kill, self._on_kill = self._on_kill, None
