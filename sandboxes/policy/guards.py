@@ -1,0 +1,339 @@
+"""Run-time guards: the checks the transformed code calls where a static decision is not enough.
+
+``Guards`` holds one sandbox's state (the host objects it has seen through module views, the
+classes cleared for native access) and offers the functions the compiled code calls: attribute
+reads of private, dunder and guarded names, attribute writes, and the builtins ``getattr``,
+``setattr``, ``vars`` and ``dir``. Private names are readable only on the code's own objects.
+"""
+
+from __future__ import annotations
+
+import abc
+import sys
+import types
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sandboxes.policy.classes import (
+    OWN_MARK,
+    TOKEN,
+    Frozen,
+    is_own_class,
+    is_own_function,
+    safe_class,
+)
+from sandboxes.policy.formatting import bound_format, unbound_format
+from sandboxes.policy.rules import (
+    FILE_METHODS,
+    GUARDED_ATTRS,
+    NEVER_ATTRS,
+    PATH_OPTIONAL_METHODS,
+    RESERVED_PREFIX,
+    SAFE_DUNDER_DATA,
+    SAFE_DUNDER_METHODS,
+    SUPER_ONLY_DUNDERS,
+    WRITABLE_DUNDERS,
+    is_dunder,
+    never_reason,
+)
+
+#: Underscore names that are documented public API (namedtuple, enum).
+DOCUMENTED_PRIVATE = frozenset(
+    {
+        "_replace",
+        "_asdict",
+        "_fields",
+        "_make",
+        "_field_defaults",
+        "_value_",
+        "_name_",
+        "_missing_",
+        "_generate_next_value_",
+        "_ignore_",
+        "_order_",
+    }
+)
+_PATH_KEYWORDS = ("path_or_buf", "buf", "path", "excel_writer", "fname", "filepath_or_buffer")
+_IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), tuple, frozenset, range)
+
+
+def deny(obj: Any, name: str, why: str) -> AttributeError:
+    what = obj.__name__ if isinstance(obj, type) else type(obj).__name__
+    return AttributeError(f"'{name}' of {what!r} is not accessible in the sandbox: {why}")
+
+
+class Guards:
+    """One sandbox's run-time guards; ``to_view`` turns a module into the code's view of it."""
+
+    def __init__(self, to_view: Callable[[types.ModuleType, str], Any]) -> None:
+        self.to_view = to_view
+        self.namespace: dict[str, Any] = {}
+        self.shared: dict[int, Any] = {}  # id -> host object reached through a module view
+        # Classes cleared for native access on their instances (the compiler's fast path):
+        # own classes for public writes; "pure" own classes, with no host class in the MRO
+        # defining a _private name or __getattr__, for private reads and writes too. A verdict
+        # depends only on the MRO and host classes' dicts, which the code cannot change.
+        self.own_types: set[type] = set()
+        self.pure_types: set[type] = set()
+        self.cleared: set[tuple[type, str]] = set()  # (own class, private name) for the rest
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def read(self, obj: Any, name: str) -> Any:
+        """``obj.name`` for the names the compiler did not leave native (and for ``getattr``)."""
+        if name[:1] == "_":
+            value = self._read_underscore(obj, name)
+        elif name in GUARDED_ATTRS or name in NEVER_ATTRS:
+            return self._read_guarded(obj, name)
+        else:
+            value = getattr(obj, name)
+        if type(value) is types.ModuleType:
+            return self.to_view(value, name)
+        return value
+
+    def read_dynamic(self, obj: Any, name: Any, *default: Any) -> Any:
+        """The sandbox's ``getattr``."""
+        if type(name) is not str:
+            raise TypeError(f"attribute name must be string, not '{type(name).__name__}'")
+        if len(default) > 1:
+            raise TypeError(f"getattr expected at most 3 arguments, got {2 + len(default)}")
+        try:
+            return self.read(obj, name)
+        except AttributeError:
+            if default:
+                return default[0]
+            raise
+
+    def has(self, obj: Any, name: Any) -> bool:
+        """The sandbox's ``hasattr``."""
+        if type(name) is not str:
+            raise TypeError(f"attribute name must be string, not '{type(name).__name__}'")
+        try:
+            self.read(obj, name)
+        except AttributeError:
+            return False
+        return True
+
+    def _read_underscore(self, obj: Any, name: str) -> Any:
+        if is_dunder(name):
+            if name in SAFE_DUNDER_DATA:
+                value = getattr(obj, name)
+                return safe_class(value) if name == "__class__" else value
+            if isinstance(obj, Frozen) or isinstance(type(obj), Frozen):
+                raise deny(obj, name, "the sandbox's own objects only show their name and doc")
+            if name in SAFE_DUNDER_METHODS:
+                if name == "__init__" and self.shared.get(id(obj)) is obj:
+                    raise deny(obj, name, "it would re-initialise an object shared with the host")
+                return getattr(obj, name)
+            if name in SUPER_ONLY_DUNDERS and type(obj) is super:
+                return getattr(obj, name)
+            if name == "__dict__":
+                return self.instance_dict(obj)
+            if name in ("__setattr__", "__delattr__", "__getattr__"):
+                return self._attribute_hook(obj, name)
+            reason = never_reason(name) or "only a few dunder attributes are readable"
+            raise deny(obj, name, reason)
+        if name in DOCUMENTED_PRIVATE or self.private_ok(obj, name):
+            return getattr(obj, name)
+        if name.startswith(RESERVED_PREFIX):
+            raise deny(obj, name, "it is reserved for the sandbox's guards")
+        raise deny(obj, name, "private names are readable only on the code's own objects")
+
+    def private_ok(self, obj: Any, name: str) -> bool:
+        """Whether ``obj._name`` is the code's own business: its own class or instance, and no
+        host class on the way defines the name (or a ``__getattr__`` that would answer it)."""
+        owner = obj if isinstance(obj, type) else type(obj)
+        if not is_own_class(owner):
+            return False
+        key = (owner, name)
+        if owner in self.pure_types or key in self.cleared:
+            return True
+        if _pure(owner):
+            self.pure_types.add(owner)
+            return True
+        for klass in owner.__mro__:
+            attrs = klass.__dict__
+            if (name in attrs or "__getattr__" in attrs) and attrs.get(OWN_MARK) is not TOKEN:
+                return False
+        self.cleared.add(key)
+        return True
+
+    def instance_dict(self, obj: Any) -> dict[str, Any]:
+        """``vars(obj)`` / ``obj.__dict__``: only for instances of the code's own classes."""
+        if isinstance(obj, type) or not is_own_class(type(obj)):
+            raise deny(obj, "__dict__", "only the code's own instances expose their __dict__")
+        return object.__getattribute__(obj, "__dict__")
+
+    def _attribute_hook(self, obj: Any, name: str) -> Any:
+        """``__setattr__``/``__delattr__``/``__getattr__``: for ``super().__setattr__(...)`` and
+        ``object.__setattr__(self, ...)`` in the code's own classes, never on host objects."""
+        if type(obj) is super:
+            target = obj.__self__  # type: ignore[attr-defined]
+            if isinstance(target, type) or not is_own_class(type(target)):
+                raise deny(obj, name, "only on the code's own instances")
+            return getattr(obj, name)
+        if not isinstance(obj, type):
+            if is_own_class(type(obj)):
+                return getattr(obj, name)
+            raise deny(obj, name, "only on the code's own instances")
+        value = getattr(obj, name)
+        if is_own_function(value):
+            return value
+        if value is object.__setattr__:
+            return self.object_setattr
+        if value is object.__delattr__:
+            return self.object_delattr
+        raise deny(obj, name, "only on the code's own instances")
+
+    def _read_guarded(self, obj: Any, name: str) -> Any:
+        if name in NEVER_ATTRS:
+            raise deny(obj, name, NEVER_ATTRS[name])
+        own = is_own_class(obj if isinstance(obj, type) else type(obj))
+        if name in ("format", "format_map"):
+            kind = obj if isinstance(obj, type) else type(obj)
+            if issubclass(kind, str) and getattr(kind, name) is getattr(str, name):
+                if kind is obj:
+                    return unbound_format(name, self.read_dynamic)
+                return bound_format(obj, name, self.read_dynamic)
+        elif name == "obj" and isinstance(obj, AttributeError):
+            return None  # the object a failed lookup was made on: often a real module
+        elif name == "mro" and isinstance(obj, type):
+            raise deny(obj, name, "walking the class hierarchy reaches every class in the host")
+        elif name == "register" and _is_abc(obj) and not own:
+            raise deny(obj, name, "registering with a host ABC changes isinstance() for the host")
+        elif (name == "ctypes" or name in FILE_METHODS) and not own:
+            raise deny(obj, name, "it reads or writes files or raw memory")
+        elif name in PATH_OPTIONAL_METHODS and not own:
+            return _without_path(getattr(obj, name), name)
+        value = getattr(obj, name)
+        return self.to_view(value, name) if type(value) is types.ModuleType else value
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def write(self, obj: Any, name: str) -> Any:
+        """``__sb_write__(obj, name).name = value``: returns ``obj`` when the write is allowed."""
+        owner = type(obj)
+        if is_own_class(owner) and not is_dunder(name):
+            if name[:1] != "_":
+                self.own_types.add(owner)
+                return obj
+            if self.private_ok(obj, name):
+                return obj
+        if name[:1] == "_":
+            if is_dunder(name):
+                if name not in WRITABLE_DUNDERS or not (
+                    is_own_function(obj) or is_own_class(obj) or is_own_class(owner)
+                ):
+                    raise deny(obj, name, "this attribute cannot be assigned in the sandbox")
+            elif not self.private_ok(obj, name):
+                raise deny(obj, name, "private names are writable only on the code's own objects")
+        if isinstance(owner, Frozen):
+            raise AttributeError(f"cannot set '{name}': {obj!r} is read-only in the sandbox")
+        if isinstance(obj, type):
+            if not is_own_class(obj):
+                raise AttributeError(
+                    f"cannot set '{name}' on class {obj.__name__!r}: it belongs to the host "
+                    "(subclass it instead)"
+                )
+        elif owner is types.FunctionType:
+            if not is_own_function(obj):
+                raise AttributeError(f"cannot set '{name}' on a host function in the sandbox")
+        elif owner is types.ModuleType or self.shared.get(id(obj)) is obj:
+            raise AttributeError(
+                f"cannot set '{name}': {obj!r} belongs to a module shared with the host"
+            )
+        elif owner.__module__ == "typing":
+            raise AttributeError(f"cannot set '{name}' on typing objects in the sandbox")
+        return obj
+
+    def write_dynamic(self, obj: Any, name: Any) -> Any:
+        """The checks of ``setattr``/``delattr``, whose name is only known at run time."""
+        if type(name) is not str:
+            raise TypeError(f"attribute name must be string, not '{type(name).__name__}'")
+        reason = never_reason(name)
+        if reason:
+            raise deny(obj, name, reason)
+        if is_dunder(name) and name not in WRITABLE_DUNDERS:
+            raise deny(obj, name, "this attribute cannot be assigned in the sandbox")
+        return self.write(obj, name)
+
+    def setattr(self, obj: Any, name: Any, value: Any) -> None:
+        setattr(self.write_dynamic(obj, name), name, value)
+
+    def delattr(self, obj: Any, name: Any) -> None:
+        delattr(self.write_dynamic(obj, name), name)
+
+    def object_setattr(self, obj: Any, name: Any, value: Any) -> None:
+        """``object.__setattr__`` for the code: bypasses the object's own ``__setattr__`` only."""
+        object.__setattr__(self.write_dynamic(obj, name), name, value)
+
+    def object_delattr(self, obj: Any, name: Any) -> None:
+        object.__delattr__(self.write_dynamic(obj, name), name)
+
+    # --- builtins that look at objects ----------------------------------------------------------
+
+    def vars(self, *args: Any) -> dict[str, Any]:
+        if len(args) != 1:
+            raise TypeError("vars() in the sandbox takes exactly one argument; use dir() for names")
+        return self.read(args[0], "__dict__")
+
+    def dir(self, *args: Any) -> list[str]:
+        if not args:
+            frame = sys._getframe(1)
+            names: Iterable[str] = frame.f_locals if frame.f_globals is self.namespace else ()
+        else:
+            names = dir(*args)
+        return sorted(n for n in names if not n.startswith(RESERVED_PREFIX) and n != "__builtins__")
+
+    def match_class(self, cls: Any) -> Any:
+        """A class in a ``case C(...)`` pattern: its ``__match_args__`` must be public names."""
+        if not isinstance(cls, type):
+            raise TypeError("called match pattern must be a class")
+        for name in getattr(cls, "__match_args__", ()):
+            if isinstance(name, str) and (
+                name.startswith("_") or name in GUARDED_ATTRS or name in NEVER_ATTRS
+            ):
+                raise TypeError(
+                    f"{cls.__name__}.__match_args__ names {name!r}: positional class patterns "
+                    "may only read public attributes in the sandbox"
+                )
+        return cls
+
+
+def _pure(cls: type) -> bool:
+    """Own classes over builtins only: no host code can answer a private name on them."""
+    for klass in cls.__mro__:
+        attrs = klass.__dict__
+        if attrs.get(OWN_MARK) is TOKEN:
+            continue
+        if klass.__module__ != "builtins" or "__getattr__" in attrs:
+            return False
+        if any(key.startswith("_") and not is_dunder(key) for key in attrs):
+            return False
+    return True
+
+
+def _is_abc(obj: Any) -> bool:
+    """An ABC, or ``ABCMeta`` itself (``ABCMeta.register(Sequence, dict)``)."""
+    return isinstance(obj, abc.ABCMeta) or (isinstance(obj, type) and issubclass(obj, abc.ABCMeta))
+
+
+def _without_path(method: Any, name: str) -> Any:
+    """A pandas-style writer that returns text, refusing a path or buffer argument."""
+    if not callable(method):
+        return method
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if (args and args[0] is not None) or any(kwargs.get(k) is not None for k in _PATH_KEYWORDS):
+            raise PermissionError(
+                f"{name}() with a path or buffer is not allowed in the sandbox; "
+                "call it without one to get the text"
+            )
+        return method(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+def is_immutable(value: Any) -> bool:
+    return isinstance(value, _IMMUTABLE)

@@ -1,0 +1,372 @@
+"""Imports in the sandbox: allowed modules come as read-only views of their public names.
+
+A real module is a door to everything it imported (``json.codecs``, ``datetime.sys``,
+``random._os``) and a shared object whose attributes the host uses. A ``ModuleView`` shows the
+module's public names only, hides foreign modules, turns its own submodules into views, copies
+module-level containers, refuses assignment, and applies per-module rules: names that touch
+files, processes or interpreter-wide state are removed or replaced by safe versions.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+import types
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandboxes.policy import replacements
+from sandboxes.policy.classes import Frozen
+from sandboxes.policy.guards import Guards, is_immutable
+
+#: Submodules that stay closed even when their package is allowed.
+DENIED_SUBMODULES = frozenset(
+    {
+        "json.tool",
+        "numpy.ctypeslib",
+        "numpy.f2py",
+        "numpy.distutils",
+        "numpy.testing",
+        "numpy.core",
+        "numpy.lib.format",
+        "numpy.lib.npyio",
+        "numpy.lib.utils",
+        "pandas.io",
+        "pandas.util",
+        "pandas.testing",
+        "sympy.utilities",
+        "sympy.parsing",
+        "sympy.printing.preview",
+        "sympy.external",
+    }
+)
+
+_MISSING = object()
+_FILES = "it reads or writes files"
+_PICKLE = "it loads pickles, which can run arbitrary code"
+_MEMORY = "it exposes raw memory"
+_GLOBAL = "it changes interpreter-wide state shared with the host"
+_EVAL = "it evaluates strings as code without the sandbox's restrictions"
+_CLI = "it is a command-line entry point"
+
+
+@dataclass(frozen=True)
+class ModuleRules:
+    """What a module's view hides (name -> why) and replaces (computed once per view)."""
+
+    deny: dict[str, str] = field(default_factory=dict)
+    replace: Callable[[Guards, types.ModuleType], dict[str, Any]] | None = None
+
+
+RULES: dict[str, ModuleRules] = {
+    "base64": ModuleRules({"main": _CLI, "test": _CLI}),
+    "calendar": ModuleRules(
+        {
+            "main": _CLI,
+            "setfirstweekday": _GLOBAL,
+            "prcal": "it prints to the host's stdout",
+            "prmonth": "it prints to the host's stdout",
+        }
+    ),
+    "string": ModuleRules({"Formatter": "its get_field reads any attribute, use str.format"}),
+    "time": ModuleRules({"tzset": _GLOBAL}, replacements.time_module),
+    "random": ModuleRules({}, replacements.random_module),
+    "pprint": ModuleRules(
+        {"PrettyPrinter": "it holds the host's sys.stdout; use pprint.pformat"},
+        replacements.pprint_module,
+    ),
+    "operator": ModuleRules({}, replacements.operator_module),
+    "functools": ModuleRules(
+        {"singledispatchmethod": _EVAL + " (annotations); use functools.singledispatch"},
+        replacements.functools_module,
+    ),
+    "typing": ModuleRules(
+        {
+            "get_type_hints": _EVAL,
+            "ForwardRef": _EVAL,
+            "no_type_check": "it writes attributes on host objects",
+            "no_type_check_decorator": "it writes attributes on host objects",
+            "clear_overloads": _GLOBAL,
+            "get_overloads": "it reads a registry of the host's functions",
+        }
+    ),
+    "dataclasses": ModuleRules({}, replacements.dataclasses_module),
+    "enum": ModuleRules({"global_enum": "it writes into the module namespace of the host"}),
+    "abc": ModuleRules({"update_abstractmethods": "it writes attributes on host classes"}),
+    "zoneinfo": ModuleRules({"reset_tzpath": _GLOBAL}),
+    "uuid": ModuleRules(
+        {
+            "getnode": "it may run programs and reveals the MAC address",
+            "uuid1": "it may run programs and reveals the MAC address",
+        }
+    ),
+    "decimal": ModuleRules({"DefaultContext": _GLOBAL, "setcontext": _GLOBAL}),
+}
+
+#: Denied in every module of a third-party package the user allows.
+PACKAGE_DENY: dict[str, dict[str, str]] = {
+    "numpy": {
+        **dict.fromkeys(
+            (
+                "load",
+                "save",
+                "savez",
+                "savez_compressed",
+                "savetxt",
+                "loadtxt",
+                "genfromtxt",
+                "fromfile",
+                "fromregex",
+                "memmap",
+                "DataSource",
+                "tofile",
+                "open_memmap",
+            ),
+            _FILES,
+        ),
+        **dict.fromkeys(("dump", "dumps", "loads"), _PICKLE),
+        **dict.fromkeys(("as_strided", "ctypeslib", "byte_bounds"), _MEMORY),
+        **dict.fromkeys(
+            (
+                "f2py",
+                "distutils",
+                "testing",
+                "show_config",
+                "show_runtime",
+                "get_include",
+                "info",
+                "lookfor",
+                "source",
+            ),
+            "it runs tools, reads the file system or prints to the host",
+        ),
+        "seterr": _GLOBAL,
+        "seterrcall": _GLOBAL,
+        "setbufsize": _GLOBAL,
+        "set_printoptions": _GLOBAL,
+    },
+    "pandas": {
+        **dict.fromkeys(
+            (
+                "read_csv",
+                "read_table",
+                "read_fwf",
+                "read_json",
+                "read_html",
+                "read_xml",
+                "read_excel",
+                "read_parquet",
+                "read_feather",
+                "read_orc",
+                "read_hdf",
+                "read_pickle",
+                "read_sql",
+                "read_sql_query",
+                "read_sql_table",
+                "read_sas",
+                "read_spss",
+                "read_stata",
+                "read_clipboard",
+                "read_gbq",
+                "HDFStore",
+                "ExcelWriter",
+                "ExcelFile",
+                "to_pickle",
+            ),
+            _FILES,
+        ),
+        "set_option": _GLOBAL,
+        "reset_option": _GLOBAL,
+        "options": _GLOBAL,
+    },
+    "sympy": {
+        **dict.fromkeys(
+            ("parse_expr", "lambdify", "preview", "init_printing", "init_session"), _EVAL
+        ),
+    },
+}
+
+
+class ModuleView(metaclass=Frozen):
+    """A module as the sandboxed code sees it: public names only, read-only."""
+
+    __slots__ = ("__dict__", "_sb_resolve", "_sb_names")
+
+    def __init__(
+        self,
+        name: str,
+        doc: str | None,
+        resolve: Callable[[str], Any],
+        names: Callable[[], list[str]],
+    ) -> None:
+        object.__setattr__(self, "_sb_resolve", resolve)
+        object.__setattr__(self, "_sb_names", names)
+        attrs = object.__getattribute__(self, "__dict__")
+        attrs["__name__"] = name
+        attrs["__doc__"] = doc
+
+    def __getattr__(self, name: str) -> Any:
+        value = object.__getattribute__(self, "_sb_resolve")(name)
+        object.__getattribute__(self, "__dict__")[name] = value  # next time: a native lookup
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"module {self.__name__!r} is read-only in the sandbox")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"module {self.__name__!r} is read-only in the sandbox")
+
+    def __dir__(self) -> list[str]:
+        return object.__getattribute__(self, "_sb_names")()
+
+    def __repr__(self) -> str:
+        return f"<module {self.__name__!r}>"
+
+
+class ModuleViews:
+    """One sandbox's allowed modules, its views of them, and its ``__import__``."""
+
+    def __init__(self, allowed: Iterable[str]) -> None:
+        self.allowed = frozenset(allowed)
+        self.guards = Guards(self.view_of)
+        self._views: dict[str, ModuleView] = {}
+
+    def allows(self, name: str) -> bool:
+        if name == "__future__":
+            return True
+        parts = name.split(".")
+        if any(not part or part.startswith("_") for part in parts):
+            return False
+        if any(name == d or name.startswith(d + ".") for d in DENIED_SUBMODULES):
+            return False
+        return any(".".join(parts[:i]) in self.allowed for i in range(1, len(parts) + 1))
+
+    def import_(
+        self, name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0
+    ) -> ModuleView:
+        """The sandbox's ``__import__``: allowed modules only, handed out as views."""
+        if type(fromlist) is list:
+            # CPython's C-level PyImport_Import (an extension's lazy import while the code's
+            # frame is current) passes a list and reads sys.modules, ignoring our return value.
+            # Bytecode passes None or a tuple, and the code cannot call __import__ itself.
+            __import__(name)
+            return None  # type: ignore[return-value]
+        if level:
+            raise ImportError("relative imports are not supported in the sandbox")
+        if type(name) is not str:
+            raise TypeError("module name must be a string")
+        top = name.partition(".")[0]
+        if not self.allows(name) or (not fromlist and not self.allows(top)):
+            allowed = ", ".join(sorted(self.allowed))
+            raise ImportError(f"import of {name!r} is not allowed; allowed modules: {allowed}")
+        __import__(name)
+        if fromlist:
+            target = self.view(sys.modules[name])
+            for item in fromlist:
+                if item != "*" and not _resolves(target, item):
+                    raise ImportError(f"cannot import name {item!r} from {name!r}")
+            return target
+        target = self.view(sys.modules[top])
+        node: Any = target
+        for part in name.split(".")[1:]:
+            if not _resolves(node, part):
+                raise ImportError(f"No module named {name!r}")
+            node = getattr(node, part)
+        return target
+
+    def view(self, module: types.ModuleType) -> ModuleView:
+        name = module.__name__
+        found = self._views.get(name)
+        if found is None:
+            found = self._views[name] = self._make_view(module)
+        return found
+
+    def view_of(self, module: types.ModuleType, attribute: str) -> ModuleView:
+        """A module that turned up as an attribute value: its view, if the sandbox allows it."""
+        if not self.allows(module.__name__):
+            raise AttributeError(
+                f"'{attribute}' is the module {module.__name__!r}, which the sandbox does not allow"
+            )
+        return self.view(module)
+
+    def _make_view(self, module: types.ModuleType) -> ModuleView:
+        name = module.__name__
+        rules = RULES.get(name, ModuleRules())
+        denied = {**PACKAGE_DENY.get(name.partition(".")[0], {}), **rules.deny}
+        replaced: dict[str, Any] | None = None
+
+        def resolve(attr: str) -> Any:
+            nonlocal replaced
+            if attr.startswith("_"):
+                if attr == "__all__":
+                    return public_names()
+                if attr == "__version__" and isinstance(getattr(module, attr, None), str):
+                    return module.__version__
+                raise AttributeError(
+                    f"module {name!r} has no attribute {attr!r} "
+                    "(private names of modules are not accessible in the sandbox)"
+                )
+            if attr in denied:
+                raise AttributeError(
+                    f"'{name}.{attr}' is not available in the sandbox: {denied[attr]}"
+                )
+            if replaced is None:
+                replaced = rules.replace(self.guards, module) if rules.replace else {}
+            if attr in replaced:
+                return replaced[attr]
+            value = getattr(module, attr, _MISSING)
+            if value is _MISSING:  # outside the except block: no chained error carries module
+                value = self._submodule(module, attr)
+            return self._wrap(value, name, attr)
+
+        def public_names() -> list[str]:
+            names = getattr(module, "__all__", None) or dir(module)
+            return sorted(
+                n
+                for n in names
+                if isinstance(n, str)
+                and not n.startswith("_")
+                and n not in denied
+                and self._visible(module, n)
+            )
+
+        return ModuleView(name, getattr(module, "__doc__", None), resolve, public_names)
+
+    def _visible(self, module: types.ModuleType, attr: str) -> bool:
+        value = getattr(module, attr, None)
+        return not isinstance(value, types.ModuleType) or self.allows(value.__name__)
+
+    def _submodule(self, module: types.ModuleType, attr: str) -> Any:
+        """``package.sub`` before anyone imported it: import it when the sandbox allows it."""
+        full = f"{module.__name__}.{attr}"
+        if hasattr(module, "__path__") and self.allows(full):
+            try:
+                __import__(full)
+            except ImportError:
+                pass
+            else:
+                return sys.modules[full]
+        raise AttributeError(f"module {module.__name__!r} has no attribute {attr!r}")
+
+    def _wrap(self, value: Any, module_name: str, attr: str) -> Any:
+        if isinstance(value, types.ModuleType):
+            if not self.allows(value.__name__):
+                raise AttributeError(
+                    f"'{module_name}.{attr}' is the module {value.__name__!r}, "
+                    "which the sandbox does not allow"
+                )
+            return self.view(value)
+        if type(value) in (dict, list, set):
+            return copy.deepcopy(value)  # the host's own table: the code gets a copy
+        if not is_immutable(value) and not isinstance(value, (type, types.FunctionType)):
+            self.guards.shared[id(value)] = value
+        return value
+
+
+def _resolves(view: Any, name: str) -> bool:
+    try:
+        getattr(view, name)
+    except AttributeError:
+        return False
+    return True

@@ -1,0 +1,175 @@
+"""What the code's namespace holds: safe builtins and the guard functions the compiler calls."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from sandboxes.policy import transformer as names
+from sandboxes.policy.classes import TOKEN, SafeType, build_class
+from sandboxes.policy.control import GuardedAsyncContext, GuardedContext, reraise_control
+from sandboxes.policy.modules import ModuleViews
+from sandboxes.policy.rules import RESERVED_PREFIX
+
+SAFE_BUILTINS = [
+    "abs",
+    "aiter",
+    "all",
+    "anext",
+    "any",
+    "ascii",
+    "bin",
+    "bool",
+    "bytearray",
+    "bytes",
+    "callable",
+    "chr",
+    "classmethod",
+    "complex",
+    "dict",
+    "divmod",
+    "enumerate",
+    "filter",
+    "float",
+    "format",
+    "frozenset",
+    "hash",
+    "hex",
+    "id",
+    "int",
+    "isinstance",
+    "issubclass",
+    "iter",
+    "len",
+    "list",
+    "map",
+    "max",
+    "min",
+    "next",
+    "object",
+    "oct",
+    "ord",
+    "pow",
+    "print",
+    "property",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "slice",
+    "sorted",
+    "staticmethod",
+    "str",
+    "sum",
+    "super",
+    "tuple",
+    "zip",
+    "None",
+    "True",
+    "False",
+    "Ellipsis",
+    "NotImplemented",
+]
+
+#: Builtins that are present but refuse, so the error says why instead of "not defined".
+DENIED_BUILTINS = {
+    "open": "there is no file access",
+    "exec": "running code from strings is limited to eval() of expressions",
+    "compile": "running code from strings is limited to eval() of expressions",
+    "input": "there is no interactive input",
+    "breakpoint": "there is no debugger",
+    "help": "there is no interactive help; read the docstring: print(obj.__doc__)",
+    "globals": "the namespace dictionaries are not accessible; dir() lists the names",
+    "locals": "the namespace dictionaries are not accessible; dir() lists the names",
+    "memoryview": "raw memory views are not available",
+    "exit": "call final_answer(...) to finish",
+    "quit": "call final_answer(...) to finish",
+    "copyright": "it is not available",
+    "credits": "it is not available",
+    "license": "it is not available",
+}
+
+
+def _denied(name: str, why: str) -> Callable[..., Any]:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(f"{name}() is not available in the sandbox: {why}")
+
+    refuse.__name__ = refuse.__qualname__ = name
+    return refuse
+
+
+def _exceptions() -> dict[str, type]:
+    return {
+        name: value
+        for name, value in vars(builtins).items()
+        if isinstance(value, type) and issubclass(value, BaseException)
+    }
+
+
+def make_namespace(
+    views: ModuleViews, compile_: Callable[[ast.AST, str, str], Any]
+) -> tuple[dict[str, Any], Callable[[dict[str, Any]], None]]:
+    """One sandbox's ``__builtins__`` (its ``eval`` and ``__import__`` are bound to it), and the
+    function that installs them and the guard functions into a namespace."""
+    guards = views.guards
+    table: dict[str, Any] = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
+    table.update(_exceptions())
+    table.update({name: _denied(name, why) for name, why in DENIED_BUILTINS.items()})
+
+    def eval_(source: Any, globals: Any = None, locals: Any = None) -> Any:
+        """Evaluate an expression string under the same rules as the rest of the code."""
+        if not isinstance(source, str):
+            raise TypeError("eval() in the sandbox takes a string of Python code")
+        code = compile_(ast.parse(source.lstrip(" \t"), "<eval>", "eval"), "<eval>", "eval")
+        if globals is None:
+            frame = sys._getframe(1)
+            if frame.f_globals.get("__builtins__") is table:
+                globals = frame.f_globals
+                locals = frame.f_locals if locals is None else locals
+            else:  # called back from host code: never run in the host's globals
+                globals = guards.namespace
+        elif type(globals) is not dict:
+            raise TypeError("globals must be a dict")
+        else:
+            install(globals)
+        if locals is not None and locals is not globals:
+            locals = {
+                k: v for k, v in dict(locals).items() if not str(k).startswith(RESERVED_PREFIX)
+            }
+        return builtins.eval(code, globals, locals)
+
+    def install(namespace: dict[str, Any]) -> None:
+        namespace["__builtins__"] = table
+        namespace.update(guard_functions)
+
+    table.update(
+        {
+            "type": SafeType,
+            "getattr": guards.read_dynamic,
+            "hasattr": guards.has,
+            "setattr": guards.setattr,
+            "delattr": guards.delattr,
+            "vars": guards.vars,
+            "dir": guards.dir,
+            "eval": eval_,
+            "__import__": views.import_,
+            "__build_class__": build_class,
+        }
+    )
+    guard_functions = {
+        names.GETATTR: guards.read,
+        names.WRITE: guards.write,
+        names.RERAISE: reraise_control,
+        names.WITH: GuardedContext,
+        names.AWITH: GuardedAsyncContext,
+        names.MATCH_CLASS: guards.match_class,
+        names.TOKEN: TOKEN,
+        names.REAL_TYPE: type,
+        names.OWN_TYPES: guards.own_types,
+        names.PURE_TYPES: guards.pure_types,
+    }
+    return table, install

@@ -1,0 +1,188 @@
+"""Safe stand-ins for standard-library functions that reach past the guards.
+
+Each factory gets one sandbox's ``Guards`` and the real module, and returns the names its view
+shows instead of the real ones: ``operator.attrgetter`` and ``functools.wraps`` read attributes
+through the guards, ``dataclasses.dataclass`` only decorates the code's own classes, ``random``
+draws from a generator of its own, ``time.sleep`` stays interruptible, ``pprint`` prints where
+``print`` does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import types
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from sandboxes.policy.classes import check_base, is_own_class
+from sandboxes.policy.guards import Guards
+
+Replacements = dict[str, Any]
+
+
+def time_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    def sleep(seconds: float) -> None:
+        """Sleep in short slices, so the sandbox's time limit can interrupt it."""
+        if seconds < 0:
+            raise ValueError("sleep length must be non-negative")
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, 0.02))
+
+    return {"sleep": sleep}
+
+
+def random_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """The module-level functions, bound to a generator of this sandbox (``seed`` included)."""
+    shared = getattr(module, "_inst", None)
+    own = module.Random()
+    return {
+        name: getattr(own, name)
+        for name in dir(module)
+        if not name.startswith("_")
+        and shared is not None
+        and getattr(getattr(module, name), "__self__", None) is shared
+    }
+
+
+def pprint_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    def pprint(
+        obj: Any,
+        stream: Any = None,
+        indent: int = 1,
+        width: int = 80,
+        depth: int | None = None,
+        **options: Any,
+    ) -> None:
+        """Pretty-print ``obj`` to the sandbox's output (or to ``stream``)."""
+        text = module.pformat(obj, indent=indent, width=width, depth=depth, **options)
+        if stream is not None:
+            stream.write(text + "\n")
+        else:
+            guards.namespace.get("print", print)(text)
+
+    def pp(obj: Any, *args: Any, sort_dicts: bool = False, **options: Any) -> None:
+        pprint(obj, *args, sort_dicts=sort_dicts, **options)
+
+    return {"pprint": pprint, "pp": pp}
+
+
+def operator_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    def attrgetter(attr: str, *attrs: str) -> Callable[[Any], Any]:
+        """``operator.attrgetter`` whose lookups go through the sandbox's guards."""
+        paths = [_dotted(name) for name in (attr, *attrs)]
+
+        def get(obj: Any, path: list[str]) -> Any:
+            for part in path:
+                obj = guards.read_dynamic(obj, part)
+            return obj
+
+        if len(paths) == 1:
+            return lambda obj: get(obj, paths[0])
+        return lambda obj: tuple(get(obj, path) for path in paths)
+
+    def methodcaller(name: str, /, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        """``operator.methodcaller`` whose lookup goes through the sandbox's guards."""
+        if not isinstance(name, str):
+            raise TypeError("method name must be a string")
+        return lambda obj: guards.read_dynamic(obj, name)(*args, **kwargs)
+
+    return {"attrgetter": attrgetter, "methodcaller": methodcaller}
+
+
+def _dotted(name: Any) -> list[str]:
+    if not isinstance(name, str):
+        raise TypeError("attribute name must be a string")
+    return name.split(".")
+
+
+def functools_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    copied = ("__name__", "__qualname__", "__doc__")
+
+    def update_wrapper(
+        wrapper: Any, wrapped: Any, assigned: Any = copied, updated: Any = ()
+    ) -> Any:
+        """Copy the name and docstring of ``wrapped`` (other attributes stay where they are)."""
+        for name in copied:
+            if name not in assigned:
+                continue
+            with contextlib.suppress(AttributeError, TypeError):
+                guards.setattr(wrapper, name, guards.read(wrapped, name))
+        return wrapper
+
+    def wraps(wrapped: Any, assigned: Any = copied, updated: Any = ()) -> Callable[[Any], Any]:
+        return lambda wrapper: update_wrapper(wrapper, wrapped, assigned, updated)
+
+    def total_ordering(cls: Any) -> Any:
+        if not is_own_class(cls):
+            raise TypeError("total_ordering() can only decorate classes defined in the sandbox")
+        return module.total_ordering(cls)
+
+    def singledispatch(func: Any) -> Any:
+        """``functools.singledispatch`` whose ``register`` never evaluates annotation strings."""
+        dispatcher = module.singledispatch(func)
+        real_register = dispatcher.register
+
+        def register(cls: Any, func: Any = None) -> Any:
+            if _dispatch_type(cls):
+                return real_register(cls, func)
+            if func is None and callable(cls):
+                code = getattr(cls, "__code__", None)
+                first = code.co_varnames[0] if code is not None and code.co_argcount else None
+                annotation = (getattr(cls, "__annotations__", None) or {}).get(first)
+                if _dispatch_type(annotation):
+                    return real_register(annotation, cls)
+                raise TypeError(
+                    "register() in the sandbox needs the first parameter annotated with a class "
+                    "(not a string), or the class passed explicitly: @f.register(int)"
+                )
+            raise TypeError(f"Invalid first argument to `register()`: {cls!r}")
+
+        dispatcher.register = register
+        return dispatcher
+
+    return {
+        "update_wrapper": update_wrapper,
+        "wraps": wraps,
+        "total_ordering": total_ordering,
+        "singledispatch": singledispatch,
+    }
+
+
+def _dispatch_type(obj: Any) -> bool:
+    if isinstance(obj, type):
+        return True
+    if typing.get_origin(obj) in (typing.Union, types.UnionType):
+        return all(isinstance(arg, type) for arg in typing.get_args(obj))
+    return False
+
+
+def dataclasses_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    def dataclass(cls: Any = None, /, **options: Any) -> Any:
+        """``dataclasses.dataclass`` for classes defined in the sandbox (it rewrites the class)."""
+
+        def wrap(target: Any) -> Any:
+            if not is_own_class(target):
+                raise TypeError("dataclass() can only decorate classes defined in the sandbox")
+            return module.dataclass(target, **options)
+
+        return wrap if cls is None else wrap(cls)
+
+    def make_dataclass(
+        cls_name: str, fields: Any, *, bases: Any = (), namespace: Any = None, **options: Any
+    ) -> Any:
+        """``make_dataclass`` with public field names and no dunders in ``namespace``."""
+        fields = list(fields)
+        for spec in fields:
+            name = spec if isinstance(spec, str) else spec[0]
+            if not isinstance(name, str) or name.startswith("_"):
+                raise TypeError(f"field names must be public identifiers in the sandbox: {name!r}")
+        for key in namespace or {}:
+            if not isinstance(key, str) or key.startswith("__"):
+                raise TypeError(f"namespace keys may not start with '__' in the sandbox: {key!r}")
+        cls = module.make_dataclass(cls_name, fields, bases=bases, namespace=namespace, **options)
+        return check_base(cls)
+
+    return {"dataclass": dataclass, "make_dataclass": make_dataclass}

@@ -1,0 +1,221 @@
+"""The attribute and name tables shared by the compile-time and run-time halves of the policy.
+
+Reading attributes is where sandboxes break: one path from an allowed object to a function's
+globals, a frame or a module's foreign imports is enough. These tables say which names are never
+reachable, which public names still need a run-time look, and which dunders are safe.
+"""
+
+from __future__ import annotations
+
+#: Names starting with this are the guards' own; the code can neither read nor bind them.
+RESERVED_PREFIX = "__sb_"
+
+_FRAMES = "it exposes interpreter frames, code objects or running generators"
+_GLOBALS = "it exposes a function's globals or builtins, i.e. the whole host"
+_HIERARCHY = "walking the class hierarchy reaches every class in the host process"
+_METHOD = "it exposes the object a built-in method is bound to (e.g. a module)"
+_LOADER = "it exposes the import machinery"
+_REDUCE = "object reconstruction hooks can rebuild arbitrary objects"
+_RAW = "raw attribute access bypasses the sandbox's guards"
+
+#: Attributes that never appear in ordinary code and only lead out of the sandbox.
+NEVER_ATTRS: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "gi_frame",
+            "gi_code",
+            "gi_yieldfrom",
+            "cr_frame",
+            "cr_code",
+            "cr_await",
+            "cr_origin",
+            "ag_frame",
+            "ag_code",
+            "ag_await",
+            "tb_frame",
+            "tb_next",
+            "f_back",
+            "f_globals",
+            "f_locals",
+            "f_builtins",
+            "f_code",
+            "f_trace",
+            "__code__",
+            "__traceback__",
+        ),
+        _FRAMES,
+    ),
+    **dict.fromkeys(
+        ("__globals__", "__builtins__", "__closure__", "__defaults__", "__kwdefaults__"), _GLOBALS
+    ),
+    **dict.fromkeys(("__subclasses__", "__bases__", "__base__", "__mro__"), _HIERARCHY),
+    **dict.fromkeys(("__self__", "__func__", "__objclass__", "__wrapped__"), _METHOD),
+    **dict.fromkeys(("__loader__", "__spec__", "__import__", "__path__", "__file__"), _LOADER),
+    **dict.fromkeys(("__reduce__", "__reduce_ex__", "__getstate__", "__setstate__"), _REDUCE),
+    **dict.fromkeys(("__getattribute__", "__subclasshook__"), _RAW),
+}
+
+#: Dunders readable only through ``super()`` (``super().__init_subclass__(**kwargs)``).
+SUPER_ONLY_DUNDERS = frozenset({"__init_subclass__"})
+
+#: Public attribute names that are compiled to a run-time guard instead of a native load:
+#: format strings can read attributes, exception ``obj`` carries the looked-up object, ABC
+#: ``register`` and ``mro`` act on host classes, and the rest write files or expose memory.
+FILE_METHODS = frozenset(
+    {
+        "tofile",
+        "dump",
+        "savefig",
+        "to_pickle",
+        "to_parquet",
+        "to_feather",
+        "to_hdf",
+        "to_sql",
+        "to_stata",
+        "to_orc",
+        "to_excel",
+        "to_clipboard",
+        "to_gbq",
+    }
+)
+#: pandas writers that return text when called without a path or buffer.
+PATH_OPTIONAL_METHODS = frozenset(
+    {"to_csv", "to_json", "to_html", "to_latex", "to_markdown", "to_xml", "to_string"}
+)
+GUARDED_ATTRS = frozenset(
+    {"format", "format_map", "obj", "mro", "register", "ctypes"}
+    | FILE_METHODS
+    | PATH_OPTIONAL_METHODS
+)
+
+#: Dunder attributes any object may have read: plain data, never a door to the host.
+SAFE_DUNDER_DATA = frozenset(
+    {
+        "__name__",
+        "__qualname__",
+        "__doc__",
+        "__module__",
+        "__class__",
+        "__cause__",
+        "__context__",
+        "__suppress_context__",
+        "__notes__",
+        "__match_args__",
+        "__slots__",
+        "__members__",
+        "__version__",
+        "__all__",
+        "__origin__",
+        "__args__",
+        "__parameters__",
+        "__annotations__",
+        "__abstractmethods__",
+        "__total__",
+        "__required_keys__",
+        "__optional_keys__",
+        "__text_signature__",
+    }
+)
+
+_OPERATORS = [
+    "add",
+    "sub",
+    "mul",
+    "matmul",
+    "truediv",
+    "floordiv",
+    "mod",
+    "divmod",
+    "pow",
+    "lshift",
+    "rshift",
+    "and",
+    "xor",
+    "or",
+]
+#: Special methods that ordinary code calls explicitly (``super().__init__()``, ``x.__eq__(y)``).
+SAFE_DUNDER_METHODS = frozenset(
+    {
+        f"__{name}__"
+        for name in [
+            "init",
+            "new",
+            "repr",
+            "str",
+            "bytes",
+            "format",
+            "hash",
+            "bool",
+            "eq",
+            "ne",
+            "lt",
+            "le",
+            "gt",
+            "ge",
+            "len",
+            "length_hint",
+            "iter",
+            "next",
+            "reversed",
+            "contains",
+            "getitem",
+            "setitem",
+            "delitem",
+            "missing",
+            "call",
+            "enter",
+            "exit",
+            "aenter",
+            "aexit",
+            "aiter",
+            "anext",
+            "neg",
+            "pos",
+            "abs",
+            "invert",
+            "complex",
+            "int",
+            "float",
+            "index",
+            "round",
+            "trunc",
+            "floor",
+            "ceil",
+            "post_init",
+            "sizeof",
+            "dir",
+            "copy",
+            "deepcopy",
+        ]
+    }
+    | {f"__{p}{op}__" for op in _OPERATORS for p in ("", "r", "i")}
+)
+
+#: Attribute dunders that may be assigned (on the code's own functions, classes and objects).
+WRITABLE_DUNDERS = frozenset({"__name__", "__qualname__", "__doc__"})
+
+#: Dunders a class statement may not define.
+CLASS_BODY_FORBIDDEN: dict[str, str] = {
+    "__del__": "finalizers run at unpredictable times, outside the time limit",
+    "__reduce__": _REDUCE,
+    "__reduce_ex__": _REDUCE,
+    "__class__": "it would make instances lie about their type",
+    "__dict__": "it is managed by the interpreter",
+    "__module__": "it is set by the sandbox",
+    "__qualname__": "it is set by the interpreter",
+    "__annotations__": "it is managed by the interpreter",
+    "__builtins__": _GLOBALS,
+    "__globals__": _GLOBALS,
+    "__getattribute__": _RAW,
+}
+
+
+def is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def never_reason(name: str) -> str | None:
+    """Why ``name`` may never be read or written, or ``None`` when it may be (with guards)."""
+    if name.startswith(RESERVED_PREFIX):
+        return "it is reserved for the sandbox's guards"
+    return NEVER_ATTRS.get(name)

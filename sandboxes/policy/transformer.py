@@ -1,0 +1,401 @@
+"""Compile-time rules: which syntax the agent's code may use, and where run-time guards go.
+
+Ordinary Python compiles to ordinary byte code. Only what can be dangerous is rewritten:
+
+* ``obj.name`` stays a native attribute load when ``name`` is public and not in
+  ``GUARDED_ATTRS``; private, dunder and guarded names become ``__sb_getattr__(obj, "name")``.
+* every attribute store or delete becomes ``__sb_write__(obj, "name").name = value``, so the
+  guard can refuse writes to host classes, functions and modules;
+* ``with`` items, ``except`` handlers, class bodies and class patterns get a guard each
+  (timeouts cannot be swallowed, classes are marked as the code's own, ``__match_args__`` is
+  checked); the sandbox's ``__build_class__`` checks metaclasses and bases.
+
+Names that can only mean an escape (``__globals__``, ``gi_frame``, ...) are rejected here with a
+``SyntaxError`` that says why; the same names are refused at run time for ``getattr``.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from RestrictedPython.transformer import RestrictingNodeTransformer
+
+from sandboxes.policy.rules import (
+    CLASS_BODY_FORBIDDEN,
+    GUARDED_ATTRS,
+    RESERVED_PREFIX,
+    WRITABLE_DUNDERS,
+    is_dunder,
+    never_reason,
+)
+
+GETATTR = "__sb_getattr__"
+WRITE = "__sb_write__"
+RERAISE = "__sb_reraise__"
+WITH = "__sb_with__"
+AWITH = "__sb_awith__"
+MATCH_CLASS = "__sb_matchcls__"
+TOKEN = "__sb_token__"
+OWN_MARK = "__sb_own__"
+REAL_TYPE = "__sb_type__"
+OWN_TYPES = "__sb_own_types__"
+PURE_TYPES = "__sb_pure_types__"
+
+#: Dunder names the code may read as plain names.
+_READABLE_DUNDER_NAMES = frozenset({"__name__"})
+
+
+def _name(id_: str, ctx: ast.expr_context | None = None) -> ast.Name:
+    return ast.Name(id=id_, ctx=ctx or ast.Load())
+
+
+def _call(func: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=_name(func), args=list(args), keywords=[])
+
+
+class PolicyTransformer(RestrictingNodeTransformer):
+    """RestrictedPython's transformer with our rules; unknown node types stay rejected."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.problems: list[tuple[int, int, str]] = []
+        self._classes: list[str] = []  # enclosing class names, for private name mangling
+        self._scopes: list[str] = ["module"]  # "module" | "class" | "function"
+        self._tmp = 0
+
+    # --- errors -----------------------------------------------------------------------------
+
+    def error(self, node: ast.AST, info: str) -> None:
+        self.problems.append(
+            (getattr(node, "lineno", 0) or 0, getattr(node, "col_offset", 0), info)
+        )
+        self.errors.append(info)
+
+    def not_allowed(self, node: ast.AST) -> None:
+        self.error(node, f"{type(node).__name__} is not supported in the sandbox")
+
+    # --- names ------------------------------------------------------------------------------
+
+    def check_name(
+        self, node: ast.AST, name: str | None, allow_magic_methods: bool = False
+    ) -> None:
+        """Reserved and dunder names are off limits; private ``_names`` are the code's own."""
+        if name is None:
+            return
+        if name.startswith(RESERVED_PREFIX):
+            self.error(node, f"'{name}' is reserved for the sandbox's guards")
+        elif is_dunder(name):
+            self.error(
+                node,
+                f"'{name}' cannot be used as a name: names that start and end with '__' are "
+                "reserved for the interpreter (dunder methods may be defined in classes)",
+            )
+
+    def _check_class_dunder(self, node: ast.AST, name: str) -> None:
+        """A dunder name bound directly in a class body (a method or class attribute)."""
+        if name.startswith(RESERVED_PREFIX):
+            self.error(node, f"'{name}' is reserved for the sandbox's guards")
+        elif name in CLASS_BODY_FORBIDDEN:
+            self.error(
+                node,
+                f"defining '{name}' is not allowed in the sandbox: {CLASS_BODY_FORBIDDEN[name]}",
+            )
+
+    def _check_binding(self, node: ast.AST, name: str) -> None:
+        if is_dunder(name) and self._scopes[-1] == "class":
+            self._check_class_dunder(node, name)
+        else:
+            self.check_name(node, name)
+
+    def visit_Name(self, node: ast.Name) -> Any:
+        if isinstance(node.ctx, ast.Load):
+            if node.id not in _READABLE_DUNDER_NAMES:
+                self.check_name(node, node.id)
+        else:
+            self._check_binding(node, node.id)
+        return node
+
+    def visit_arg(self, node: ast.arg) -> Any:
+        self.check_name(node, node.arg)
+        return self.node_contents_visit(node)
+
+    def visit_arguments(self, node: ast.arguments) -> Any:
+        return self.node_contents_visit(node)
+
+    def visit_Global(self, node: ast.Global) -> Any:
+        for name in node.names:
+            self.check_name(node, name)
+        return node
+
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> Any:
+        for name in node.names:
+            self.check_name(node, name)
+        return node
+
+    # --- attributes ---------------------------------------------------------------------------
+
+    def _mangled(self, attr: str) -> str:
+        """The name Python itself would look up for ``obj.__private`` inside a class."""
+        if not self._classes or not attr.startswith("__") or attr.endswith("__"):
+            return attr
+        owner = self._classes[-1].lstrip("_")
+        return f"_{owner}{attr}" if owner else attr
+
+    def _check_attr(self, node: ast.AST, attr: str) -> bool:
+        reason = never_reason(attr)
+        if reason:
+            self.error(node, f"access to '{attr}' is not allowed in the sandbox: {reason}")
+            return False
+        return True
+
+    def visit_Attribute(self, node: ast.Attribute) -> Any:
+        node = self.node_contents_visit(node)
+        attr = node.attr
+        if not self._check_attr(node, attr):
+            return node
+        name = ast.Constant(self._mangled(attr))
+        if isinstance(node.ctx, ast.Load):
+            if not attr.startswith("_") and attr not in GUARDED_ATTRS:
+                return node  # the fast path: a native attribute load
+            guarded = ast.copy_location(_call(GETATTR, node.value, name), node)
+            if isinstance(node.value, ast.Name) and not is_dunder(attr):
+                # self._x: native once the guard has cleared the class of self.
+                test = self._cleared(node.value, PURE_TYPES)
+                return ast.copy_location(ast.IfExp(test, node, guarded), node)
+            return guarded
+        if is_dunder(attr) and attr not in WRITABLE_DUNDERS:
+            self.error(node, f"assigning or deleting '{attr}' is not allowed in the sandbox")
+            return node
+        target: ast.expr = _call(WRITE, node.value, name)
+        if isinstance(node.value, ast.Name) and not is_dunder(attr):
+            cleared = PURE_TYPES if attr.startswith("_") else OWN_TYPES
+            obj = _name(node.value.id)
+            target = ast.IfExp(self._cleared(node.value, cleared), obj, target)
+        node.value = ast.copy_location(target, node.value)
+        return node
+
+    @staticmethod
+    def _cleared(obj: ast.Name, cache: str) -> ast.expr:
+        """``type(obj) in cache``: the guards' record of classes cleared for native access."""
+        return ast.Compare(_call(REAL_TYPE, _name(obj.id)), [ast.In()], [_name(cache)])
+
+    def visit_Subscript(self, node: ast.Subscript) -> Any:
+        return self.node_contents_visit(node)  # items are not attributes: native
+
+    # --- calls, loops, assignments: native ------------------------------------------------------
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        return self.node_contents_visit(node)
+
+    def visit_For(self, node: ast.For) -> Any:
+        return self.node_contents_visit(node)
+
+    def visit_AsyncFor(self, node: ast.AsyncFor) -> Any:
+        return self.node_contents_visit(node)
+
+    def visit_comprehension(self, node: ast.comprehension) -> Any:
+        return self.node_contents_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> Any:
+        return self.node_contents_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:
+        return self.node_contents_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> Any:
+        target = node.target
+        if isinstance(target, ast.Attribute) and target.attr in GUARDED_ATTRS:
+            self.error(
+                node,
+                f"augmented assignment to '.{target.attr}' is not supported in the sandbox; "
+                f"write 'x.{target.attr} = x.{target.attr} + ...' instead",
+            )
+        return self.node_contents_visit(node)
+
+    # --- functions and classes ----------------------------------------------------------------
+
+    def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> Any:
+        self._check_binding(node, node.name)
+        node.decorator_list = [self.visit(d) for d in node.decorator_list]
+        node.args = self.visit(node.args)
+        if node.returns is not None:
+            node.returns = self.visit(node.returns)
+        self._scopes.append("function")
+        try:
+            node.body = self._visit_body(node.body)
+        finally:
+            self._scopes.pop()
+        return node
+
+    def _visit_body(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in body:
+            new = self.visit(stmt)
+            if new is None:
+                continue
+            out.extend(new if isinstance(new, list) else [new])
+        return out
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:
+        return self._visit_function(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> Any:
+        return self._visit_function(node)
+
+    def visit_Lambda(self, node: ast.Lambda) -> Any:
+        return self.node_contents_visit(node)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> Any:
+        self._check_binding(node, node.name)
+        node.decorator_list = [self.visit(d) for d in node.decorator_list]
+        node.bases = [self.visit(base) for base in node.bases]
+        node.keywords = [self.visit(keyword) for keyword in node.keywords]
+        self._classes.append(node.name)
+        self._scopes.append("class")
+        try:
+            body = self._visit_body(node.body)
+        finally:
+            self._classes.pop()
+            self._scopes.pop()
+        # The mark makes the class "the code's own" from its creation on (before
+        # __init_subclass__ or a dataclass decorator sees it); guards check for it.
+        mark = ast.Assign(targets=[_name(OWN_MARK, ast.Store())], value=_name(TOKEN))
+        docstring = body[:1] if body and _is_docstring(body[0]) else []
+        node.body = docstring + [ast.copy_location(mark, node)] + body[len(docstring) :]
+        return node
+
+    # --- exceptions and context managers -------------------------------------------------------
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> Any:
+        node = self.node_contents_visit(node)
+        if node.name is not None:
+            self.check_name(node, node.name)
+        # A timeout or final_answer must not be swallowed by ``except BaseException``.
+        guard = ast.copy_location(ast.Expr(_call(RERAISE)), node)
+        node.body.insert(0, guard)
+        return node
+
+    def visit_TryStar(self, node: ast.AST) -> Any:
+        return self.node_contents_visit(node)
+
+    def visit_With(self, node: ast.With) -> Any:
+        node = self.node_contents_visit(node)
+        for item in node.items:
+            item.context_expr = ast.copy_location(_call(WITH, item.context_expr), item.context_expr)
+        return node
+
+    def visit_AsyncWith(self, node: ast.AsyncWith) -> Any:
+        node = self.node_contents_visit(node)
+        for item in node.items:
+            item.context_expr = ast.copy_location(
+                _call(AWITH, item.context_expr), item.context_expr
+            )
+        return node
+
+    def visit_Await(self, node: ast.Await) -> Any:
+        return self.node_contents_visit(node)
+
+    # --- imports ------------------------------------------------------------------------------
+
+    def visit_Import(self, node: ast.Import) -> Any:
+        for alias in node.names:
+            if any(part.startswith("_") for part in alias.name.split(".")):
+                self.error(node, f"importing private module '{alias.name}' is not allowed")
+            self.check_name(node, (alias.asname or alias.name).partition(".")[0])
+        return node
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> Any:
+        if node.level:
+            self.error(node, "relative imports are not supported in the sandbox")
+        module = node.module or ""
+        if module != "__future__" and any(part.startswith("_") for part in module.split(".")):
+            self.error(node, f"importing private module '{module}' is not allowed")
+        for alias in node.names:
+            if alias.name != "*" and alias.name.startswith("_"):
+                self.error(node, f"importing the private name '{alias.name}' is not allowed")
+            if alias.name == "*" and self._scopes[-1] != "module":
+                self.error(node, "'from ... import *' is only allowed at module level")
+            self.check_name(node, alias.asname or alias.name if alias.name != "*" else None)
+        return node
+
+    # --- pattern matching ---------------------------------------------------------------------
+
+    def visit_Match(self, node: ast.Match) -> Any:
+        node.subject = self.visit(node.subject)
+        prelude: list[ast.stmt] = []
+        for case in node.cases:
+            for pattern in ast.walk(case.pattern):
+                if isinstance(pattern, ast.MatchClass):
+                    self._check_pattern_path(pattern.cls)
+                    # Bind the class once, checked: positional sub-patterns read the
+                    # attributes named by its __match_args__.
+                    tmp = f"__sb_m{self._tmp}__"
+                    self._tmp += 1
+                    check = ast.Assign(
+                        targets=[_name(tmp, ast.Store())], value=_call(MATCH_CLASS, pattern.cls)
+                    )
+                    prelude.append(ast.copy_location(check, node))
+                    pattern.cls = ast.copy_location(_name(tmp), pattern.cls)
+                    for attr in pattern.kwd_attrs:
+                        if (attr.startswith("_") or attr in GUARDED_ATTRS) and self._check_attr(
+                            pattern, attr
+                        ):
+                            self.error(
+                                pattern,
+                                f"matching the attribute '{attr}' in a class pattern is not "
+                                "allowed in the sandbox",
+                            )
+                elif isinstance(pattern, ast.MatchValue):
+                    self._check_pattern_path(pattern.value)
+                elif isinstance(pattern, ast.MatchMapping):
+                    for key in pattern.keys:
+                        self._check_pattern_path(key)
+                    if pattern.rest:
+                        self.check_name(pattern, pattern.rest)
+                elif isinstance(pattern, (ast.MatchAs, ast.MatchStar)) and pattern.name:
+                    self.check_name(pattern, pattern.name)
+            if case.guard is not None:
+                case.guard = self.visit(case.guard)
+            case.body = self._visit_body(case.body)
+        return prelude + [node]
+
+    def _check_pattern_path(self, expr: ast.expr) -> None:
+        """Dotted names in patterns are compiled natively: only public, unguarded attributes."""
+        for sub in ast.walk(expr):
+            if isinstance(sub, ast.Attribute) and (
+                sub.attr.startswith("_") or sub.attr in GUARDED_ATTRS
+            ):
+                if self._check_attr(sub, sub.attr):
+                    self.error(sub, f"'.{sub.attr}' cannot be used in a pattern in the sandbox")
+            elif isinstance(sub, ast.Name):
+                self.check_name(sub, sub.id)
+
+    # --- top level ----------------------------------------------------------------------------
+
+    def visit_Module(self, node: ast.Module) -> Any:
+        node.body = self._visit_body(node.body)
+        return node
+
+    def visit_Expression(self, node: ast.Expression) -> Any:
+        return self.node_contents_visit(node)
+
+    def visit_Interactive(self, node: ast.Interactive) -> Any:
+        node.body = self._visit_body(node.body)
+        return node
+
+
+def _is_docstring(stmt: ast.stmt) -> bool:
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    )
+
+
+def transform(tree: ast.Module | ast.Expression) -> tuple[ast.AST, list[tuple[int, int, str]]]:
+    """Rewrite ``tree`` in place; returns it and the problems found as (line, column, message)."""
+    transformer = PolicyTransformer()
+    new = transformer.visit(tree)
+    ast.fix_missing_locations(new)
+    return new, transformer.problems

@@ -1,0 +1,1826 @@
+"""Shared corpora for sandbox tests (data only, reused by every restricted backend's tests).
+
+``BENIGN``: (id, code, expected value of the last expression) -- ordinary Python that a restricted
+sandbox must run unchanged. Expected values are JSON-serialisable.
+
+``ATTACKS``: (id, code) -- attempts to escape. An attack that works ends with the value
+``"ESCAPED"`` (or prints it); a sandbox passes when the run has an error, or its value is not
+``"ESCAPED"`` and ``"ESCAPED"`` is not in its output. Each attack reaches something real when
+run without a policy (``SANDBOX_SPECIFIC`` lists the few that target the sandbox's own
+machinery and so have nothing to reach in plain Python).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+BENIGN: list[tuple[str, str, Any]] = [
+    ("arithmetic", "x = 2 ** 10\ny = x // 3 + x % 7\ny", 343),
+    ("augassign_name", "n = 1\nfor i in range(5):\n    n += i\nn", 11),
+    (
+        "class_with_dunders",
+        """
+class Vec:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+    def __repr__(self):
+        return f"Vec({self.x}, {self.y})"
+    def __eq__(self, other):
+        return (self.x, self.y) == (other.x, other.y)
+    def __add__(self, other):
+        return Vec(self.x + other.x, self.y + other.y)
+    def __len__(self):
+        return 2
+    def __iter__(self):
+        yield self.x
+        yield self.y
+    def __hash__(self):
+        return hash((self.x, self.y))
+v = Vec(1, 2) + Vec(3, 4)
+[repr(v), v == Vec(4, 6), len(v), list(v), len({v, Vec(4, 6)})]
+""",
+        ["Vec(4, 6)", True, 2, [4, 6], 1],
+    ),
+    (
+        "context_manager_class",
+        """
+log = []
+class Ctx:
+    def __enter__(self):
+        log.append("enter")
+        return self
+    def __exit__(self, kind, exc, tb):
+        log.append(kind.__name__ if kind else "clean")
+        return True
+with Ctx() as c:
+    raise ValueError("boom")
+with Ctx():
+    pass
+log
+""",
+        ["enter", "ValueError", "enter", "clean"],
+    ),
+    (
+        "super_zero_arg",
+        """
+class Base:
+    def __init__(self, n):
+        self.n = n
+    def describe(self):
+        return f"base {self.n}"
+class Child(Base):
+    def __init__(self, n):
+        super().__init__(n * 2)
+    def describe(self):
+        return "child/" + super().describe()
+Child(5).describe()
+""",
+        "child/base 10",
+    ),
+    (
+        "generators",
+        """
+def fib():
+    a, b = 0, 1
+    while True:
+        yield a
+        a, b = b, a + b
+def take(n, it):
+    return [x for _, x in zip(range(n), it)]
+def relay():
+    got = yield from fib_limited()
+    yield got
+def fib_limited():
+    yield 1
+    return "done"
+[take(8, fib()), list(relay())]
+""",
+        [[0, 1, 1, 2, 3, 5, 8, 13], [1, "done"]],
+    ),
+    (
+        "closures_nonlocal",
+        """
+def counter():
+    count = 0
+    def bump():
+        nonlocal count
+        count += 1
+        return count
+    return bump
+c = counter()
+c(); c()
+c()
+""",
+        3,
+    ),
+    (
+        "comprehensions",
+        """
+words = ["apple", "banana", "cherry", "date"]
+[
+    [w.upper() for w in words if len(w) > 4],
+    {w[0]: len(w) for w in words},
+    sorted({len(w) for w in words}),
+    sum(len(w) for w in words),
+    [(i, j) for i in range(3) for j in range(i)],
+]
+""",
+        [
+            ["APPLE", "BANANA", "CHERRY"],
+            {"a": 5, "b": 6, "c": 6, "d": 4},
+            [4, 5, 6],
+            21,
+            [[1, 0], [2, 0], [2, 1]],
+        ],
+    ),
+    (
+        "fstrings_and_format",
+        """
+name, n, pi = "Ada", 3, 3.14159
+data = {"k": "v"}
+[
+    f"{name!r} has {n:03d} items, pi={pi:.2f}",
+    f"{name:>{n + 3}}|{data['k']}",
+    "{} and {}".format("a", "b"),
+    "{0}-{1}-{0}".format("x", "y"),
+    "{who} is {age}".format(who="Bo", age=7),
+    "{p[k]} {0:.1f}".format(2.25, p=data),
+    "{n}".format_map({"n": 5}),
+    "%s=%d" % ("x", 4),
+    format(1234.5, ",.1f"),
+]
+""",
+        [
+            "'Ada' has 003 items, pi=3.14",
+            "   Ada|v",
+            "a and b",
+            "x-y-x",
+            "Bo is 7",
+            "v 2.2",
+            "5",
+            "x=4",
+            "1,234.5",
+        ],
+    ),
+    (
+        "format_own_attribute",
+        """
+class P:
+    def __init__(self):
+        self.x = 3
+"x={0.x}".format(P())
+""",
+        "x=3",
+    ),
+    (
+        "try_except_finally",
+        """
+out = []
+try:
+    try:
+        1 / 0
+    except ZeroDivisionError as e:
+        out.append(type(e).__name__)
+        raise ValueError("wrapped") from e
+except ValueError as e:
+    out.append(str(e))
+    out.append(type(e.__cause__).__name__)
+else:
+    out.append("no")
+finally:
+    out.append("finally")
+out
+""",
+        ["ZeroDivisionError", "wrapped", "ZeroDivisionError", "finally"],
+    ),
+    (
+        "except_star",
+        """
+seen = []
+try:
+    raise ExceptionGroup("many", [ValueError("a"), TypeError("b"), ValueError("c")])
+except* ValueError as group:
+    seen.append(sorted(str(e) for e in group.exceptions))
+except* TypeError as group:
+    seen.append(len(group.exceptions))
+seen
+""",
+        [["a", "c"], 1],
+    ),
+    (
+        "match_statement",
+        """
+from dataclasses import dataclass
+@dataclass
+class Point:
+    x: int
+    y: int
+def where(p):
+    match p:
+        case Point(x=0, y=0):
+            return "origin"
+        case Point(0, y):
+            return f"y-axis {y}"
+        case Point(x, 0) if x > 0:
+            return f"x-axis {x}"
+        case [a, b, *rest]:
+            return f"seq {a} {b} {len(rest)}"
+        case {"kind": kind, **others}:
+            return f"map {kind} {sorted(others)}"
+        case int(n) | float(n):
+            return f"number {n}"
+        case str() as s:
+            return "str " + s
+        case _:
+            return "other"
+[where(Point(0, 0)), where(Point(0, 5)), where(Point(3, 0)), where([1, 2, 3, 4]),
+ where({"kind": "k", "a": 1}), where(7), where("hi"), where(None)]
+""",
+        [
+            "origin",
+            "y-axis 5",
+            "x-axis 3",
+            "seq 1 2 2",
+            "map k ['a']",
+            "number 7",
+            "str hi",
+            "other",
+        ],
+    ),
+    (
+        "decorators",
+        """
+import functools
+def twice(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs) * 2
+    return wrapper
+@twice
+def add(a, b):
+    "Add numbers."
+    return a + b
+@functools.lru_cache(maxsize=None)
+def fact(n):
+    return 1 if n < 2 else n * fact(n - 1)
+[add(2, 3), add.__name__, add.__doc__, fact(10)]
+""",
+        [10, "add", "Add numbers.", 3628800],
+    ),
+    (
+        "dataclass_features",
+        """
+from dataclasses import dataclass, field, asdict, replace, fields
+@dataclass(order=True)
+class Item:
+    name: str
+    qty: int = 0
+    tags: list = field(default_factory=list)
+    def total(self) -> int:
+        return self.qty * 2
+a = Item("a", 2, ["x"])
+b = replace(a, qty=5)
+[asdict(b), a < b, [f.name for f in fields(Item)], b.total(), repr(a)]
+""",
+        [
+            {"name": "a", "qty": 5, "tags": ["x"]},
+            True,
+            ["name", "qty", "tags"],
+            10,
+            "Item(name='a', qty=2, tags=['x'])",
+        ],
+    ),
+    (
+        "frozen_slots_dataclass",
+        """
+from dataclasses import dataclass
+@dataclass(frozen=True, slots=True)
+class P:
+    x: int
+    _hidden: int = 1
+    def __post_init__(self):
+        object.__setattr__(self, "x", self.x * 10)
+p = P(2)
+try:
+    p.x = 5
+    err = None
+except Exception as e:
+    err = type(e).__name__
+[p.x, p._hidden, err]
+""",
+        [20, 1, "FrozenInstanceError"],
+    ),
+    (
+        "property_and_private_state",
+        """
+class Account:
+    def __init__(self):
+        self._balance = 0
+        self.__secret = "s"
+    @property
+    def balance(self):
+        return self._balance
+    @balance.setter
+    def balance(self, value):
+        if value < 0:
+            raise ValueError("negative")
+        self._balance = value
+    def _helper(self):
+        return self.__secret
+    @classmethod
+    def make(cls):
+        return cls()
+    @staticmethod
+    def rate():
+        return 0.5
+acc = Account.make()
+acc.balance = 10
+acc._balance += 5
+[acc.balance, acc._helper(), Account.rate(), acc._Account__secret]
+""",
+        [15, "s", 0.5, "s"],
+    ),
+    (
+        "augassign_attr_item",
+        """
+class C:
+    def __init__(self):
+        self.n = 1
+        self.items = [1, 2]
+c = C()
+c.n += 4
+c.n *= 2
+c.items += [3]
+d = {"k": 1}
+d["k"] += 10
+grid = [[0] * 3 for _ in range(2)]
+grid[1][2] -= 7
+[c.n, c.items, d, grid]
+""",
+        [10, [1, 2, 3], {"k": 11}, [[0, 0, 0], [0, 0, -7]]],
+    ),
+    (
+        "star_unpacking",
+        """
+first, *middle, last = range(6)
+(a, b), c = (1, 2), 3
+def f(*args, **kwargs):
+    return len(args), sorted(kwargs)
+merged = {**{"a": 1}, **{"b": 2}}
+[first, middle, last, a + b + c, f(*[1, 2], **{"x": 1, "y": 2}), merged, [*"ab", *[1]]]
+""",
+        [0, [1, 2, 3, 4], 5, 6, [2, ["x", "y"]], {"a": 1, "b": 2}, ["a", "b", 1]],
+    ),
+    (
+        "lambda_sorting",
+        """
+people = [("bo", 30), ("al", 25), ("cy", 35)]
+square = lambda x: x * x
+[sorted(people, key=lambda p: p[1])[0][0], list(map(square, [1, 2, 3])),
+ max(people, key=lambda p: -p[1])[0]]
+""",
+        ["al", [1, 4, 9], "al"],
+    ),
+    (
+        "global_statement",
+        """
+total = 0
+def add(n):
+    global total
+    total += n
+for i in range(4):
+    add(i)
+total
+""",
+        6,
+    ),
+    (
+        "assert_del_walrus",
+        """
+data = [1, 2, 3, 4]
+assert len(data) == 4, "length"
+del data[0]
+x = 5
+del x
+if (n := len(data)) > 2:
+    res = n
+try:
+    x
+except NameError as e:
+    res = [res, e.name]
+res
+""",
+        [3, "x"],
+    ),
+    (
+        "type_name_isinstance",
+        """
+class MyError(Exception):
+    pass
+try:
+    raise MyError("bad")
+except Exception as exc:
+    name = type(exc).__name__
+    cls = exc.__class__.__name__
+    e = exc
+[name, cls, isinstance(e, Exception), issubclass(MyError, Exception), type(3) is int,
+ isinstance(int, type), type(int) is type, callable(len), type(e).__qualname__]
+""",
+        ["MyError", "MyError", True, True, True, True, True, True, "MyError"],
+    ),
+    (
+        "safe_builtins",
+        """
+[abs(-2), all([1, 1]), any([0, 1]), ascii("é"), bin(5), bool(0), list(bytearray(b"ab")),
+ list(bytes([65])), chr(65), str(complex(1, 2)), dict(a=1), divmod(7, 2),
+ list(enumerate("ab")), list(filter(None, [0, 1])), float("1.5"), format(3, "03"),
+ sorted(frozenset([2, 1])), hash(1) == hash(1), hex(255), int("7"), len("abc"),
+ list(map(str, [1])), max(1, 3), min(1, 3), next(iter([9])), oct(8), ord("a"), pow(2, 5, 7),
+ list(range(2)), repr("x"), list(reversed([1, 2])), round(2.567, 2), sorted(set([2, 1])),
+ [1, 2, 3][slice(1, None)], sum([1, 2]), tuple([1]) == (1,), list(zip("ab", "cd"))]
+""",
+        [
+            2,
+            True,
+            True,
+            "'\\xe9'",
+            "0b101",
+            False,
+            [97, 98],
+            [65],
+            "A",
+            "(1+2j)",
+            {"a": 1},
+            [3, 1],
+            [[0, "a"], [1, "b"]],
+            [1],
+            1.5,
+            "003",
+            [1, 2],
+            True,
+            "0xff",
+            7,
+            3,
+            ["1"],
+            3,
+            1,
+            9,
+            "0o10",
+            97,
+            4,
+            [0, 1],
+            "'x'",
+            [2, 1],
+            2.57,
+            [1, 2],
+            [2, 3],
+            3,
+            True,
+            [["a", "c"], ["b", "d"]],
+        ],
+    ),
+    (
+        "getattr_family",
+        """
+class Box:
+    def __init__(self):
+        self.size = 3
+        self._note = "n"
+b = Box()
+setattr(b, "color", "red")
+delattr(b, "size")
+[getattr(b, "color"), getattr(b, "size", "gone"), hasattr(b, "color"), hasattr(b, "size"),
+ getattr(b, "_note"), sorted(vars(b)), "color" in dir(b)]
+""",
+        ["red", "gone", True, False, "n", ["_note", "color"], True],
+    ),
+    (
+        "eval_expression",
+        """
+def scaled(v):
+    factor = 3
+    return eval("v * factor")
+[eval("1 + 2 * 3"), eval("x + 1", {"x": 41}), scaled(5), eval("[i * i for i in range(4)]")]
+""",
+        [7, 42, 15, [0, 1, 4, 9]],
+    ),
+    (
+        "imports_forms",
+        """
+import math
+import collections.abc
+import datetime as dt
+from collections import Counter, defaultdict, namedtuple, OrderedDict, deque
+from itertools import chain, combinations
+import json, re, string
+from collections.abc import Mapping
+[math.sqrt(16), isinstance({}, collections.abc.Mapping), isinstance({}, Mapping),
+ dt.date(2024, 1, 2).isoformat(), Counter("aab").most_common(1)[0][0],
+ list(chain([1], [2])), len(list(combinations(range(4), 2))),
+ json.loads(json.dumps({"a": [1, 2]})), re.findall(r"\\d+", "a1b22"), string.ascii_lowercase[:3]]
+""",
+        [4.0, True, True, "2024-01-02", "a", [1, 2], 6, {"a": [1, 2]}, ["1", "22"], "abc"],
+    ),
+    (
+        "namedtuple_underscore_api",
+        """
+from collections import namedtuple
+from typing import NamedTuple
+P = namedtuple("P", "x y")
+class Q(NamedTuple):
+    a: int
+    b: str = "z"
+p = P(1, 2)
+q = Q(5)
+[p._replace(x=9)._asdict(), P._fields, list(P._make([3, 4])), q._replace(b="y")._asdict(),
+ Q._field_defaults]
+""",
+        [{"x": 9, "y": 2}, ["x", "y"], [3, 4], {"a": 5, "b": "y"}, {"b": "z"}],
+    ),
+    (
+        "enum_usage",
+        """
+import enum
+class Color(enum.Enum):
+    RED = 1
+    GREEN = 2
+class Perm(enum.IntFlag):
+    R = 4
+    W = 2
+[Color.RED.name, Color(2).name, Color.GREEN.value, [c.name for c in Color],
+ int(Perm.R | Perm.W), Color.RED._value_, Color["RED"] is Color.RED]
+""",
+        ["RED", "GREEN", 2, ["RED", "GREEN"], 6, 1, True],
+    ),
+    (
+        "abc_and_typing",
+        """
+from abc import ABC, abstractmethod
+from typing import Optional, Protocol, TypeVar, Generic
+T = TypeVar("T")
+class Shape(ABC):
+    @abstractmethod
+    def area(self) -> float: ...
+class Sq(Shape):
+    def __init__(self, s: float):
+        self.s = s
+    def area(self) -> float:
+        return self.s ** 2
+class Stack(Generic[T]):
+    def __init__(self) -> None:
+        self.items: list[T] = []
+    def push(self, item: T) -> None:
+        self.items.append(item)
+def maybe(x: Optional[int] = None) -> int:
+    return x or 0
+s: Stack[int] = Stack()
+s.push(3)
+try:
+    Shape()
+    err = None
+except TypeError:
+    err = "abstract"
+[Sq(3).area(), s.items, maybe(), err]
+""",
+        [9, [3], 0, "abstract"],
+    ),
+    (
+        "copy_module",
+        """
+import copy
+class Node:
+    def __init__(self, v, kids=()):
+        self.v = v
+        self.kids = list(kids)
+tree = Node(1, [Node(2), Node(3)])
+clone = copy.deepcopy(tree)
+clone.kids[0].v = 99
+grid = [[1, 2], [3]]
+g2 = copy.deepcopy(grid)
+g2[0][0] = 0
+shallow = copy.copy(tree)
+[tree.kids[0].v, clone.kids[0].v, grid, g2, shallow.kids is tree.kids]
+""",
+        [2, 99, [[1, 2], [3]], [[0, 2], [3]], True],
+    ),
+    (
+        "stdlib_tour",
+        """
+import statistics, fractions, decimal, heapq, bisect, textwrap, difflib, unicodedata
+import hashlib, base64, random, time, operator, functools, itertools, uuid, string
+h = [5, 1, 3]
+heapq.heapify(h)
+rng = random.Random(0)
+random.seed(1)
+r1 = random.random()
+random.seed(1)
+[statistics.mean([1, 2, 3]), str(fractions.Fraction(1, 3) * 3),
+ str(decimal.Decimal("1.10") + decimal.Decimal("2.2")), heapq.heappop(h),
+ bisect.bisect([1, 3, 5], 4), textwrap.shorten("hello big world", 12),
+ round(difflib.SequenceMatcher(None, "abc", "abd").ratio(), 2), unicodedata.name("a"),
+ hashlib.sha256(b"x").hexdigest()[:8], base64.b64encode(b"hi").decode(),
+ rng.randint(1, 1) == 1, random.random() == r1, time.time() > 0,
+ functools.reduce(operator.add, [1, 2, 3]), operator.itemgetter(1)([5, 6]),
+ operator.attrgetter("real")(3), operator.methodcaller("upper")("a"),
+ list(itertools.accumulate([1, 2, 3])), len(str(uuid.uuid4())),
+ string.Template("$a!").substitute(a="hey")]
+""",
+        [
+            2,
+            "1",
+            "3.30",
+            1,
+            2,
+            "hello [...]",
+            0.67,
+            "LATIN SMALL LETTER A",
+            "2d711642",
+            "aGk=",
+            True,
+            True,
+            True,
+            6,
+            6,
+            3,
+            "A",
+            [1, 3, 6],
+            36,
+            "hey!",
+        ],
+    ),
+    (
+        "singledispatch",
+        """
+from functools import singledispatch
+@singledispatch
+def show(x):
+    return "any"
+@show.register
+def _(x: int):
+    return "int"
+@show.register(list)
+def _(x):
+    return "list"
+[show(1), show([]), show("s")]
+""",
+        ["int", "list", "any"],
+    ),
+    (
+        "name_main_and_private_functions",
+        """
+def _helper(x):
+    return x + 1
+_cache = {}
+_cache["a"] = _helper(1)
+result = None
+if __name__ == "__main__":
+    result = _cache
+result
+""",
+        {"a": 2},
+    ),
+    (
+        "class_attributes_and_slots",
+        """
+class Counter:
+    instances = 0
+    __slots__ = ("value",)
+    def __init__(self):
+        Counter.instances += 1
+        self.value = 0
+class Plain:
+    __match_args__ = ("a",)
+    def __init__(self, a):
+        self.a = a
+Counter(); Counter()
+match Plain(4):
+    case Plain(a):
+        got = a
+[Counter.instances, Counter.__name__, got]
+""",
+        [2, "Counter", 4],
+    ),
+    (
+        "init_subclass_registry",
+        """
+registry = []
+class Plugin:
+    def __init_subclass__(cls, name="", **kwargs):
+        super().__init_subclass__(**kwargs)
+        registry.append(name or cls.__name__)
+class A(Plugin, name="alpha"):
+    pass
+class B(Plugin):
+    pass
+registry
+""",
+        ["alpha", "B"],
+    ),
+    (
+        "exception_attributes",
+        """
+try:
+    {}["missing"]
+except KeyError as e:
+    k = e.args[0]
+try:
+    int("x")
+except ValueError as e:
+    msg = str(e)
+try:
+    try:
+        1 / 0
+    except ZeroDivisionError:
+        raise RuntimeError("second")
+except RuntimeError as e:
+    ctx = type(e.__context__).__name__
+try:
+    "s".nope
+except AttributeError as e:
+    attr = e.name
+[k, msg, ctx, attr]
+""",
+        ["missing", "invalid literal for int() with base 10: 'x'", "ZeroDivisionError", "nope"],
+    ),
+    (
+        "iterators_protocol",
+        """
+class Countdown:
+    def __init__(self, n):
+        self.n = n
+    def __iter__(self):
+        return self
+    def __next__(self):
+        if self.n <= 0:
+            raise StopIteration
+        self.n -= 1
+        return self.n
+it = iter([1, 2])
+[list(Countdown(3)), next(it), next(it), next(it, "end")]
+""",
+        [[2, 1, 0], 1, 2, "end"],
+    ),
+    (
+        "async_coroutine_driven_by_hand",
+        """
+async def double(x):
+    return x * 2
+async def main():
+    return [await double(i) for i in range(3)]
+coro = main()
+try:
+    coro.send(None)
+except StopIteration as stop:
+    result = stop.value
+result
+""",
+        [0, 2, 4],
+    ),
+    (
+        "time_sleep",
+        "import time\nt0 = time.monotonic()\ntime.sleep(0.01)\ntime.monotonic() - t0 >= 0.009",
+        True,
+    ),
+    (
+        "pprint_captured",
+        "import pprint\npprint.pprint({'b': 1, 'a': [1, 2]})\npprint.pformat([1, 2])",
+        "[1, 2]",
+    ),
+    (
+        "string_methods",
+        """
+s = "  Hello, World  "
+[s.strip().lower(), s.split(","), "-".join(["a", "b"]), s.count("l"),
+ "abc".replace("b", "x"), "x".center(5, "*"), "a1".isalnum(), "Ab".swapcase(),
+ "{:>4}".format("z"), str.format("{}!", "hi"), str.upper("q")]
+""",
+        [
+            "hello, world",
+            ["  Hello", " World  "],
+            "a-b",
+            3,
+            "axc",
+            "**x**",
+            True,
+            "aB",
+            "   z",
+            "hi!",
+            "Q",
+        ],
+    ),
+    (
+        "with_statement_suppress_user_exception",
+        """
+class Suppress:
+    def __enter__(self):
+        return "entered"
+    def __exit__(self, *exc):
+        return True
+with Suppress() as s:
+    raise KeyError("hidden")
+s
+""",
+        "entered",
+    ),
+    (
+        "generator_cleanup",
+        """
+events = []
+def gen():
+    try:
+        yield 1
+        yield 2
+    except GeneratorExit:
+        events.append("closed")
+        raise
+    finally:
+        events.append("finally")
+g = gen()
+next(g)
+g.close()
+events
+""",
+        ["closed", "finally"],
+    ),
+    (
+        "star_import",
+        "from math import *\n[floor(2.5), round(pi, 2)]",
+        [2, 3.14],
+    ),
+]
+
+
+def lookup(key: str) -> str:
+    """A plain tool: attacks try to reach its globals through the sandbox's wrapper."""
+    return f"value of {key}"
+
+
+#: Tools the sandbox is started with when running ``ATTACKS``.
+TOOLS = {"lookup": lookup}
+
+_OS = "__import__('os').getpid()"  # what an eval-based attack evaluates once it is out
+
+ATTACKS: list[tuple[str, str]] = [
+    # --- the class hierarchy: object.__subclasses__() lists os._wrap_close -------------------
+    (
+        "subclasses_walk",
+        """
+for cls in ().__class__.__base__.__subclasses__():
+    if cls.__name__ == "_wrap_close":
+        cls.__init__.__globals__["getpid"]()
+        result = "ESCAPED"
+result
+""",
+    ),
+    (
+        "object_subclasses_direct",
+        """
+found = [c for c in object.__subclasses__() if c.__name__ == "_wrap_close"]
+found[0].__init__.__globals__["getpid"]()
+"ESCAPED"
+""",
+    ),
+    (
+        "mro_walk",
+        """
+base = int.__mro__[-1]
+found = [c for c in base.__subclasses__() if c.__name__ == "_wrap_close"]
+found[0].__init__.__globals__["getpid"]() and "ESCAPED"
+""",
+    ),
+    (
+        "type_subclasses_unbound",
+        """
+found = [c for c in type.__subclasses__(object) if c.__name__ == "_wrap_close"]
+found[0].__init__.__globals__["getpid"]() and "ESCAPED"
+""",
+    ),
+    (
+        "getattr_dynamic_subclasses",
+        """
+base = getattr(getattr((), "__cl" + "ass__"), "__ba" + "se__")
+subs = getattr(base, "__subcl" + "asses__")()
+init = getattr([c for c in subs if c.__name__ == "_wrap_close"][0], "__init__")
+getattr(init, "__glo" + "bals__")["getpid"]() and "ESCAPED"
+""",
+    ),
+    (
+        "vars_of_type_dict",
+        """
+subs = vars(type)["__subclasses__"](object)
+w = [c for c in subs if c.__name__ == "_wrap_close"][0]
+vars(w)["__init__"].__globals__["getpid"]() and "ESCAPED"
+""",
+    ),
+    (
+        "class_mro_method",
+        """
+base = type.mro(int)[-1]
+w = [c for c in base.__subclasses__() if c.__name__ == "_wrap_close"][0]
+w.__init__.__globals__["getpid"]() and "ESCAPED"
+""",
+    ),
+    # --- globals and builtins of functions ----------------------------------------------------
+    (
+        "lambda_globals",
+        """
+b = (lambda: 0).__globals__["__builtins__"]
+imp = b["__import__"] if isinstance(b, dict) else b.__import__
+imp("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "function_globals_getattr",
+        """
+def f():
+    pass
+g = getattr(f, "__glob" + "als__")
+b = g["__builtins__"]
+(b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "function_builtins_attribute",
+        """
+def f():
+    pass
+getattr(f, "__builtins__")["__import__"]("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "tool_closure_globals",
+        """
+real = lookup.__closure__[0].cell_contents
+real.__globals__["__builtins__"]["__import__"]("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "tool_wrapped_or_closure_dynamic",
+        """
+cells = getattr(lookup, "__clo" + "sure__")
+fn = cells[0].cell_contents
+getattr(fn, "__glo" + "bals__")["__builtins__"]["__import__"]("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "final_answer_func_globals",
+        'final_answer.__func__.__globals__["os"].getpid() and "ESCAPED"',
+    ),
+    (
+        "final_answer_self",
+        'getattr(final_answer, "__self__").__class__.run.__globals__["os"].getpid() and "ESCAPED"',
+    ),
+    (
+        "print_func_globals",
+        'getattr(getattr(print, "__func__"), "__globals__")["os"].getpid() and "ESCAPED"',
+    ),
+    (
+        "builtin_method_self_is_builtins_module",
+        'getattr(len, "__self__").__import__("os").getpid() and "ESCAPED"',
+    ),
+    (
+        "dunder_method_self",
+        """
+m = getattr("", "__mod__")
+getattr(len, "__se" + "lf__").__import__("os").getpid() and m and "ESCAPED"
+""",
+    ),
+    (
+        "property_fget_globals",
+        """
+class A:
+    @property
+    def p(self):
+        return 1
+b = A.p.fget.__globals__["__builtins__"]
+(b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "classmethod_func_globals",
+        """
+class A:
+    @classmethod
+    def m(cls):
+        return cls
+b = getattr(A.m, "__func__").__globals__["__builtins__"]
+(b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "function_defaults_poison",
+        """
+import json
+json.dumps.__kwdefaults__ = {"cls": None}
+def f(x=1):
+    return x
+f.__defaults__ = ("ESCAPED",)
+f()
+""",
+    ),
+    # --- frames: generators, coroutines, async generators, tracebacks -------------------------
+    (
+        "generator_frame_back",
+        """
+def g():
+    yield gen.gi_frame.f_back.f_back.f_globals["os"].getpid()
+gen = g()
+next(gen) and "ESCAPED"
+""",
+    ),
+    (
+        "generator_frame_builtins",
+        """
+def g():
+    yield 1
+gen = g()
+gen.gi_frame.f_builtins["__import__"]("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "generator_frame_getattr",
+        """
+def g():
+    yield 1
+gen = g()
+frame = getattr(gen, "gi_" + "frame")
+getattr(frame, "f_" + "builtins")["__import__"]("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "coroutine_frame",
+        """
+async def c():
+    pass
+co = c()
+b = co.cr_frame.f_globals["__builtins__"]
+co.close()
+(b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "async_generator_frame",
+        """
+async def ag():
+    yield 1
+gen = ag()
+gen.ag_frame.f_builtins["__import__"]("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "traceback_frame",
+        """
+try:
+    1 / 0
+except Exception as e:
+    frame = e.__traceback__.tb_frame
+frame.f_back.f_globals["os"].getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "traceback_getattr",
+        """
+try:
+    1 / 0
+except Exception as e:
+    tb = getattr(e, "__trace" + "back__")
+getattr(tb, "tb_frame").f_builtins["__import__"]("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "traceback_via_with_exit",
+        """
+class Grab:
+    def __enter__(self):
+        return self
+    def __exit__(self, kind, exc, tb):
+        self.tb = tb
+        return True
+g = Grab()
+with g:
+    1 / 0
+getattr(g.tb, "tb_frame").f_builtins["__import__"]("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "decorator_captures_frame",
+        """
+def grab(fn):
+    try:
+        raise RuntimeError
+    except RuntimeError as e:
+        fn.frame = e.__traceback__.tb_frame
+    return fn
+@grab
+def f():
+    pass
+f.frame.f_back.f_back.f_globals["os"].getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "generator_code_object",
+        """
+def g():
+    yield 1
+code = g().gi_code
+code.co_consts and code.co_names is not None and "ESCAPED"
+""",
+    ),
+    # --- format strings -----------------------------------------------------------------------
+    (
+        "str_format_globals",
+        """
+def f():
+    pass
+text = "{0.__globals__}".format(f)
+"ESCAPED" if "__builtins__" in text else text
+""",
+    ),
+    (
+        "str_format_subclasses",
+        """
+text = "{0.__class__.__base__.__subclasses__}".format(0)
+"ESCAPED" if "subclasses" in text else text
+""",
+    ),
+    (
+        "format_map_globals",
+        """
+def f():
+    pass
+class A:
+    def __init__(self):
+        pass
+text = "{x.__init__.__globals__}".format_map({"x": A})
+"ESCAPED" if "__builtins__" in text else text
+""",
+    ),
+    (
+        "unbound_str_format",
+        """
+def f():
+    pass
+text = str.format("{0.__globals__[__builtins__]}", f)
+"ESCAPED" if "builtins" in text else text
+""",
+    ),
+    (
+        "format_method_via_getattr",
+        """
+def f():
+    pass
+fmt = getattr("{0.__globals__}", "format")
+"ESCAPED" if "__builtins__" in fmt(f) else "no"
+""",
+    ),
+    (
+        "format_via_methodcaller",
+        """
+import operator
+def f():
+    pass
+text = operator.methodcaller("format", f)("{0.__globals__}")
+"ESCAPED" if "__builtins__" in text else text
+""",
+    ),
+    (
+        "fstring_attribute",
+        """
+def f():
+    pass
+text = f"{f.__globals__}"
+"ESCAPED" if "__builtins__" in text else text
+""",
+    ),
+    (
+        "string_formatter",
+        """
+import string
+def f():
+    pass
+text = string.Formatter().format("{0.__globals__}", f)
+"ESCAPED" if "__builtins__" in text else text
+""",
+    ),
+    (
+        "string_formatter_get_field",
+        """
+import string
+def f():
+    pass
+g = string.Formatter().get_field("0.__globals__", (f,), {})[0]
+b = g["__builtins__"]
+(b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "format_nested_spec",
+        """
+def f():
+    pass
+text = "{0:{1.__globals__[__name__]:.0}}".format("x", f)
+"ESCAPED" if text == "x" else text
+""",
+    ),
+    # --- recovering builtins, globals, eval -----------------------------------------------------
+    ("globals_builtins", 'globals()["__builtins__"].__import__("os").getpid() and "ESCAPED"'),
+    ("locals_builtins", 'locals()["__builtins__"].__import__("os").getpid() and "ESCAPED"'),
+    ("vars_no_argument", 'vars()["__builtins__"].__import__("os").getpid() and "ESCAPED"'),
+    ("builtins_name", '__builtins__.__import__("os").getpid() and "ESCAPED"'),
+    ("dunder_import_name", '__import__("os").getpid() and "ESCAPED"'),
+    ("eval_import", f'eval("{_OS}") and "ESCAPED"'),
+    (
+        "eval_subclasses",
+        'eval("[c for c in ().__class__.__base__.__subclasses__() if c.__name__ == '
+        "'_wrap_close'][0].__init__.__globals__['getpid']()\") and \"ESCAPED\"",
+    ),
+    (
+        "eval_with_forged_guards",
+        """
+def f():
+    pass
+g = eval("f.__globals__", {"f": f, "__sb_getattr__": getattr, "__sb_ok__": None})
+b = g["__builtins__"]
+(b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "eval_with_forged_locals",
+        """
+def f():
+    pass
+g = eval("getattr(f, '__glo' + 'bals__')", None, {"f": f, "getattr": getattr,
+                                                   "__sb_getattr__": getattr})
+b = g["__builtins__"]
+(b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "eval_from_host_callback",
+        f"""
+import difflib
+sm = difflib.SequenceMatcher(eval, "", ["{_OS} and 'ESCAPED'"])
+"ESCAPED" if sm.bjunk else "no"
+""",
+    ),
+    ("exec_string", 'exec("import os; os.getpid()")\n"ESCAPED"'),
+    ("compile_code_object", f'eval(compile("{_OS}", "x", "eval")) and "ESCAPED"'),
+    (
+        "help_license_objects",
+        """
+init = getattr(getattr(license, "__class__"), "__init__")
+getattr(init, "__glo" + "bals__")["sys"].modules["os"].getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "quit_object",
+        "call = quit.__class__.__call__\n"
+        'getattr(call, "__globals__")["sys"].modules["os"].getpid() and "ESCAPED"',
+    ),
+    # --- imports and foreign modules behind allowed ones ----------------------------------------
+    ("import_os", 'import os\nos.getpid() and "ESCAPED"'),
+    ("import_sys", 'import sys\nsys.modules["os"].getpid() and "ESCAPED"'),
+    ("import_subprocess", 'import subprocess\nsubprocess.run(["true"]) and "ESCAPED"'),
+    ("import_builtins", 'import builtins\nbuiltins.__import__("os").getpid() and "ESCAPED"'),
+    ("import_io_open", 'import io\nio.open("/etc/hostname").read() and "ESCAPED"'),
+    ("import_importlib", 'import importlib\nimportlib.import_module("os").getpid() and "ESCAPED"'),
+    ("import_pickle", 'import pickle\npickle.loads(pickle.dumps(1)) and "ESCAPED"'),
+    ("import_gc", 'import gc\ngc.get_objects() and "ESCAPED"'),
+    ("import_os_path", 'import os.path\nos.getpid() and "ESCAPED"'),
+    ("from_os_import", 'from os import getpid\ngetpid() and "ESCAPED"'),
+    ("json_codecs", 'import json\njson.codecs.sys.modules["os"].getpid() and "ESCAPED"'),
+    (
+        "from_json_import_codecs",
+        'from json import codecs\ncodecs.sys.modules["os"].getpid() and "ESCAPED"',
+    ),
+    (
+        "json_decoder_re_sys",
+        'import json\njson.decoder.re.enum.sys.modules["os"].getpid() and "ESCAPED"',
+    ),
+    ("datetime_sys", 'import datetime\ndatetime.sys.modules["os"].getpid() and "ESCAPED"'),
+    ("random_private_os", 'import random\nrandom._os.getpid() and "ESCAPED"'),
+    (
+        "random_private_os_getattr",
+        'import random\ngetattr(random, "_" + "os").getpid() and "ESCAPED"',
+    ),
+    ("re_enum_sys", 'import re\nre.enum.sys.modules["os"].getpid() and "ESCAPED"'),
+    (
+        "collections_sys",
+        'import collections\ncollections._sys.modules["os"].getpid() and "ESCAPED"',
+    ),
+    (
+        "textwrap_re_enum_sys",
+        'import textwrap\ntextwrap.re.enum.sys.modules["os"].getpid() and "ESCAPED"',
+    ),
+    ("typing_sys", 'import typing\ntyping.sys.modules["os"].getpid() and "ESCAPED"'),
+    ("dataclasses_sys", 'import dataclasses\ndataclasses.sys.modules["os"].getpid() and "ESCAPED"'),
+    ("enum_sys", 'import enum\nenum.sys.modules["os"].getpid() and "ESCAPED"'),
+    ("uuid_os", 'import uuid\nuuid.os.getpid() and "ESCAPED"'),
+    ("calendar_sys", 'import calendar\ncalendar.sys.modules["os"].getpid() and "ESCAPED"'),
+    ("statistics_sys", 'import statistics\nstatistics.sys.modules["os"].getpid() and "ESCAPED"'),
+    ("json_tool_submodule", 'import json.tool\njson.tool.sys.modules["os"].getpid() and "ESCAPED"'),
+    ("module_loader", 'import json\njson.__loader__.get_data("/etc/hostname") and "ESCAPED"'),
+    (
+        "module_spec_loader",
+        'import json\nspec = getattr(json, "__sp" + "ec__")\n'
+        'spec.loader.get_data("/etc/hostname") and "ESCAPED"',
+    ),
+    (
+        "module_dict",
+        'import json\njson.__dict__["codecs"].sys.modules["os"].getpid() and "ESCAPED"',
+    ),
+    (
+        "vars_of_module",
+        'import json\nvars(json)["codecs"].sys.modules["os"].getpid() and "ESCAPED"',
+    ),
+    ("from_import_private", 'from random import _os\n_os.getpid() and "ESCAPED"'),
+    (
+        "attribute_error_obj_module",
+        """
+import json
+try:
+    json.no_such_name
+except AttributeError as e:
+    m = e.obj if e.__context__ is None else e.__context__.obj
+m.codecs.sys.modules["os"].getpid() and "ESCAPED"
+""",
+    ),
+    # --- functools / operator / typing / dataclasses tricks -------------------------------------
+    (
+        "operator_attrgetter",
+        """
+import operator
+def f():
+    pass
+b = operator.attrgetter("__globals__")(f)["__builtins__"]
+(b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "operator_methodcaller_subclasses",
+        """
+import operator
+subs = operator.methodcaller("__subclasses__")(object)
+w = [c for c in subs if c.__name__ == "_wrap_close"][0]
+operator.attrgetter("__init__.__globals__")(w)["getpid"]() and "ESCAPED"
+""",
+    ),
+    (
+        "functools_reduce_getattr",
+        """
+import functools
+def f():
+    pass
+g = functools.reduce(getattr, ["__globals__"], f)
+b = g["__builtins__"]
+(b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "functools_partial_getattr",
+        """
+import functools
+def f():
+    pass
+g = functools.partial(getattr, f)("__globals__")
+b = g["__builtins__"]
+(b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "map_getattr",
+        """
+def f():
+    pass
+g = list(map(getattr, [f], ["__globals__"]))[0]
+b = g["__builtins__"]
+(b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "functools_update_wrapper_copies_globals",
+        """
+import functools
+class Box:
+    pass
+box = Box()
+functools.update_wrapper(box, lambda: 0, assigned=("__globals__",), updated=())
+b = vars(box)["__globals__"]["__builtins__"]
+(b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "typing_get_type_hints_eval",
+        f"""
+import typing
+def f(x: "{_OS}"):
+    pass
+typing.get_type_hints(f) and "ESCAPED"
+""",
+    ),
+    (
+        "singledispatch_annotation_eval",
+        """
+import functools
+@functools.singledispatch
+def show(x):
+    return x
+def handler(x: "[int for _ in [().__class__.__base__.__subclasses__()]][0]"):
+    return "ESCAPED"
+show.register(handler)
+show(1)
+""",
+    ),
+    (
+        "singledispatch_forward_ref",
+        """
+import functools, typing
+marks = []
+@functools.singledispatch
+def show(x):
+    return x
+def handler(x: typing.List["[marks.append(().__class__.__base__), int][1]"]):
+    pass
+try:
+    show.register(handler)
+except TypeError:
+    pass
+"ESCAPED" if marks else "no"
+""",
+    ),
+    # --- reduce-style reconstruction writing to host classes ------------------------------------
+    (
+        "copy_reduce_poisons_host_class",
+        """
+import copy, json
+class R:
+    def __reduce_ex__(self, proto):
+        return (lambda: json.JSONEncoder, (), (None, {"encode": lambda self, o: "ESCAPED"}))
+copy.copy(R())
+json.dumps(1)
+""",
+    ),
+    (
+        "copy_reduce_from_instance_dict",
+        """
+import copy, json
+class R:
+    pass
+r = R()
+vars(r)["__reduce_ex__"] = lambda proto: (
+    lambda: json.JSONEncoder, (), (None, {"encode": lambda self, o: "ESCAPED"}))
+copy.copy(r)
+json.dumps(1)
+""",
+    ),
+    (
+        "dataclasses_asdict_reduce",
+        """
+import dataclasses, json
+@dataclasses.dataclass
+class D:
+    x: object
+class R:
+    pass
+r = R()
+vars(r)["__reduce_ex__"] = lambda proto: (
+    lambda: json.JSONEncoder, (), (None, {"encode": lambda self, o: "ESCAPED"}))
+dataclasses.asdict(D(r))
+json.dumps(1)
+""",
+    ),
+    (
+        "copy_new_returns_host_class",
+        """
+import copy, json
+class S:
+    __slots__ = ("encode",)
+    armed = False
+    def __new__(cls):
+        return json.JSONEncoder if S.armed else object.__new__(cls)
+s = S()
+s.encode = lambda self, o: "ESCAPED"
+S.armed = True
+copy.copy(s)
+json.dumps(1)
+""",
+    ),
+    (
+        "abcmeta_namespace_reduce",
+        """
+import abc, copy, json
+poison = lambda self, p: (lambda: json.JSONEncoder, (), (None, {"encode": lambda s, o: "ESCAPED"}))
+X = abc.ABCMeta("X", (), {"__reduce_ex__": poison})
+copy.copy(X())
+json.dumps(1)
+""",
+    ),
+    # --- type() with three arguments and metaclasses --------------------------------------------
+    (
+        "type_three_args",
+        """
+import copy, json
+poison = lambda self, p: (lambda: json.JSONEncoder, (), (None, {"encode": lambda s, o: "ESCAPED"}))
+X = type("X", (), {"__reduce_ex__": poison})
+copy.copy(X())
+json.dumps(1)
+""",
+    ),
+    (
+        "type_of_type_three_args",
+        """
+import copy, json
+poison = lambda self, p: (lambda: json.JSONEncoder, (), (None, {"encode": lambda s, o: "ESCAPED"}))
+X = int.__class__("X", (), {"__reduce_ex__": poison})
+copy.copy(X())
+json.dumps(1)
+""",
+    ),
+    (
+        "metaclass_of_abc_three_args",
+        """
+import abc, copy, json
+poison = lambda self, p: (lambda: json.JSONEncoder, (), (None, {"encode": lambda s, o: "ESCAPED"}))
+X = type(abc.ABC)("X", (), {"__reduce_ex__": poison})
+copy.copy(X())
+json.dumps(1)
+""",
+    ),
+    (
+        "custom_metaclass",
+        """
+import copy, json
+poison = lambda self, p: (lambda: json.JSONEncoder, (), (None, {"encode": lambda s, o: "ESCAPED"}))
+class Meta(type):
+    def __new__(mcs, name, bases, ns):
+        ns = dict(ns)
+        ns["__reduce_ex__"] = poison
+        return super().__new__(mcs, name, bases, ns)
+class X(metaclass=Meta):
+    pass
+copy.copy(X())
+json.dumps(1)
+""",
+    ),
+    # --- pattern matching -----------------------------------------------------------------------
+    (
+        "match_keyword_globals",
+        """
+f = lambda: 0
+match f:
+    case object(__globals__=g):
+        b = g["__builtins__"]
+(b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "match_args_with_abc_register",
+        """
+import abc
+class E(abc.ABC):
+    __match_args__ = ("__globals__",)
+E.register(type(lambda: 0))
+match (lambda: 0):
+    case E(g):
+        b = g["__builtins__"]
+(b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "match_args_from_make_dataclass",
+        """
+import abc, dataclasses
+D = dataclasses.make_dataclass("D", ["__globals__"], bases=(abc.ABC,))
+D.register(type(lambda: 0))
+match (lambda: 0):
+    case D(g):
+        b = g["__builtins__"]
+(b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
+""",
+    ),
+    # --- poisoning the host through module views and host classes -------------------------------
+    (
+        "module_attribute_assignment",
+        """
+import json
+json.dumps = lambda *a, **k: "ESCAPED"
+import json as again
+again.dumps(1)
+""",
+    ),
+    ("setattr_on_module", 'import math\nsetattr(math, "pi", "ESCAPED")\nimport math as m2\nm2.pi'),
+    (
+        "object_setattr_on_module",
+        """
+import json
+object.__setattr__(json, "dumps", lambda *a, **k: "ESCAPED")
+import json as again
+again.dumps(1)
+""",
+    ),
+    (
+        "host_class_attribute_assignment",
+        """
+import json
+json.JSONEncoder.encode = lambda self, o: "ESCAPED"
+json.dumps(1)
+""",
+    ),
+    (
+        "type_setattr_on_host_class",
+        """
+import json
+type.__setattr__(json.JSONEncoder, "encode", lambda self, o: "ESCAPED")
+json.dumps(1)
+""",
+    ),
+    (
+        "dataclass_decorates_host_class",
+        """
+import dataclasses, json
+dataclasses.dataclass(json.JSONEncoder)
+"ESCAPED" if json.JSONEncoder() == json.JSONEncoder() else "no"
+""",
+    ),
+    (
+        "abc_register_on_host_abc",
+        """
+import collections.abc
+collections.abc.Sequence.register(dict)
+"ESCAPED" if isinstance({}, collections.abc.Sequence) else "no"
+""",
+    ),
+    (
+        "abcmeta_register_unbound",
+        """
+import abc, collections.abc
+abc.ABCMeta.register(collections.abc.Sequence, dict)
+"ESCAPED" if isinstance({}, collections.abc.Sequence) else "no"
+""",
+    ),
+    (
+        "mro_entries_smuggles_metaclass",
+        """
+import abc, copy, json
+poison = lambda self, p: (lambda: json.JSONEncoder, (), (None, {"encode": lambda s, o: "ESCAPED"}))
+class Smuggle:
+    def __mro_entries__(self, bases):
+        return (abc.ABCMeta,)
+class Meta(Smuggle()):
+    pass
+X = Meta("X", (), {"__reduce_ex__": poison})
+copy.copy(X())
+json.dumps(1)
+""",
+    ),
+    (
+        "view_reinit",
+        """
+import json
+type(json).__init__(json, "json", "", lambda name: "ESCAPED", lambda: [])
+json.anything
+""",
+    ),
+    (
+        "class_assignment",
+        """
+class Mine:
+    pass
+m = Mine()
+m.__class__ = type(lambda: 0)
+"ESCAPED"
+""",
+    ),
+    (
+        "subclass_host_class_private",
+        """
+import random
+class R(random.Random):
+    pass
+getattr(R()._randbelow, "__func__").__globals__["_os"].getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "super_private_of_host_class",
+        """
+import random
+class R(random.Random):
+    def leak(self):
+        return super()._randbelow
+getattr(R().leak(), "__func__").__globals__["_os"].getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "pprint_printer_stream_file",
+        """
+import pprint
+class P(pprint.PrettyPrinter):
+    pass
+stream = P()._stream
+raw = getattr(getattr(stream, "buffer", stream), "raw", getattr(stream, "buffer", stream))
+type(raw)("/etc/hostname").read() and "ESCAPED"
+""",
+    ),
+    (
+        "class_body_shadows_guard",
+        """
+class X:
+    __sb_getattr__ = getattr
+    leak = (lambda: 0).__globals__
+b = X.leak["__builtins__"]
+(b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
+""",
+    ),
+    # --- the sandbox's own machinery (nothing to reach in plain Python) --------------------------
+    (
+        "view_resolver",
+        'import json\njson._sb_resolve("codecs").sys.modules["os"].getpid() and "ESCAPED"',
+    ),
+    (
+        "view_object_getattribute",
+        'import json\nresolve = object.__getattribute__(json, "_sb_resolve")\n'
+        'resolve("codecs").sys.modules["os"].getpid() and "ESCAPED"',
+    ),
+    (
+        "view_subclass",
+        """
+import json
+class V(type(json)):
+    pass
+v = V.__new__(V)
+v._sb_resolve("codecs").sys.modules["os"].getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "view_getattr_hook",
+        'import json\ncodecs = type(json).__getattr__(json, "codecs")\n'
+        'codecs.sys.modules["os"].getpid() and "ESCAPED"',
+    ),
+    ("guard_rebinding", '__sb_getattr__ = getattr\n(lambda: 0).__globals__\n"ESCAPED"'),
+    (
+        "guard_cache_poisoning",
+        """
+class Mine:
+    pass
+__sb_own_types__.add(type(lambda: 0))
+f = lambda: 0
+f._x = 1
+"ESCAPED"
+""",
+    ),
+]
+
+#: Attacks aimed at the sandbox's own machinery: in plain Python they have nothing to reach.
+SANDBOX_SPECIFIC: frozenset[str] = frozenset(
+    {
+        "class_assignment",
+        "view_resolver",
+        "view_object_getattribute",
+        "view_subclass",
+        "view_getattr_hook",
+        "view_reinit",
+        "guard_cache_poisoning",
+    }
+)
+
+#: Attacks for a sandbox started with ``allowed_imports=["numpy"]``.
+NUMPY_ATTACKS: list[tuple[str, str]] = [
+    ("numpy_save_load", 'import numpy as np\nnp.save("/tmp/x.npy", np.arange(3))\n"ESCAPED"'),
+    (
+        "numpy_load_pickle",
+        """
+import numpy as np
+np.save("/tmp/sandbox-attack.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+np.load("/tmp/sandbox-attack.npy", allow_pickle=True)[0]["a"] == 1 and "ESCAPED"
+""",
+    ),
+    (
+        "numpy_fromfile",
+        'import numpy as np\nnp.fromfile("/etc/hostname", dtype="u1").size and "ESCAPED"',
+    ),
+    ("numpy_tofile", 'import numpy as np\nnp.arange(3).tofile("/tmp/sandbox-x.bin")\n"ESCAPED"'),
+    ("numpy_ctypes", 'import numpy as np\nnp.arange(3).ctypes.data and "ESCAPED"'),
+    ("numpy_ctypeslib", 'import numpy.ctypeslib\n"ESCAPED"'),
+    (
+        "numpy_as_strided",
+        "import numpy as np\n"
+        'np.lib.stride_tricks.as_strided(np.zeros(1), (16,), (8,)).size and "ESCAPED"',
+    ),
+    ("numpy_lib_format", 'from numpy.lib import format\nformat.open_memmap and "ESCAPED"'),
+    ("numpy_testing", 'import numpy as np\nnp.testing and "ESCAPED"'),
+    (
+        "numpy_loadtxt",
+        'import numpy as np\nnp.loadtxt("/etc/hostname", dtype=str).size and "ESCAPED"',
+    ),
+    ("numpy_memmap", 'import numpy as np\nnp.memmap("/etc/hostname", mode="r").size and "ESCAPED"'),
+    ("numpy_core_internals", 'import numpy as np\nnp.core.multiarray and "ESCAPED"'),
+    ("numpy_private_core", 'import numpy as np\nnp._core.multiarray and "ESCAPED"'),
+    (
+        "numpy_ma_core_builtins",
+        'import numpy as np\nnp.ma.core.builtins.open("/etc/hostname").read() and "ESCAPED"',
+    ),
+    (
+        "numpy_ma_core_inspect",
+        'import numpy.ma.core\nnumpy.ma.core.inspect.sys.modules["os"].getpid() and "ESCAPED"',
+    ),
+]
