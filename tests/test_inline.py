@@ -1,0 +1,270 @@
+"""The ``inline`` backend: restricted execution in this process, through ``make_sandbox``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+from collections.abc import Iterator
+
+import pytest
+from attacks import BENIGN
+
+from sandboxes import Execution, make_sandbox
+from sandboxes.base import Sandbox
+
+
+@pytest.fixture
+def sb() -> Iterator[Sandbox]:
+    with make_sandbox("inline", timeout=5) as sandbox:
+        yield sandbox
+
+
+def _json(value: object) -> object:
+    """Tuples become lists, as they would after crossing as JSON."""
+    return json.loads(json.dumps(value))
+
+
+@pytest.mark.parametrize("code, expected", [c[1:] for c in BENIGN], ids=[c[0] for c in BENIGN])
+def test_ordinary_python_runs_unchanged(sb: Sandbox, code: str, expected: object) -> None:
+    ex = sb.run(code)
+    assert ex.error is None
+    assert _json(ex.value) == expected
+
+
+def test_print_is_captured(sb: Sandbox) -> None:
+    ex = sb.run("print('a', 1)\nprint('b', end='')\nprint('c', file=None, flush=True)")
+    assert ex.stdout == "a 1\nbc\n"
+    assert ex.value is None
+
+
+def test_value_is_the_last_expression_only(sb: Sandbox) -> None:
+    assert sb.run("x = 2\nx * 21").value == 42
+    assert sb.run("y = 3").value is None
+    assert sb.run("if True:\n    5").value is None
+
+
+def test_error_names_type_message_and_the_agents_line(sb: Sandbox) -> None:
+    ex = sb.run("x = 1\ny = x / 0\nprint('never')")
+    assert ex.error == "ZeroDivisionError: division by zero\n  at line 2: y = x / 0"
+    assert ex.stdout == ""
+
+
+def test_error_points_at_the_deepest_line_of_the_agents_code(sb: Sandbox) -> None:
+    ex = sb.run("def f(n):\n    return 10 // n\n\nf(0)")
+    assert (
+        ex.error
+        == "ZeroDivisionError: integer division or modulo by zero\n  at line 2: return 10 // n"
+    )
+
+
+def test_syntax_error_is_an_error_not_an_exception(sb: Sandbox) -> None:
+    ex = sb.run("x = (1,")
+    assert ex.error == "SyntaxError: '(' was never closed\n  at line 1: x = (1,"
+
+
+def test_policy_violation_is_a_syntax_error_saying_why(sb: Sandbox) -> None:
+    ex = sb.run("ok = 1\n(lambda: 0).__globals__")
+    assert ex.error == (
+        "SyntaxError: access to '__globals__' is not allowed in the sandbox: it exposes a "
+        "function's globals or builtins, i.e. the whole host\n  at line 2: (lambda: 0).__globals__"
+    )
+
+
+def test_final_answer_stops_the_cell(sb: Sandbox) -> None:
+    ex = sb.run("print('before')\nfinal_answer(7)\nprint('after')")
+    assert (ex.is_final, ex.final_answer, ex.error) == (True, 7, None)
+    assert ex.stdout == "before\n"
+
+
+def test_final_answer_from_a_nested_function(sb: Sandbox) -> None:
+    code = "def outer():\n    def inner():\n        final_answer({'k': [1]})\n    inner()\nouter()"
+    ex = sb.run(code)
+    assert (ex.is_final, ex.final_answer) == (True, {"k": [1]})
+
+
+def test_final_answer_is_not_swallowed_by_except_exception(sb: Sandbox) -> None:
+    ex = sb.run("try:\n    final_answer(3)\nexcept Exception:\n    print('caught')")
+    assert (ex.is_final, ex.final_answer, ex.stdout) == (True, 3, "")
+
+
+def test_final_answer_is_not_swallowed_by_except_base_exception(sb: Sandbox) -> None:
+    ex = sb.run("try:\n    final_answer(4)\nexcept BaseException:\n    print('caught')")
+    assert (ex.is_final, ex.final_answer, ex.stdout) == (True, 4, "")
+
+
+def test_variables_persist_between_runs(sb: Sandbox) -> None:
+    sb.run("import math\ncounter = 1\ndef bump():\n    global counter\n    counter += 1")
+    sb.run("bump()")
+    assert sb.run("counter, math.floor(2.5)").value == (2, 2)
+
+
+def test_output_is_capped_with_a_visible_note() -> None:
+    with make_sandbox("inline", max_output=50) as sb:
+        ex = sb.run("print('a' * 200)")
+    assert ex.stdout == "a" * 50 + "\n[output truncated: 151 more characters not shown]\n"
+
+
+def test_imports_outside_the_allowed_set_fail_with_the_list() -> None:
+    with make_sandbox("inline") as sb:
+        ex = sb.run("import os")
+    message, _, where = ex.error.partition("\n")
+    assert message.startswith("ImportError: import of 'os' is not allowed; allowed modules: abc, ")
+    assert "json, " in message and "math, " in message
+    assert where == "  at line 1: import os"
+
+
+def test_allowed_imports_extends_the_default_set() -> None:
+    pytest.importorskip("numpy")
+    with make_sandbox("inline") as sb:
+        assert sb.run("import numpy").error.startswith("ImportError: import of 'numpy'")
+    with make_sandbox("inline", allowed_imports=["numpy"]) as sb:
+        ex = sb.run("import numpy as np\nimport math\nint(np.arange(4).sum()) + math.floor(0.5)")
+    assert (ex.error, ex.value) == (None, 6)
+
+
+def test_numpy_data_science_code_runs() -> None:
+    pytest.importorskip("numpy")
+    code = """
+import numpy as np
+from numpy import linalg
+a = np.arange(6, dtype=float).reshape(2, 3)
+a[0, 0] = 5
+a[a > 4] = -1
+b = a @ np.eye(3)
+inv = linalg.inv(np.array([[2.0, 0.0], [0.0, 4.0]]))
+[a.tolist(), b.shape, a.T.shape, float(a.sum()), inv.tolist(),
+ (a + np.array([1, 2, 3])).tolist(), str(a.dtype), np.linalg.norm([3, 4]).item()]
+"""
+    with make_sandbox("inline", allowed_imports=["numpy"]) as sb:
+        ex = sb.run(code)
+    assert ex.error is None
+    assert _json(ex.value) == [
+        [[-1.0, 1.0, 2.0], [3.0, 4.0, -1.0]],
+        [2, 3],
+        [3, 2],
+        8.0,
+        [[0.5, 0.0], [0.0, 0.25]],
+        [[0.0, 3.0, 5.0], [4.0, 6.0, 2.0]],
+        "float64",
+        5.0,
+    ]
+
+
+def test_timeout_interrupts_and_the_next_run_keeps_the_variables() -> None:
+    with make_sandbox("inline", timeout=0.5) as sb:
+        sb.run("x = 41")
+        ex = sb.run("while True:\n    pass")
+        assert ex.error == "TimeoutError: the code ran longer than 0.5 s and was interrupted"
+        assert sb.run("x + 1").value == 42
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "while True:\n    try:\n        while True:\n            pass\n"
+        "    except BaseException:\n        pass",
+        "while True:\n    try:\n        while True:\n            pass\n    except:\n        pass",
+        "while True:\n    try:\n        while True:\n            pass\n"
+        "    except* BaseException:\n        pass",
+        "class Quiet:\n    def __enter__(self):\n        return self\n"
+        "    def __exit__(self, *exc):\n        return True\n"
+        "while True:\n    with Quiet():\n        while True:\n            pass",
+    ],
+    ids=["except_base_exception", "bare_except", "except_star", "exit_returns_true"],
+)
+def test_timeout_cannot_be_swallowed(code: str) -> None:
+    with make_sandbox("inline", timeout=0.3) as sb:
+        ex = sb.run(code)
+    assert ex.error == "TimeoutError: the code ran longer than 0.3 s and was interrupted"
+
+
+def test_time_sleep_is_interrupted_by_the_timeout() -> None:
+    with make_sandbox("inline", timeout=0.3) as sb:
+        ex = sb.run("import time\ntime.sleep(5)\nprint('woke up')")
+    assert ex.error == "TimeoutError: the code ran longer than 0.3 s and was interrupted"
+    assert ex.stdout == ""
+
+
+def test_runs_from_a_non_main_thread() -> None:
+    results: list[Execution] = []
+    with make_sandbox("inline", timeout=0.5) as sb:
+        thread = threading.Thread(
+            target=lambda: results.extend([sb.run("while True:\n    pass"), sb.run("6 * 7")])
+        )
+        thread.start()
+        thread.join()
+    assert results[0].error == "TimeoutError: the code ran longer than 0.5 s and was interrupted"
+    assert results[1].value == 42
+
+
+async def test_runs_inside_a_running_event_loop() -> None:
+    with make_sandbox("inline", timeout=0.5) as sb:
+        ex = sb.run("import json\njson.dumps({'a': 1})")
+        timed_out = sb.run("while True:\n    pass")
+    assert asyncio.get_running_loop().is_running()
+    assert ex.value == '{"a": 1}'
+    assert timed_out.error.startswith("TimeoutError")
+
+
+def test_tools_are_callable(sb: Sandbox) -> None:
+    calls: list[tuple[str, int]] = []
+
+    def get_weather(city: str, days: int = 1) -> str:
+        """Weather for a city."""
+        calls.append((city, days))
+        return f"sunny in {city}"
+
+    sb.start(tools={"get_weather": get_weather})
+    ex = sb.run("print(get_weather('Paris', days=2))\nget_weather.__name__")
+    assert (ex.error, ex.stdout, ex.value) == (None, "sunny in Paris\n", "get_weather")
+    assert calls == [("Paris", 2)]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "get_weather.__closure__",
+        "get_weather.__wrapped__",
+        "get_weather.__globals__",
+        "getattr(get_weather, '__clo' + 'sure__')",
+        "[c for c in (get_weather.__code__.co_consts or ())]",
+        "get_weather.tool_secret",
+    ],
+)
+def test_the_tool_object_is_unreachable(sb: Sandbox, code: str) -> None:
+    class WeatherTool:
+        tool_secret = "s3cr3t"
+
+        def __call__(self, city: str) -> str:
+            return city
+
+    sb.start(tools={"get_weather": WeatherTool()})
+    ex = sb.run(code)
+    assert ex.error is not None
+    assert "s3cr3t" not in str(ex.value) and "WeatherTool" not in str(ex.value)
+
+
+def test_random_seed_stays_inside_the_sandbox(sb: Sandbox) -> None:
+    host_state = random.getstate()
+    ex = sb.run(
+        "import random\nrandom.seed(7)\na = random.random()\nrandom.seed(7)\na == random.random()"
+    )
+    assert ex.value is True
+    assert random.getstate() == host_state
+
+
+def test_sandboxes_do_not_share_module_views() -> None:
+    with make_sandbox("inline") as one, make_sandbox("inline") as two:
+        one.run("import random\nrandom.seed(1)")
+        two.run("import random\nrandom.seed(2)")
+        first, second = one.run("random.random()").value, two.run("random.random()").value
+    assert first == random.Random(1).random()
+    assert second == random.Random(2).random()
+
+
+def test_close_forgets_the_namespace(sb: Sandbox) -> None:
+    sb.run("x = 1")
+    sb.close()
+    assert sb.run("x").error == "NameError: name 'x' is not defined\n  at line 1: x"

@@ -1,0 +1,196 @@
+"""Escape attempts against the restricted policy (inline backend), and proof that they are real.
+
+Every attack in ``attacks.ATTACKS`` must fail in the sandbox, and, run in plain Python (a fresh
+process without the policy), must succeed: so each containment test fails if its guard is gone.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import subprocess
+import sys
+import textwrap
+import types
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from attacks import ATTACKS, NUMPY_ATTACKS, SANDBOX_SPECIFIC, TOOLS
+
+from sandboxes import Execution, make_sandbox
+from sandboxes.policy import DEFAULT_ALLOWED_IMPORTS, RestrictedPolicy
+
+TESTS = Path(__file__).parent
+
+
+def _escaped(ex: Execution) -> bool:
+    return ex.value == "ESCAPED" or "ESCAPED" in ex.stdout
+
+
+def _run_inline(code: str, allowed_imports: Sequence[str] = ()) -> Execution:
+    with make_sandbox("inline", timeout=5, allowed_imports=allowed_imports) as sb:
+        sb.start(TOOLS)
+        return sb.run(code)
+
+
+@pytest.mark.parametrize("code", [a[1] for a in ATTACKS], ids=[a[0] for a in ATTACKS])
+def test_attack_is_contained_inline(code: str) -> None:
+    ex = _run_inline(code)
+    assert not _escaped(ex), ex
+    assert ex.error is not None or ex.value != "ESCAPED"
+
+
+@pytest.mark.parametrize("code", [a[1] for a in NUMPY_ATTACKS], ids=[a[0] for a in NUMPY_ATTACKS])
+def test_numpy_attack_is_contained_inline(code: str) -> None:
+    pytest.importorskip("numpy")
+    ex = _run_inline(code, allowed_imports=["numpy"])
+    assert not _escaped(ex), ex
+
+
+_PLAIN_RUNNER = """
+import ast, os, sys
+sys.path.insert(0, sys.argv[1])
+import attacks
+from sandboxes.worker import Runner
+assert "sandboxes.policy" not in sys.modules  # plain Python: no guards, no patched copy
+results = {}
+for name, code in attacks.ATTACKS + attacks.NUMPY_ATTACKS:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # each attack in its own child: poisoning one must not help the next
+        os.close(read)
+        runner = Runner(None)
+        runner.start(attacks.TOOLS)
+        res = runner.run(code, timeout=5)
+        os.write(write, repr(res["value"] == "ESCAPED" or "ESCAPED" in res["stdout"]).encode())
+        os._exit(0)
+    os.close(write)
+    data = b"".join(iter(lambda: os.read(read, 4096), b""))
+    os.close(read)
+    os.waitpid(pid, 0)
+    results[name] = data == b"True"
+print(repr(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def plain_results() -> dict[str, bool]:
+    """Which attacks escape when run without any policy (one fresh process, a fork per attack)."""
+    pytest.importorskip("numpy")
+    out = subprocess.run(
+        [sys.executable, "-c", _PLAIN_RUNNER, str(TESTS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd="/tmp",
+    )
+    assert out.returncode == 0, out.stderr
+    return ast.literal_eval(out.stdout.strip().splitlines()[-1])
+
+
+_ALL = ATTACKS + NUMPY_ATTACKS
+
+
+@pytest.mark.parametrize("name", [a[0] for a in _ALL if a[0] not in SANDBOX_SPECIFIC])
+def test_attack_escapes_without_the_policy(plain_results: dict[str, bool], name: str) -> None:
+    assert plain_results[name], f"{name} does not reach anything even in plain Python"
+
+
+def test_corpus_is_large_and_ids_are_unique() -> None:
+    names = [a[0] for a in _ALL]
+    assert len(ATTACKS) >= 60
+    assert len(names) == len(set(names))
+    assert set(names) >= SANDBOX_SPECIFIC
+
+
+def test_poisoning_attempts_leave_the_host_intact() -> None:
+    poisoners = [code for name, code in ATTACKS if "poison" in name or "host_class" in name]
+    poisoners += [code for name, code in ATTACKS if name.startswith(("module_", "setattr_"))]
+    for code in poisoners + [
+        "import abc, collections.abc\nabc.ABCMeta.register(collections.abc.Sequence, dict)",
+        "import math\nmath.pi = 3",
+        "import decimal\ndecimal.getcontext",
+    ]:
+        _run_inline(code)
+    assert json.dumps({"a": 1}) == '{"a": 1}'
+    assert json.JSONEncoder().encode(1) == "1"
+    assert json.JSONEncoder() != json.JSONEncoder()
+    assert not isinstance({}, Sequence)
+    assert math.pi == 3.141592653589793
+
+
+def test_violations_are_syntax_errors_with_line_and_reason() -> None:
+    policy = RestrictedPolicy()
+    tree = ast.parse("x = 1\ny = 2\nz = x.__globals__\n")
+    with pytest.raises(SyntaxError) as info:
+        policy.compile(tree, "<agent>", "exec")
+    assert info.value.lineno == 3
+    assert info.value.msg.startswith("access to '__globals__' is not allowed in the sandbox: ")
+
+
+def test_compiled_code_keeps_public_attribute_loads_native() -> None:
+    code = RestrictedPolicy().compile(ast.parse("a.b.c + d[0].e"), "<agent>", "exec")
+    assert code.co_names == ("a", "b", "c", "d", "e")
+
+
+def test_eval_runs_under_the_same_policy() -> None:
+    ex = _run_inline("eval('(1).__class__.__base__')")
+    assert ex.error.startswith("SyntaxError: access to '__base__' is not allowed")
+
+
+def _public_modules_reachable_natively(module: types.ModuleType) -> list[str]:
+    """Modules reachable as public attributes of the public classes and objects of ``module``.
+
+    Public attribute loads compile to native code (no guard), so none may lead to a module.
+    """
+    found = []
+    for name in dir(module):
+        if name.startswith("_"):
+            continue
+        holder = getattr(module, name)
+        if isinstance(holder, types.ModuleType) or (
+            callable(holder) and not isinstance(holder, type)
+        ):
+            continue
+        for attr in dir(holder):
+            if attr.startswith("_"):
+                continue
+            try:
+                value = getattr(holder, attr)
+            except Exception:
+                continue
+            if isinstance(value, types.ModuleType):
+                found.append(f"{module.__name__}.{name}.{attr}")
+    return found
+
+
+def test_the_audit_finds_a_module_behind_a_public_attribute() -> None:
+    leaky = types.ModuleType("leaky")
+    leaky.Holder = type("Holder", (), {"tools": json})  # type: ignore[attr-defined]
+    assert _public_modules_reachable_natively(leaky) == ["leaky.Holder.tools"]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("module_name", sorted(DEFAULT_ALLOWED_IMPORTS))
+def test_public_attributes_of_allowed_modules_lead_to_no_module(module_name: str) -> None:
+    module = __import__(module_name)
+    assert _public_modules_reachable_natively(module) == []
+
+
+def test_numpy_public_attributes_lead_to_no_module() -> None:
+    np = pytest.importorskip("numpy")
+    assert _public_modules_reachable_natively(np) == []
+    assert _public_modules_reachable_natively(np.linalg) == []
+
+
+def test_allowed_module_views_hide_foreign_modules() -> None:
+    code = textwrap.dedent(
+        """
+        import json, datetime, random, re, collections, typing, enum
+        [name for name in dir(json) + dir(datetime) + dir(random) + dir(re)
+         if name in ("codecs", "sys", "os", "_os", "enum")]
+        """
+    )
+    assert _run_inline(code).value == []
