@@ -11,14 +11,22 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from attacks import ATTACKS, BENIGN
+from attacks import ATTACKS, BENIGN, NUMPY_ATTACKS, TOOLS
 
 from sandboxes.local import LocalSandbox
 
 
 @pytest.fixture(scope="module")
 def sb() -> Iterator[LocalSandbox]:
+    """One worker for the whole corpus: an attack that poisoned it would let later ones escape."""
     with LocalSandbox(timeout=3, grace=1) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def numpy_sb() -> Iterator[LocalSandbox]:
+    pytest.importorskip("numpy")
+    with LocalSandbox(timeout=3, grace=1, allowed_imports=["numpy"]) as sandbox:
         yield sandbox
 
 
@@ -40,10 +48,19 @@ def test_ordinary_code_runs_unchanged(sb: LocalSandbox, code: str, expected: Any
     assert ex.value == _as_sent(expected)
 
 
+def _assert_contained(sandbox: LocalSandbox, code: str) -> None:
+    sandbox.start(TOOLS)
+    ex = sandbox.run(code)
+    assert ex.value != "ESCAPED" and ex.final_answer != "ESCAPED", ex
+    assert "ESCAPED" not in ex.stdout, ex
+    assert sandbox.run("1 + 1").value == 2  # and the sandbox still works afterwards
+
+
 @pytest.mark.parametrize("code", [c for _, c in ATTACKS], ids=[i for i, _ in ATTACKS])
 def test_escape_attempt_fails(sb: LocalSandbox, code: str) -> None:
-    sb.start()
-    ex = sb.run(code)
-    assert ex.value != "ESCAPED" and ex.final_answer != "ESCAPED"
-    assert "ESCAPED" not in ex.stdout
-    assert sb.run("1 + 1").value == 2  # and the sandbox still works afterwards
+    _assert_contained(sb, code)
+
+
+@pytest.mark.parametrize("code", [c for _, c in NUMPY_ATTACKS], ids=[i for i, _ in NUMPY_ATTACKS])
+def test_numpy_escape_attempt_fails(numpy_sb: LocalSandbox, code: str) -> None:
+    _assert_contained(numpy_sb, code)
