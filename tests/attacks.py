@@ -843,6 +843,23 @@ events
         ["closed", "finally"],
     ),
     (
+        "csv_in_memory_and_contextlib",
+        """
+import csv, io
+from contextlib import contextmanager, suppress
+rows = list(csv.DictReader(io.StringIO("name,n\\nab,1\\ncd,2\\n")))
+out = io.StringIO()
+csv.writer(out).writerow([r["name"] for r in rows])
+@contextmanager
+def tag(label):
+    yield f"<{label}>"
+with tag("t") as opened, suppress(KeyError):
+    {}["missing"]
+[sum(int(r["n"]) for r in rows), out.getvalue().strip(), opened]
+""",
+        [3, "ab,cd", "<t>"],
+    ),
+    (
         "star_import",
         "from math import *\n[floor(2.5), round(pi, 2)]",
         [2, 3.14],
@@ -1283,6 +1300,17 @@ getattr(init, "__glo" + "bals__")["sys"].modules["os"].getpid() and "ESCAPED"
     ("import_subprocess", 'import subprocess\nsubprocess.run(["true"]) and "ESCAPED"'),
     ("import_builtins", 'import builtins\nbuiltins.__import__("os").getpid() and "ESCAPED"'),
     ("import_io_open", 'import io\nio.open("/etc/hostname").read() and "ESCAPED"'),
+    ("io_fileio", 'import io\nio.FileIO("/etc/hostname").read() and "ESCAPED"'),
+    (
+        "io_class_hierarchy_to_fileio",
+        """
+import io
+base = io.StringIO.__mro__[-2]
+fileio = [c for c in base.__subclasses__() if c.__name__ == "_RawIOBase"][0].__subclasses__()[0]
+fileio("/etc/hostname").read() and "ESCAPED"
+""",
+    ),
+    ("contextlib_redirect", 'import contextlib\ncontextlib.redirect_stdout and "ESCAPED"'),
     ("import_importlib", 'import importlib\nimportlib.import_module("os").getpid() and "ESCAPED"'),
     ("import_pickle", 'import pickle\npickle.loads(pickle.dumps(1)) and "ESCAPED"'),
     ("import_gc", 'import gc\ngc.get_objects() and "ESCAPED"'),

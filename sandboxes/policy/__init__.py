@@ -28,7 +28,8 @@ from sandboxes.policy.transformer import transform
 __all__ = ["DEFAULT_ALLOWED_IMPORTS", "RestrictedPolicy"]
 
 #: Modules any sandbox may import: computation, text and data handling; no files, processes,
-#: network, interpreter internals or global state the host relies on.
+#: network, interpreter internals or global state the host relies on (``io`` shows only
+#: ``StringIO`` and ``BytesIO``; ``modules.RULES`` says what else each view hides).
 DEFAULT_ALLOWED_IMPORTS: frozenset[str] = frozenset(
     {
         "abc",
@@ -39,7 +40,9 @@ DEFAULT_ALLOWED_IMPORTS: frozenset[str] = frozenset(
         "calendar",
         "cmath",
         "collections",
+        "contextlib",
         "copy",
+        "csv",
         "dataclasses",
         "datetime",
         "decimal",
@@ -51,6 +54,7 @@ DEFAULT_ALLOWED_IMPORTS: frozenset[str] = frozenset(
         "hashlib",
         "heapq",
         "html",
+        "io",
         "itertools",
         "json",
         "keyword",

@@ -53,10 +53,12 @@ _CLI = "it is a command-line entry point"
 
 @dataclass(frozen=True)
 class ModuleRules:
-    """What a module's view hides (name -> why) and replaces (computed once per view)."""
+    """What a module's view hides (name -> why), replaces (computed once per view), or, with
+    ``only``, the few names it shows at all."""
 
     deny: dict[str, str] = field(default_factory=dict)
     replace: Callable[[Guards, types.ModuleType], dict[str, Any]] | None = None
+    only: frozenset[str] | None = None
 
 
 RULES: dict[str, ModuleRules] = {
@@ -102,6 +104,17 @@ RULES: dict[str, ModuleRules] = {
         }
     ),
     "decimal": ModuleRules({"DefaultContext": _GLOBAL, "setcontext": _GLOBAL}),
+    "contextlib": ModuleRules(
+        {"redirect_stdout": _GLOBAL, "redirect_stderr": _GLOBAL, "chdir": _GLOBAL}
+    ),
+    "csv": ModuleRules(
+        {"field_size_limit": _GLOBAL, "register_dialect": _GLOBAL, "unregister_dialect": _GLOBAL}
+    ),
+    "io": ModuleRules(
+        only=frozenset(
+            {"StringIO", "BytesIO", "SEEK_SET", "SEEK_CUR", "SEEK_END", "UnsupportedOperation"}
+        )
+    ),
 }
 
 #: Denied in every module of a third-party package the user allows.
@@ -300,7 +313,7 @@ class ModuleViews:
             nonlocal replaced
             if attr.startswith("_"):
                 if attr == "__all__":
-                    return public_names()
+                    return public_names(getattr(module, "__all__", None))
                 if attr == "__version__" and isinstance(getattr(module, attr, None), str):
                     return module.__version__
                 raise AttributeError(
@@ -308,8 +321,12 @@ class ModuleViews:
                     "(private names of modules are not accessible in the sandbox)"
                 )
             if attr in denied:
+                why = denied[attr]
+                raise AttributeError(f"'{name}.{attr}' is not available in the sandbox: {why}")
+            if rules.only is not None and attr not in rules.only:
+                shown = ", ".join(sorted(rules.only))
                 raise AttributeError(
-                    f"'{name}.{attr}' is not available in the sandbox: {denied[attr]}"
+                    f"'{name}.{attr}' is not available in the sandbox (only {shown})"
                 )
             if replaced is None:
                 replaced = rules.replace(self.guards, module) if rules.replace else {}
@@ -320,14 +337,15 @@ class ModuleViews:
                 value = self._submodule(module, attr)
             return self._wrap(value, name, attr)
 
-        def public_names() -> list[str]:
-            names = getattr(module, "__all__", None) or dir(module)
+        def public_names(names: Iterable[str] | None = None) -> list[str]:
+            """``dir()`` of the view; with ``names`` (the module's ``__all__``), for ``*``."""
             return sorted(
                 n
-                for n in names
+                for n in (names or dir(module))
                 if isinstance(n, str)
                 and not n.startswith("_")
                 and n not in denied
+                and (rules.only is None or n in rules.only)
                 and self._visible(module, n)
             )
 
