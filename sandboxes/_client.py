@@ -1,20 +1,15 @@
 """The host side of the worker protocol (``sandboxes.worker``), shared by ``local`` and ``docker``.
 
-A backend supplies ``spawn()``, which starts a worker and returns a ``Transport`` to it;
-``WorkerClient`` does the rest: handshake, runs, tool calls, timeouts, and restarts. The worker is
-untrusted: every message is size-capped, parsed as JSON only and validated; anything else counts
-as a dead worker, which is killed and replaced so that the next ``run`` works.
+A backend supplies ``spawn()``, which starts a worker and returns a ``Transport`` to it (e.g.
+``sandboxes.local.PipeTransport``); ``WorkerClient`` does the rest: handshake, runs, tool calls,
+timeouts, and restarts. The worker is untrusted: every message is size-capped, parsed as JSON only
+and validated; anything else counts as a dead worker, which is killed and replaced so that the
+next ``run`` works.
 """
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import json
-import os
-import select
-import signal
-import subprocess
 import threading
 import time
 import weakref
@@ -50,144 +45,6 @@ class Transport(Protocol):
     def kill(self) -> None:
         """Hard-stop the worker and release its resources; safe to call twice."""
         ...
-
-
-class PipeTransport:
-    """A ``Transport`` over a child process's stdin/stdout pipes.
-
-    Reads are non-blocking with ``poll`` (no threads, no signals), so any thread may use it.
-    stderr, if piped, is drained by a daemon thread into a small tail kept for diagnostics.
-    ``on_kill`` runs after the process is killed (e.g. to remove a container).
-    """
-
-    def __init__(
-        self,
-        proc: subprocess.Popen[bytes],
-        *,
-        max_line: int = MAX_LINE,
-        write_timeout: float = 10.0,
-        stderr_limit: int = 8_000,
-        on_kill: Callable[[], None] | None = None,
-    ) -> None:
-        assert proc.stdin is not None and proc.stdout is not None
-        self.proc = proc
-        self.max_line = max_line
-        self.write_timeout = write_timeout
-        self._on_kill = on_kill
-        self._in = proc.stdin.fileno()
-        self._out = proc.stdout.fileno()
-        os.set_blocking(self._in, False)
-        os.set_blocking(self._out, False)
-        self._buf = bytearray()
-        self._scanned = 0
-        self._readable = select.poll()
-        self._readable.register(self._out, select.POLLIN)
-        self._writable = select.poll()
-        self._writable.register(self._in, select.POLLOUT)
-        self._stderr: collections.deque[bytes] = collections.deque()
-        self._stderr_limit = stderr_limit
-        self._drain: threading.Thread | None = None
-        if proc.stderr is not None:
-            self._drain = threading.Thread(target=self._drain_stderr, daemon=True)
-            self._drain.start()
-
-    def send(self, line: bytes) -> None:
-        view = memoryview(line)
-        deadline = time.monotonic() + self.write_timeout
-        while view:
-            try:
-                view = view[os.write(self._in, view) :]
-                continue
-            except BlockingIOError:
-                pass
-            left = deadline - time.monotonic()
-            if left <= 0 or not self._writable.poll(left * 1000):
-                raise BrokenPipeError("the worker stopped reading its input")
-
-    def readline(self, timeout: float | None) -> bytes | None:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            end = self._buf.find(b"\n", self._scanned)
-            if end >= 0:
-                line = bytes(self._buf[: end + 1])
-                del self._buf[: end + 1]
-                self._scanned = 0
-                return line
-            self._scanned = len(self._buf)
-            if len(self._buf) > self.max_line:
-                raise ProtocolError(f"the worker sent a line longer than {self.max_line} bytes")
-            wait = None if deadline is None else max(0.0, deadline - time.monotonic()) * 1000
-            if not self._readable.poll(wait):
-                return None
-            try:
-                chunk = os.read(self._out, 1 << 18)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                return b""
-            self._buf += chunk
-
-    def kill(self) -> None:
-        proc = self.proc
-        if proc.poll() is None:
-            try:
-                if os.getpgid(proc.pid) == proc.pid:  # its own group: take any children along
-                    os.killpg(proc.pid, signal.SIGKILL)
-                else:
-                    proc.kill()
-            except ProcessLookupError:
-                pass
-        with contextlib.suppress(subprocess.TimeoutExpired):  # unkillable (D state): move on
-            proc.wait(timeout=10)
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                stream.close()
-        if self._drain is not None:
-            self._drain.join(timeout=1)
-            if not self._drain.is_alive() and proc.stderr is not None:
-                proc.stderr.close()
-        self._buf = bytearray()
-        if self._on_kill is not None:
-            on_kill, self._on_kill = self._on_kill, None
-            on_kill()
-
-    def exit_reason(self) -> str:
-        """How the process ended and the tail of its stderr, for error messages."""
-        with contextlib.suppress(subprocess.TimeoutExpired):  # it may be exiting right now
-            self.proc.wait(timeout=1)
-        code = self.proc.poll()
-        if code is None:
-            reason = "still running"
-        elif code < 0:
-            try:
-                reason = f"killed by {signal.Signals(-code).name}"
-            except ValueError:
-                reason = f"killed by signal {-code}"
-        else:
-            reason = f"exit code {code}"
-        tail = b"".join(self._stderr).decode("utf-8", "replace").strip()
-        if tail:
-            reason += f"; its last output: {tail[-500:]}"
-        return reason
-
-    def _drain_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        fd = self.proc.stderr.fileno()
-        kept = 0
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            self._stderr.append(chunk)
-            kept += len(chunk)
-            while kept > self._stderr_limit and len(self._stderr) > 1:
-                kept -= len(self._stderr.popleft())
-            if kept > self._stderr_limit:
-                self._stderr[0] = self._stderr[0][-self._stderr_limit :]
-                kept = len(self._stderr[0])
 
 
 class _Lost(Exception):

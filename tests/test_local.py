@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from sandboxes import make_sandbox
-from sandboxes._client import PipeTransport, WorkerClient
-from sandboxes.local import LocalSandbox
+from sandboxes._client import WorkerClient
+from sandboxes.local import LocalSandbox, PipeTransport
 
 
 def _alive(pid: int) -> bool:
