@@ -31,7 +31,7 @@ class Execution:
 
 
 class SandboxError(RuntimeError):
-    """The sandbox itself cannot work (no engine, missing image, dead worker): not the code's fault."""
+    """The sandbox itself cannot work (no engine, missing image, dead worker), not the code."""
 
 
 @runtime_checkable

@@ -310,9 +310,17 @@ class _Channel:
         os.dup2(devnull, 1)
         os.close(devnull)
         self._last_call = 0
+        self._pid = os.getpid()
+
+    def _owner_only(self) -> None:
+        """A process forked by the code (possible unrestricted, in a container) must never
+        speak the protocol: it would answer for the worker. It just ends here."""
+        if os.getpid() != self._pid:
+            os._exit(0)
 
     def recv(self) -> dict[str, Any] | None:
         """The next message from the host, or ``None`` when the host has gone."""
+        self._owner_only()
         line = self._in.readline()
         return json.loads(line) if line else None
 
@@ -320,6 +328,7 @@ class _Channel:
         self.write(_encode(message))
 
     def write(self, data: bytes) -> None:
+        self._owner_only()
         # Hold the timeout signal back so a line is never left half-written.
         old = signal.pthread_sigmask(signal.SIG_BLOCK, _TIMER_SIGNALS)
         try:
