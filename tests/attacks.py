@@ -1811,8 +1811,76 @@ SANDBOX_SPECIFIC: frozenset[str] = frozenset(
     }
 )
 
+# numpy trusts __array_interface__["data"] as a raw pointer: any object the code can make answer
+# that name turns np.asarray(obj) into a read (or write) of any address; here, bytes data.
+_IFACE = "{'data': (id(b'xyzw') + 32, True), 'shape': (4,), 'typestr': '|u1', 'version': 3}"
+_READ = "\nimport numpy as np\nbytes(np.asarray(x)) == b'xyzw' and 'ESCAPED'"
+
+
+def _memory(setup: str) -> str:
+    return setup.replace("IFACE", _IFACE) + _READ
+
+
 #: Attacks for a sandbox started with ``allowed_imports=["numpy"]``.
 NUMPY_ATTACKS: list[tuple[str, str]] = [
+    ("array_interface_class_body", _memory("class X:\n    __array_interface__ = IFACE\nx = X()")),
+    (
+        "array_interface_property",
+        _memory(
+            "class X:\n    @property\n    def __array_interface__(self):\n"
+            "        return IFACE\nx = X()"
+        ),
+    ),
+    (
+        "array_interface_getattr_hook",
+        _memory(
+            "class X:\n    def __getattr__(self, name):\n"
+            "        if name == '__array_interface__':\n            return IFACE\n"
+            "        raise AttributeError(name)\nx = X()"
+        ),
+    ),
+    (
+        "array_interface_instance_dict",
+        _memory("class X:\n    pass\nx = X()\nvars(x)['__array_interface__'] = IFACE"),
+    ),
+    (
+        "array_interface_dict_update",
+        _memory("class X:\n    pass\nx = X()\nx.__dict__.update({'__array_interface__': IFACE})"),
+    ),
+    (
+        "array_interface_abcmeta_call",
+        _memory("import abc\nX = abc.ABCMeta('X', (), {'__array_interface__': IFACE})\nx = X()"),
+    ),
+    (
+        "array_interface_type_of_abc",
+        _memory("import abc\nX = type(abc.ABC)('X', (), {'__array_interface__': IFACE})\nx = X()"),
+    ),
+    (
+        "array_interface_enum_functional",
+        _memory(
+            "import enum\nE = enum.Enum('E', [('__array_interface__', IFACE), ('A', 1)])\nx = E.A"
+        ),
+    ),
+    (
+        "array_interface_enum_via_other_module",
+        _memory(
+            "import uuid\nE = uuid.Enum('E', [('__array_interface__', IFACE), ('A', 1)])\nx = E.A"
+        ),
+    ),
+    (
+        "array_interface_getstate_copy",
+        _memory(
+            "import copy\nclass X:\n    def __getstate__(self):\n"
+            "        return {'__array_interface__': IFACE}\nx = copy.copy(X())"
+        ),
+    ),
+    (
+        "array_interface_init_subclass_setattr",
+        _memory(
+            "class B:\n    def __init_subclass__(cls):\n"
+            "        setattr(cls, '__array_interface__', IFACE)\nclass X(B):\n    pass\nx = X()"
+        ),
+    ),
     ("numpy_save_load", 'import numpy as np\nnp.save("/tmp/x.npy", np.arange(3))\n"ESCAPED"'),
     (
         "numpy_load_pickle",

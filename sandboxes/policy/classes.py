@@ -9,8 +9,12 @@ so the code can neither patch nor subclass them.
 from __future__ import annotations
 
 import builtins
+import enum
 import types
+from collections.abc import Iterable
 from typing import Any
+
+from sandboxes.policy.rules import is_dunder
 
 #: The value of the mark a class statement puts in its class body (see the transformer).
 TOKEN = object()
@@ -39,8 +43,7 @@ class Frozen(type):
 class _TypeMeta(Frozen):
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         if len(args) == 1 and not kwargs:
-            found = type(args[0])
-            return SafeType if issubclass(found, type) else found
+            return safe_class(type(args[0]))
         raise TypeError(
             "type() with three arguments is not supported in the sandbox; use a class statement"
         )
@@ -60,29 +63,82 @@ class _TypeMeta(Frozen):
 SafeType = _TypeMeta("type", (), {"__doc__": "type(object) -> the object's type", "__slots__": ()})
 
 
+class _HandleMeta(Frozen):
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            f"calling the metaclass {cls.__name__} is not supported in the sandbox; "
+            "use a class statement"
+        )
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, _HANDLES[cls])
+
+    def __subclasscheck__(cls, sub: Any) -> bool:
+        return sub is cls or (isinstance(sub, type) and issubclass(sub, _HANDLES[cls]))
+
+    def __repr__(cls) -> str:
+        return f"<class '{_HANDLES[cls].__module__}.{cls.__name__}'>"
+
+
+_HANDLES: dict[type, type] = {}  # handle -> the real metaclass
+_HANDLE_OF: dict[type, type] = {}  # real metaclass -> its handle
+
+
+def metaclass_handle(meta: type) -> type:
+    """What the code gets for a real metaclass (``ABCMeta``, ``EnumType``): usable as
+    ``metaclass=`` and in ``isinstance``, but not callable. Calling one builds a class from an
+    arbitrary namespace, past the checks on class statements."""
+    handle = _HANDLE_OF.get(meta)
+    if handle is None:
+        handle = _HandleMeta(meta.__name__, (), {"__slots__": (), "__doc__": meta.__doc__})
+        _HANDLES[handle] = meta
+        _HANDLE_OF[meta] = handle
+    return handle
+
+
 def safe_class(value: Any) -> Any:
-    """Hide real metaclasses (``type``, ``ABCMeta``...): calling one creates arbitrary classes."""
-    return SafeType if isinstance(value, type) and issubclass(value, type) else value
+    """``type(x)`` / ``x.__class__`` as the code sees them: metaclasses become handles."""
+    if not (isinstance(value, type) and issubclass(value, type)):
+        return value
+    if value is type or issubclass(value, Frozen):
+        return SafeType
+    return metaclass_handle(value)
 
 
 def build_class(func: Any, name: str, /, *bases: Any, **kwargs: Any) -> Any:
     """The sandbox's ``__build_class__``: no custom metaclasses, no classes that are metaclasses
-    or that extend the guards' own classes (checked on the result, after ``__mro_entries__``)."""
+    or that extend the guards' own classes (checked on the result, after ``__mro_entries__``),
+    and a ``__getattr__`` that never answers dunder names (host protocols probe for them)."""
     meta = kwargs.get("metaclass")
-    if meta is not None and not (
-        isinstance(meta, type)
-        and issubclass(meta, type)
-        and not is_own_class(meta)
-        and not issubclass(meta, Frozen)
-    ):
-        raise TypeError(
-            "custom metaclasses are not supported in the sandbox; "
-            "use a class decorator or __init_subclass__ instead"
-        )
+    if meta is not None:
+        meta = kwargs["metaclass"] = _HANDLES.get(meta, meta)
+        if not (
+            isinstance(meta, type)
+            and issubclass(meta, type)
+            and not is_own_class(meta)
+            and not issubclass(meta, Frozen)
+        ):
+            raise TypeError(
+                "custom metaclasses are not supported in the sandbox; "
+                "use a class decorator or __init_subclass__ instead"
+            )
     cls = builtins.__build_class__(func, name, *bases, **kwargs)
     if isinstance(cls, type):
         check_base(cls)
+        hook = cls.__dict__.get("__getattr__")
+        if hook is not None and is_own_class(cls):
+            type.__setattr__(cls, "__getattr__", _public_getattr(hook))
     return cls
+
+
+def _public_getattr(hook: Any) -> Any:
+    def __getattr__(self: Any, name: str) -> Any:
+        if is_dunder(name):
+            raise AttributeError(name)
+        return hook.__get__(self, type(self))(name)
+
+    __getattr__.__doc__ = getattr(hook, "__doc__", None)
+    return __getattr__
 
 
 def check_base(cls: Any) -> Any:
@@ -133,3 +189,101 @@ def install_copy_guard() -> None:
 
     _reconstruct._sb_guarded = True  # type: ignore[attr-defined]
     copy._reconstruct = _reconstruct  # type: ignore[attr-defined]
+
+
+class InstanceDict(dict, metaclass=Frozen):
+    """The ``__dict__`` of the code's own instances once the code has seen it (``vars(obj)``):
+    a real dict for reading, ``json``, ``update``..., that refuses dunder keys."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _check_key(key)
+        dict.__setitem__(self, key, value)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        _check_key(key)
+        return dict.setdefault(self, key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def __ior__(self, other: Any) -> InstanceDict:
+        self.update(other)
+        return self
+
+
+def _check_key(key: Any) -> None:
+    if isinstance(key, str) and is_dunder(key):
+        raise KeyError(f"{key!r}: dunder names cannot be added to an instance in the sandbox")
+
+
+def guarded_instance_dict(obj: Any) -> InstanceDict:
+    """``obj.__dict__`` of an own instance, swapped for an ``InstanceDict`` on first sight."""
+    attrs = object.__getattribute__(obj, "__dict__")
+    if type(attrs) is not InstanceDict:
+        attrs = InstanceDict(attrs)
+        object.__setattr__(obj, "__dict__", attrs)
+    return attrs
+
+
+# --- Enum: the functional API builds a class from names the code chooses -------------------------
+
+
+class _SandboxEnumType(enum.EnumType):
+    """Metaclass of the sandbox's ``Enum`` bases: ``Enum("Name", names)`` takes public member
+    names only; ``isinstance`` checks against a base also accept the host's enums."""
+
+    def __call__(cls, value: Any, names: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if names is not None:
+            names = _public_member_names(names)
+        return super().__call__(value, names, *args, **kwargs)
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        real = _ENUM_REAL.get(cls)
+        return isinstance(obj, real) if real else type.__instancecheck__(cls, obj)
+
+    def __subclasscheck__(cls, sub: Any) -> bool:
+        real = _ENUM_REAL.get(cls)
+        return issubclass(sub, real) if real else type.__subclasscheck__(cls, sub)
+
+
+def _public_member_names(names: Any) -> Any:
+    if isinstance(names, str):
+        keys: Iterable[Any] = names.replace(",", " ").split()
+    elif hasattr(names, "keys"):
+        keys = list(names.keys())
+    else:
+        names = list(names)
+        keys = [item if isinstance(item, str) else item[0] for item in names]
+    for key in keys:
+        if not isinstance(key, str) or key.startswith("_"):
+            raise ValueError(f"enum member names must be public in the sandbox: {key!r}")
+    return names
+
+
+def _sandbox_enum(base: type) -> type:
+    namespace = _SandboxEnumType.__prepare__(base.__name__, (base,))
+    namespace["__module__"] = "enum"
+    namespace["__qualname__"] = base.__qualname__
+    namespace["__doc__"] = base.__doc__
+    return _SandboxEnumType(base.__name__, (base,), namespace)
+
+
+_ENUM_BASES = [enum.Enum, enum.IntEnum, enum.Flag, enum.IntFlag]
+_ENUM_BASES += [enum.StrEnum] if hasattr(enum, "StrEnum") else []
+#: The host's enum bases -> the sandbox's (substituted wherever a module view shows them).
+ENUM_SUBSTITUTES: dict[type, type] = {base: _sandbox_enum(base) for base in _ENUM_BASES}
+_ENUM_REAL = {sandboxed: real for real, sandboxed in ENUM_SUBSTITUTES.items()}
+
+
+def sandbox_class(value: type) -> type:
+    """A class a module view shows: enum bases substituted; other memberless host enums (whose
+    functional API would build a class from the code's names, e.g. ``ReprEnum``) refused."""
+    found = ENUM_SUBSTITUTES.get(value)
+    if found is not None:
+        return found
+    if isinstance(value, enum.EnumType) and not value.__members__ and value not in _ENUM_REAL:
+        raise AttributeError(f"the enum base {value.__name__!r} is not available in the sandbox")
+    return value

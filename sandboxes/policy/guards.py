@@ -18,6 +18,7 @@ from sandboxes.policy.classes import (
     OWN_MARK,
     TOKEN,
     Frozen,
+    guarded_instance_dict,
     is_own_class,
     is_own_function,
     safe_class,
@@ -162,7 +163,7 @@ class Guards:
         """``vars(obj)`` / ``obj.__dict__``: only for instances of the code's own classes."""
         if isinstance(obj, type) or not is_own_class(type(obj)):
             raise deny(obj, "__dict__", "only the code's own instances expose their __dict__")
-        return object.__getattribute__(obj, "__dict__")
+        return guarded_instance_dict(obj)
 
     def _attribute_hook(self, obj: Any, name: str) -> Any:
         """``__setattr__``/``__delattr__``/``__getattr__``: for ``super().__setattr__(...)`` and

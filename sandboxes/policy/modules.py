@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandboxes.policy import replacements
-from sandboxes.policy.classes import Frozen
+from sandboxes.policy.classes import Frozen, safe_class, sandbox_class
 from sandboxes.policy.guards import Guards, is_immutable
 
 #: Submodules that stay closed even when their package is allowed.
@@ -375,6 +375,10 @@ class ModuleViews:
                     "which the sandbox does not allow"
                 )
             return self.view(value)
+        if isinstance(value, type):
+            if issubclass(value, type):
+                return safe_class(value)  # a metaclass: a handle that cannot build classes
+            return sandbox_class(value)
         if type(value) in (dict, list, set):
             return copy.deepcopy(value)  # the host's own table: the code gets a copy
         if not is_immutable(value) and not isinstance(value, (type, types.FunctionType)):

@@ -194,11 +194,32 @@ SAFE_DUNDER_METHODS = frozenset(
 #: Attribute dunders that may be assigned (on the code's own functions, classes and objects).
 WRITABLE_DUNDERS = frozenset({"__name__", "__qualname__", "__doc__"})
 
+#: Protocols through which host C code trusts a Python object with raw memory (a data pointer
+#: in ``__array_interface__``, capsules in the others): no object the code creates may answer
+#: them, or ``numpy.asarray(obj)`` reads and writes any address.
+HOST_PROTOCOL_DUNDERS = frozenset(
+    {
+        "__array_interface__",
+        "__array_struct__",
+        "__cuda_array_interface__",
+        "__dlpack__",
+        "__dlpack_device__",
+        "__dataframe__",
+        "__arrow_c_array__",
+        "__arrow_c_stream__",
+        "__arrow_c_schema__",
+        "__arrow_c_device_array__",
+    }
+)
+_PROTOCOL = "host libraries trust it to describe raw memory"
+
 #: Dunders a class statement may not define.
 CLASS_BODY_FORBIDDEN: dict[str, str] = {
+    **dict.fromkeys(HOST_PROTOCOL_DUNDERS, _PROTOCOL),
     "__del__": "finalizers run at unpredictable times, outside the time limit",
     "__reduce__": _REDUCE,
     "__reduce_ex__": _REDUCE,
+    "__getstate__": _REDUCE,
     "__class__": "it would make instances lie about their type",
     "__dict__": "it is managed by the interpreter",
     "__module__": "it is set by the sandbox",
