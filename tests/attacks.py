@@ -1881,6 +1881,16 @@ NUMPY_ATTACKS: list[tuple[str, str]] = [
             "        setattr(cls, '__array_interface__', IFACE)\nclass X(B):\n    pass\nx = X()"
         ),
     ),
+    (
+        "numpy_resize_without_refcheck",
+        "import numpy as np\na = np.zeros(10)\nview = a[:]\na.resize(10**6, refcheck=False)\n"
+        "view.sum() is not None and 'ESCAPED'",
+    ),
+    (
+        "numpy_global_rng_seed",
+        "import numpy as np\nnp.random.seed(12345)\n"
+        "np.random.mtrand._rand.get_state()[1][0] == 12345 and 'ESCAPED'",
+    ),
     ("numpy_save_load", 'import numpy as np\nnp.save("/tmp/x.npy", np.arange(3))\n"ESCAPED"'),
     (
         "numpy_load_pickle",

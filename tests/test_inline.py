@@ -255,6 +255,15 @@ def test_random_seed_stays_inside_the_sandbox(sb: Sandbox) -> None:
     assert random.getstate() == host_state
 
 
+def test_numpy_random_seed_stays_inside_the_sandbox() -> None:
+    np = pytest.importorskip("numpy")
+    host_state = np.random.get_state()[1].tolist()
+    with make_sandbox("inline", allowed_imports=["numpy"]) as sb:
+        ex = sb.run("import numpy as np\nnp.random.seed(3)\nnp.random.randint(0, 10**9)")
+    assert ex.value == np.random.RandomState(3).randint(0, 10**9)
+    assert np.random.get_state()[1].tolist() == host_state
+
+
 def test_sandboxes_do_not_share_module_views() -> None:
     with make_sandbox("inline") as one, make_sandbox("inline") as two:
         one.run("import random\nrandom.seed(1)")

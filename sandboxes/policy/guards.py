@@ -33,6 +33,7 @@ from sandboxes.policy.rules import (
     SAFE_DUNDER_DATA,
     SAFE_DUNDER_METHODS,
     SUPER_ONLY_DUNDERS,
+    UNCHECKED_RESIZE,
     WRITABLE_DUNDERS,
     is_dunder,
     never_reason,
@@ -202,10 +203,12 @@ class Guards:
             raise deny(obj, name, "walking the class hierarchy reaches every class in the host")
         elif name == "register" and _is_abc(obj) and not own:
             raise deny(obj, name, "registering with a host ABC changes isinstance() for the host")
-        elif (name == "ctypes" or name in FILE_METHODS) and not own:
+        elif (name in ("ctypes", "cffi") or name in FILE_METHODS) and not own:
             raise deny(obj, name, "it reads or writes files or raw memory")
         elif name in PATH_OPTIONAL_METHODS and not own:
             return _without_path(getattr(obj, name), name)
+        elif name == UNCHECKED_RESIZE and not own:
+            return _checked_resize(getattr(obj, name))
         value = getattr(obj, name)
         return self.to_view(value, name) if type(value) is types.ModuleType else value
 
@@ -334,6 +337,20 @@ def _without_path(method: Any, name: str) -> Any:
 
     call.__name__ = call.__qualname__ = name
     return call
+
+
+def _checked_resize(method: Any) -> Any:
+    """``ndarray.resize`` with the reference check numpy needs to stay memory safe."""
+    if not callable(method):
+        return method
+
+    def resize(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("refcheck", True) is not True:
+            raise PermissionError("resize(refcheck=False) is not allowed in the sandbox")
+        return method(*args, **kwargs)
+
+    resize.__doc__ = getattr(method, "__doc__", None)
+    return resize
 
 
 def is_immutable(value: Any) -> bool:

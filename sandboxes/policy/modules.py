@@ -65,6 +65,8 @@ RULES: dict[str, ModuleRules] = {
     "base64": ModuleRules({"main": _CLI, "test": _CLI}),
     "calendar": ModuleRules(
         {
+            "LocaleTextCalendar": _GLOBAL + " (the process locale)",
+            "LocaleHTMLCalendar": _GLOBAL + " (the process locale)",
             "main": _CLI,
             "setfirstweekday": _GLOBAL,
             "prcal": "it prints to the host's stdout",
@@ -104,6 +106,10 @@ RULES: dict[str, ModuleRules] = {
         }
     ),
     "decimal": ModuleRules({"DefaultContext": _GLOBAL, "setcontext": _GLOBAL}),
+    "numpy.random": ModuleRules(
+        {"set_bit_generator": _GLOBAL, "get_bit_generator": _GLOBAL},
+        replacements.numpy_random_module,
+    ),
     "contextlib": ModuleRules(
         {"redirect_stdout": _GLOBAL, "redirect_stderr": _GLOBAL, "chdir": _GLOBAL}
     ),

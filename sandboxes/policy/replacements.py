@@ -36,14 +36,24 @@ def time_module(guards: Guards, module: types.ModuleType) -> Replacements:
 
 def random_module(guards: Guards, module: types.ModuleType) -> Replacements:
     """The module-level functions, bound to a generator of this sandbox (``seed`` included)."""
-    shared = getattr(module, "_inst", None)
-    own = module.Random()
+    return _rebind(module, getattr(module, "_inst", None), module.Random())
+
+
+def numpy_random_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """``numpy.random.seed``, ``rand``... bound to a ``RandomState`` of this sandbox."""
+    shared = getattr(getattr(module, "mtrand", None), "_rand", None)
+    own = module.RandomState()
+    return {**_rebind(module, shared, own), "seed": own.seed}
+
+
+def _rebind(module: types.ModuleType, shared: Any, own: Any) -> Replacements:
+    """The module's functions that are methods of ``shared``, taken from ``own`` instead."""
+    if shared is None:
+        return {}
     return {
         name: getattr(own, name)
         for name in dir(module)
-        if not name.startswith("_")
-        and shared is not None
-        and getattr(getattr(module, name), "__self__", None) is shared
+        if not name.startswith("_") and getattr(getattr(module, name), "__self__", None) is shared
     }
 
 

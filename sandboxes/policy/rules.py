@@ -82,8 +82,10 @@ FILE_METHODS = frozenset(
 PATH_OPTIONAL_METHODS = frozenset(
     {"to_csv", "to_json", "to_html", "to_latex", "to_markdown", "to_xml", "to_string"}
 )
+#: numpy's ``resize(refcheck=False)`` frees memory that views still point to.
+UNCHECKED_RESIZE = "resize"
 GUARDED_ATTRS = frozenset(
-    {"format", "format_map", "obj", "mro", "register", "ctypes"}
+    {"format", "format_map", "obj", "mro", "register", "ctypes", "cffi", UNCHECKED_RESIZE}
     | FILE_METHODS
     | PATH_OPTIONAL_METHODS
 )
