@@ -1710,6 +1710,26 @@ json.anything
 """,
     ),
     (
+        "copy_state_swaps_class",
+        """
+import copy, json
+class X:
+    pass
+x = X()
+vars(x)["__getstate__"] = lambda: (None, {"__class__": json.JSONEncoder})
+type(copy.copy(x)).__name__ == "JSONEncoder" and "ESCAPED"
+""",
+    ),
+    (
+        "eval_leaks_guard_caches",
+        """
+g = {}
+eval("1", g)
+g["__sb_pure_types__"].add(type(lambda: 0))
+"ESCAPED"
+""",
+    ),
+    (
         "class_assignment",
         """
 class Mine:
@@ -1807,6 +1827,7 @@ SANDBOX_SPECIFIC: frozenset[str] = frozenset(
         "view_subclass",
         "view_getattr_hook",
         "view_reinit",
+        "eval_leaks_guard_caches",
         "guard_cache_poisoning",
     }
 )
@@ -1846,6 +1867,23 @@ NUMPY_ATTACKS: list[tuple[str, str]] = [
     (
         "array_interface_dict_update",
         _memory("class X:\n    pass\nx = X()\nx.__dict__.update({'__array_interface__': IFACE})"),
+    ),
+    (
+        "array_interface_unbound_dict_update",
+        _memory(
+            "class X:\n    pass\nx = X()\ndict.update(vars(x), {'__array_interface__': IFACE})"
+        ),
+    ),
+    (
+        "array_interface_super_setattr",
+        _memory(
+            "class X:\n    def poke(self):\n"
+            "        super().__setattr__('__array_interface__', IFACE)\nx = X()\nx.poke()"
+        ),
+    ),
+    (
+        "array_interface_bound_setattr",
+        _memory("class X:\n    pass\nx = X()\nx.__setattr__('__array_interface__', IFACE)"),
     ),
     (
         "array_interface_abcmeta_call",

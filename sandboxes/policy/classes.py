@@ -14,7 +14,7 @@ import types
 from collections.abc import Iterable
 from typing import Any
 
-from sandboxes.policy.rules import is_dunder
+from sandboxes.policy.rules import HOST_PROTOCOL_DUNDERS, is_dunder
 
 #: The value of the mark a class statement puts in its class body (see the transformer).
 TOKEN = object()
@@ -108,7 +108,9 @@ def safe_class(value: Any) -> Any:
 def build_class(func: Any, name: str, /, *bases: Any, **kwargs: Any) -> Any:
     """The sandbox's ``__build_class__``: no custom metaclasses, no classes that are metaclasses
     or that extend the guards' own classes (checked on the result, after ``__mro_entries__``),
-    and a ``__getattr__`` that never answers dunder names (host protocols probe for them)."""
+    and no way to answer the host's memory protocols: a ``__getattr__`` that never answers
+    dunder names, and data descriptors for the protocol names, which win over anything the
+    instance dict may hold (it is reachable through ``vars(obj)``)."""
     meta = kwargs.get("metaclass")
     if meta is not None:
         meta = kwargs["metaclass"] = _HANDLES.get(meta, meta)
@@ -125,9 +127,12 @@ def build_class(func: Any, name: str, /, *bases: Any, **kwargs: Any) -> Any:
     cls = builtins.__build_class__(func, name, *bases, **kwargs)
     if isinstance(cls, type):
         check_base(cls)
-        hook = cls.__dict__.get("__getattr__")
-        if hook is not None and is_own_class(cls):
-            type.__setattr__(cls, "__getattr__", _public_getattr(hook))
+        if is_own_class(cls):
+            hook = cls.__dict__.get("__getattr__")
+            if hook is not None:
+                type.__setattr__(cls, "__getattr__", _public_getattr(hook))
+            for protocol in HOST_PROTOCOL_DUNDERS:
+                type.__setattr__(cls, protocol, _ABSENT)
     return cls
 
 
@@ -159,6 +164,14 @@ _UNPATCHABLE = (
 )
 
 
+def _check_state(state: Any) -> None:
+    """State for one of the code's own objects names attributes, never dunders (``__class__``)."""
+    parts = state if isinstance(state, tuple) and len(state) == 2 else (state,)
+    for part in parts:
+        if isinstance(part, dict) and any(isinstance(k, str) and is_dunder(k) for k in part):
+            raise TypeError("copy: refusing state that sets dunder attributes")
+
+
 def install_copy_guard() -> None:
     """Make ``copy`` refuse to apply reduce state to classes, functions and modules.
 
@@ -178,11 +191,16 @@ def install_copy_guard() -> None:
     ) -> Any:
         if state is not None:
             real_func = func
+            own = is_own_class(type(x))
+            if own:
+                _check_state(state)
 
             def func(*a: Any) -> Any:
                 y = real_func(*a)
                 if isinstance(y, _UNPATCHABLE) or isinstance(type(y), Frozen):
                     raise TypeError(f"copy: refusing to apply state to {type(y).__name__} {y!r}")
+                if own and not isinstance(y, type(x)):
+                    raise TypeError(f"copy: {type(x).__name__} rebuilt as another type")
                 return y
 
         return original(x, memo, func, args, state, *rest, **kw)
@@ -191,41 +209,22 @@ def install_copy_guard() -> None:
     copy._reconstruct = _reconstruct  # type: ignore[attr-defined]
 
 
-class InstanceDict(dict, metaclass=Frozen):
-    """The ``__dict__`` of the code's own instances once the code has seen it (``vars(obj)``):
-    a real dict for reading, ``json``, ``update``..., that refuses dunder keys."""
+class _Absent(metaclass=Frozen):
+    """A data descriptor that makes an attribute missing, whatever the instance dict holds."""
 
     __slots__ = ()
 
-    def __setitem__(self, key: Any, value: Any) -> None:
-        _check_key(key)
-        dict.__setitem__(self, key, value)
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        raise AttributeError("not available in the sandbox")
 
-    def setdefault(self, key: Any, default: Any = None) -> Any:
-        _check_key(key)
-        return dict.setdefault(self, key, default)
+    def __set__(self, obj: Any, value: Any) -> None:
+        raise AttributeError("not available in the sandbox")
 
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        for key, value in dict(*args, **kwargs).items():
-            self[key] = value
-
-    def __ior__(self, other: Any) -> InstanceDict:
-        self.update(other)
-        return self
+    def __delete__(self, obj: Any) -> None:
+        raise AttributeError("not available in the sandbox")
 
 
-def _check_key(key: Any) -> None:
-    if isinstance(key, str) and is_dunder(key):
-        raise KeyError(f"{key!r}: dunder names cannot be added to an instance in the sandbox")
-
-
-def guarded_instance_dict(obj: Any) -> InstanceDict:
-    """``obj.__dict__`` of an own instance, swapped for an ``InstanceDict`` on first sight."""
-    attrs = object.__getattribute__(obj, "__dict__")
-    if type(attrs) is not InstanceDict:
-        attrs = InstanceDict(attrs)
-        object.__setattr__(obj, "__dict__", attrs)
-    return attrs
+_ABSENT = _Absent()
 
 
 # --- Enum: the functional API builds a class from names the code chooses -------------------------

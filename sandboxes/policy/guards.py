@@ -18,7 +18,6 @@ from sandboxes.policy.classes import (
     OWN_MARK,
     TOKEN,
     Frozen,
-    guarded_instance_dict,
     is_own_class,
     is_own_function,
     safe_class,
@@ -27,6 +26,7 @@ from sandboxes.policy.formatting import bound_format, unbound_format
 from sandboxes.policy.rules import (
     FILE_METHODS,
     GUARDED_ATTRS,
+    HOST_PROTOCOL_DUNDERS,
     NEVER_ATTRS,
     PATH_OPTIONAL_METHODS,
     RESERVED_PREFIX,
@@ -164,28 +164,28 @@ class Guards:
         """``vars(obj)`` / ``obj.__dict__``: only for instances of the code's own classes."""
         if isinstance(obj, type) or not is_own_class(type(obj)):
             raise deny(obj, "__dict__", "only the code's own instances expose their __dict__")
-        return guarded_instance_dict(obj)
+        return object.__getattribute__(obj, "__dict__")
 
     def _attribute_hook(self, obj: Any, name: str) -> Any:
         """``__setattr__``/``__delattr__``/``__getattr__``: for ``super().__setattr__(...)`` and
-        ``object.__setattr__(self, ...)`` in the code's own classes, never on host objects."""
-        if type(obj) is super:
-            target = obj.__self__  # type: ignore[attr-defined]
-            if isinstance(target, type) or not is_own_class(type(target)):
-                raise deny(obj, name, "only on the code's own instances")
-            return getattr(obj, name)
-        if not isinstance(obj, type):
-            if is_own_class(type(obj)):
-                return getattr(obj, name)
+        ``object.__setattr__(self, ...)`` in the code's own classes, never on host objects.
+        Setters come back checking the name, as ``setattr`` would."""
+        if isinstance(obj, type):
+            value = getattr(obj, name)
+            if value is object.__setattr__:
+                return self.object_setattr
+            if value is object.__delattr__:
+                return self.object_delattr
+            if is_own_function(value) and is_own_class(obj):
+                return (
+                    _checked_setter(value, self, unbound=True) if name != "__getattr__" else value
+                )
+            raise deny(obj, name, "only on the code's own instances")
+        target = obj.__self__ if type(obj) is super else obj  # type: ignore[attr-defined]
+        if isinstance(target, type) or not is_own_class(type(target)):
             raise deny(obj, name, "only on the code's own instances")
         value = getattr(obj, name)
-        if is_own_function(value):
-            return value
-        if value is object.__setattr__:
-            return self.object_setattr
-        if value is object.__delattr__:
-            return self.object_delattr
-        raise deny(obj, name, "only on the code's own instances")
+        return value if name == "__getattr__" else _checked_setter(value, self, target=target)
 
     def _read_guarded(self, obj: Any, name: str) -> Any:
         if name in NEVER_ATTRS:
@@ -287,7 +287,8 @@ class Guards:
             names: Iterable[str] = frame.f_locals if frame.f_globals is self.namespace else ()
         else:
             names = dir(*args)
-        return sorted(n for n in names if not n.startswith(RESERVED_PREFIX) and n != "__builtins__")
+        hidden = HOST_PROTOCOL_DUNDERS | {"__builtins__"}
+        return sorted(n for n in names if not n.startswith(RESERVED_PREFIX) and n not in hidden)
 
     def match_class(self, cls: Any) -> Any:
         """A class in a ``case C(...)`` pattern: its ``__match_args__`` must be public names."""
@@ -337,6 +338,17 @@ def _without_path(method: Any, name: str) -> Any:
 
     call.__name__ = call.__qualname__ = name
     return call
+
+
+def _checked_setter(method: Any, guards: Guards, target: Any = None, unbound: bool = False) -> Any:
+    """A ``__setattr__``/``__delattr__`` that first checks the name as ``setattr`` does."""
+
+    def checked(*args: Any) -> Any:
+        obj, name = (args[0], args[1]) if unbound else (target, args[0])
+        guards.write_dynamic(obj, name)
+        return method(*args)
+
+    return checked
 
 
 def _checked_resize(method: Any) -> Any:

@@ -94,6 +94,17 @@ DENIED_BUILTINS = {
 }
 
 
+def _reserved(key: Any) -> bool:
+    return str(key).startswith(RESERVED_PREFIX)
+
+
+def _clean(locals: Any, globals: dict[str, Any]) -> Any:
+    """A copy of ``locals`` without reserved names (a forged guard would shadow the real one)."""
+    if locals is None or locals is globals:
+        return locals
+    return {k: v for k, v in dict(locals).items() if not _reserved(k)}
+
+
 def _denied(name: str, why: str) -> Callable[..., Any]:
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise PermissionError(f"{name}() is not available in the sandbox: {why}")
@@ -135,12 +146,19 @@ def make_namespace(
         elif type(globals) is not dict:
             raise TypeError("globals must be a dict")
         else:
-            install(globals)
-        if locals is not None and locals is not globals:
-            locals = {
-                k: v for k, v in dict(locals).items() if not str(k).startswith(RESERVED_PREFIX)
-            }
-        return builtins.eval(code, globals, locals)
+            return _eval_in(code, globals, locals)
+        return builtins.eval(code, globals, _clean(locals, globals))
+
+    def _eval_in(code: Any, given: dict[str, Any], locals: Any) -> Any:
+        """Evaluate in a copy of the code's ``globals`` dict, so the guards never land in it."""
+        scope = dict(given)
+        install(scope)
+        try:
+            return builtins.eval(code, scope, _clean(locals, scope))
+        finally:
+            for key, value in scope.items():  # write back what the expression bound (walrus)
+                if not _reserved(key) and key != "__builtins__" and given.get(key) is not value:
+                    given[key] = value
 
     def install(namespace: dict[str, Any]) -> None:
         namespace["__builtins__"] = table
