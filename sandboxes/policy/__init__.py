@@ -7,10 +7,14 @@ cell with our RestrictedPython transformer (``transformer.py``; rules in ``rules
 and an ``__import__`` that hands out read-only views of allowed modules (``modules.py``, with
 safe stand-ins in ``replacements.py``).
 
-Trade-off: public attribute loads and item access compile to native byte code, so CPU-bound
-code runs at close to plain ``exec`` speed; private, dunder and a few guarded names, every
-attribute store and dynamic ``getattr`` go through Python-level guards. Module views protect
-themselves, so a public attribute of a module is safe natively too.
+Trade-off: loads of public attributes and all item access compile to native byte code, so
+CPU-bound code runs at close to plain ``exec`` speed (bench/bench_inline.py). What needs a look
+goes through Python-level guards: dunder and a few named attributes (``format``, ``obj``,
+``tofile``...), dynamic ``getattr``, attribute stores and private names. For ``self.x = v`` and
+``self._x`` the compiler emits ``type(self) in <cleared classes>`` first, so once the guard has
+cleared a class its instances take the native path. The price of native public loads: a public
+attribute that holds a module would be reachable unguarded; module views protect themselves,
+and a test audits that no public attribute of the allowed modules' classes holds a module.
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@ A class statement in the code marks its class body with ``TOKEN`` (see the trans
 "the code's own" classes, their instances and functions can be told from the host's: only those
 may have their private names read or attributes written. The guards' own classes are ``Frozen``
 so the code can neither patch nor subclass them.
+
+Classes come from class statements only, whose bodies the compiler checks: ``type()`` with three
+arguments, real metaclasses (handed out as non-callable handles) and the functional ``Enum``
+API (public member names only) cannot build a class from an arbitrary namespace, which could
+otherwise define what the compiler forbids (``__reduce_ex__``, ``__array_interface__``...).
 """
 
 from __future__ import annotations

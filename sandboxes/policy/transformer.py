@@ -6,6 +6,9 @@ Ordinary Python compiles to ordinary byte code. Only what can be dangerous is re
   ``GUARDED_ATTRS``; private, dunder and guarded names become ``__sb_getattr__(obj, "name")``.
 * every attribute store or delete becomes ``__sb_write__(obj, "name").name = value``, so the
   guard can refuse writes to host classes, functions and modules;
+* when ``obj`` is a plain name (``self``), stores and private loads first test
+  ``__sb_type__(obj) in __sb_own_types__`` (or ``__sb_pure_types__``): classes the guards have
+  cleared take the native path, the rest the guard;
 * ``with`` items, ``except`` handlers, class bodies and class patterns get a guard each
   (timeouts cannot be swallowed, classes are marked as the code's own, ``__match_args__`` is
   checked); the sandbox's ``__build_class__`` checks metaclasses and bases.
@@ -215,8 +218,13 @@ class PolicyTransformer(RestrictingNodeTransformer):
 
     # --- functions and classes ----------------------------------------------------------------
 
+    def _check_type_params(self, node: ast.AST) -> None:
+        if getattr(node, "type_params", None):  # Python 3.12+: not reviewed yet
+            self.error(node, "type parameter syntax is not supported in the sandbox")
+
     def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> Any:
         self._check_binding(node, node.name)
+        self._check_type_params(node)
         node.decorator_list = [self.visit(d) for d in node.decorator_list]
         node.args = self.visit(node.args)
         if node.returns is not None:
@@ -248,6 +256,7 @@ class PolicyTransformer(RestrictingNodeTransformer):
 
     def visit_ClassDef(self, node: ast.ClassDef) -> Any:
         self._check_binding(node, node.name)
+        self._check_type_params(node)
         node.decorator_list = [self.visit(d) for d in node.decorator_list]
         node.bases = [self.visit(base) for base in node.bases]
         node.keywords = [self.visit(keyword) for keyword in node.keywords]
