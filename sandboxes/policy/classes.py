@@ -234,8 +234,10 @@ _ABSENT = _Absent()
 
 # --- Enum: the functional API builds a class from names the code chooses -------------------------
 
+_ENUM_TYPE = getattr(enum, "EnumType", enum.EnumMeta)  # EnumType since Python 3.11
 
-class _SandboxEnumType(enum.EnumType):
+
+class _SandboxEnumType(_ENUM_TYPE):
     """Metaclass of the sandbox's ``Enum`` bases: ``Enum("Name", names)`` takes public member
     names only; ``isinstance`` checks against a base also accept the host's enums."""
 
@@ -288,6 +290,6 @@ def sandbox_class(value: type) -> type:
     found = ENUM_SUBSTITUTES.get(value)
     if found is not None:
         return found
-    if isinstance(value, enum.EnumType) and not value.__members__ and value not in _ENUM_REAL:
+    if isinstance(value, _ENUM_TYPE) and not value.__members__ and value not in _ENUM_REAL:
         raise AttributeError(f"the enum base {value.__name__!r} is not available in the sandbox")
     return value
