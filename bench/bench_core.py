@@ -22,7 +22,7 @@ import tempfile
 import textwrap
 import time
 
-SMOL_PYTHON = os.environ.get("SMOLAGENTS_PYTHON", "/work/smol/bin/python")
+from _common import SMOL_PYTHON
 
 THREE_TOOLS = '''
 from codeact import tool

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import subprocess
@@ -23,9 +22,9 @@ import tempfile
 import textwrap
 import time
 
-from sandboxes import make_sandbox
+from _common import geomean, plain_exec, smolagents_times
 
-SMOL_PYTHON = os.environ.get("SMOLAGENTS_PYTHON", "/work/smol/bin/python")
+from sandboxes import make_sandbox
 
 # Each takes tens of milliseconds in plain Python and stays under smolagents' operation limits.
 SNIPPETS = {
@@ -76,10 +75,8 @@ SNIPPETS = {
         text = ",".join(parts)
         len(text.split(",")) + text.count("9")
     """,
-}
-# Reported, not part of the goal: private attributes (self._x) are checked at run time until the
-# guard has cleared the class once, then compile to a type check plus a native load.
-EXTRA = {
+    # Private attributes (self._x) are checked at run time until the guard has cleared the class
+    # once, then compile to a type check plus a native load: the slowest common pattern.
     "private attributes": """
         class Account:
             def __init__(self):
@@ -95,12 +92,6 @@ EXTRA = {
 }
 
 
-def _plain(code: str) -> float:
-    t0 = time.perf_counter()
-    exec(compile(code, "<bench>", "exec"), {})
-    return time.perf_counter() - t0
-
-
 def measure(snippets: dict[str, str], repeats: int) -> dict[str, tuple[float, float]]:
     """Best (inline, plain exec) seconds per snippet; the two alternate to share any noise."""
     results = {}
@@ -113,46 +104,9 @@ def measure(snippets: dict[str, str], repeats: int) -> dict[str, tuple[float, fl
                 inline = min(inline, time.perf_counter() - t0)
                 if ex.error:
                     raise SystemExit(f"{name!r} failed in the sandbox: {ex.error}")
-                plain = min(plain, _plain(code))
+                plain = min(plain, plain_exec(code))
             results[name] = (inline, plain)
     return results
-
-
-def smolagents(snippets: dict[str, str], repeats: int) -> dict[str, tuple[float, float]] | None:
-    """Best (LocalPythonExecutor, plain exec) seconds per snippet in the smolagents venv."""
-    if not os.path.exists(SMOL_PYTHON):
-        return None
-    script = textwrap.dedent(
-        """
-        import json, sys, time
-        from smolagents.local_python_executor import LocalPythonExecutor
-        snippets, repeats = json.load(sys.stdin)
-        out = {}
-        for name, code in snippets.items():
-            smol = plain = float("inf")
-            for _ in range(repeats):
-                executor = LocalPythonExecutor(additional_authorized_imports=[])
-                executor.send_tools({})
-                t0 = time.perf_counter()
-                executor(code)
-                smol = min(smol, time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                exec(compile(code, "<bench>", "exec"), {})
-                plain = min(plain, time.perf_counter() - t0)
-            out[name] = (smol, plain)
-        print(json.dumps(out))
-        """
-    )
-    proc = subprocess.run(
-        [SMOL_PYTHON, "-c", script],
-        input=json.dumps([snippets, repeats]),
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        print(f"(smolagents failed: {proc.stderr.strip().splitlines()[-1:]})")
-        return None
-    return {name: tuple(times) for name, times in json.loads(proc.stdout).items()}
 
 
 def import_time(module: str, repeats: int, cached: bool = True) -> float:
@@ -178,19 +132,15 @@ def import_time(module: str, repeats: int, cached: bool = True) -> float:
     return best
 
 
-def geomean(values: list[float]) -> float:
-    return math.exp(sum(map(math.log, values)) / len(values))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--no-smolagents", action="store_true")
     args = parser.parse_args()
 
-    snippets = {name: textwrap.dedent(code) for name, code in {**SNIPPETS, **EXTRA}.items()}
+    snippets = {name: textwrap.dedent(code) for name, code in SNIPPETS.items()}
     ours = measure(snippets, args.repeats)
-    smol = None if args.no_smolagents else smolagents(snippets, max(1, args.repeats // 2))
+    smol = None if args.no_smolagents else smolagents_times(snippets, max(1, args.repeats // 2))
 
     header = f"{'snippet':<22}{'exec':>9}{'inline':>9}{'ratio':>7}"
     print(header + (f"{'smolagents':>12}{'ratio':>8}" if smol else ""))
@@ -199,7 +149,7 @@ def main() -> None:
         if smol:
             s, p = smol[name]
             row += f"{s * 1e3:10.0f}ms{s / p:7.0f}x"
-        print(row + ("" if name in SNIPPETS else "  (not in the goal)"))
+        print(row)
     ratios = [ours[name][0] / ours[name][1] for name in SNIPPETS]
     line = f"{'geometric mean':<22}{'':>18}{geomean(ratios):6.2f}x"
     if smol:

@@ -29,12 +29,11 @@ import textwrap
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+
+from _common import plain_exec, smolagents_times
 
 from sandboxes import Sandbox
 from sandboxes.local import LocalSandbox
-
-SMOL_PYTHON = os.environ.get("SMOLAGENTS_PYTHON", "/work/smol/bin/python")
 
 # Ordinary agent-style computation; each takes tens of milliseconds in plain Python and stays
 # under smolagents' operation limits.
@@ -88,48 +87,6 @@ class Backend:
 
 
 # --- baselines ----------------------------------------------------------------------------------
-
-
-def plain_exec(code: str) -> float:
-    """One run of ``code`` with plain ``compile`` + ``exec`` (what a REPL does), in seconds."""
-    t0 = time.perf_counter()
-    namespace: dict[str, Any] = {}
-    exec(compile(code, "<bench>", "exec"), namespace)
-    return time.perf_counter() - t0
-
-
-def smolagents_times(snippets: dict[str, str], repeats: int) -> dict[str, float] | None:
-    """Best time per snippet in smolagents' LocalPythonExecutor, or ``None`` if not installed."""
-    if not os.path.exists(SMOL_PYTHON):
-        return None
-    script = textwrap.dedent(
-        """
-        import json, sys, time
-        from smolagents.local_python_executor import LocalPythonExecutor
-        snippets, repeats = json.load(sys.stdin)
-        times = {}
-        for name, code in snippets.items():
-            best = float("inf")
-            for _ in range(repeats):
-                executor = LocalPythonExecutor(additional_authorized_imports=[])
-                executor.send_tools({})
-                t0 = time.perf_counter()
-                executor(code)
-                best = min(best, time.perf_counter() - t0)
-            times[name] = best
-        print(json.dumps(times))
-        """
-    )
-    out = subprocess.run(
-        [SMOL_PYTHON, "-c", script],
-        input=json.dumps([snippets, repeats]),
-        capture_output=True,
-        text=True,
-    )
-    if out.returncode != 0:
-        print(f"(smolagents failed: {out.stderr.strip().splitlines()[-1:]})")
-        return None
-    return json.loads(out.stdout)
 
 
 def pipe_echo_round_trip(runs: int) -> float:
@@ -186,7 +143,7 @@ def cpu_ratios(backend: Backend, repeats: int) -> list[tuple[str, float, float, 
                 if ex.error:
                     raise SystemExit(f"snippet {name!r} failed in the sandbox: {ex.error}")
                 plain = min(plain, plain_exec(code))
-            rows.append((name, ours, plain, smol[name] if smol else None))
+            rows.append((name, ours, plain, smol[name][0] if smol else None))
     return rows
 
 
