@@ -7,10 +7,10 @@ agent.run("...").output
 """
 
 from codeact.agents import Agent, CodeAgent, RunStream, ToolCallingAgent
+from codeact.litellm_model import LiteLLMModel
 from codeact.memory import RunResult, Step
 from codeact.models import (
     ChatMessage,
-    LiteLLMModel,
     Model,
     ModelConfigError,
     ModelError,

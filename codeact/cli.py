@@ -10,8 +10,9 @@ import sys
 from typing import Any
 
 from codeact.agents import CodeAgent, ToolCallingAgent
+from codeact.litellm_model import LiteLLMModel
 from codeact.memory import Step
-from codeact.models import LiteLLMModel, Model, ScriptedModel
+from codeact.models import Model, ScriptedModel
 from codeact.tools import Tool
 
 

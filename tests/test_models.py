@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-import codeact.models
+from codeact.litellm_model import LiteLLMModel
 from codeact.models import (
     RAW_ARGUMENTS_KEY,
     ChatMessage,
-    LiteLLMModel,
     Model,
     ModelConfigError,
     ModelError,
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
 
 pytest_plugins = ["openai_server"]  # the openai_server fixture
 
-MODELS_FILE = codeact.models.__file__
 USER = [{"role": "user", "content": "What is 6 * 7?"}]
 WEATHER_TOOL = {
     "type": "function",
@@ -286,15 +284,11 @@ def test_repr_does_not_show_the_api_key(openai_server: OpenAIServer) -> None:
     assert isinstance(model, Model)
 
 
-def test_import_loads_no_heavy_dependencies() -> None:
-    # Loads the module file on its own, so the check is about models.py, not codeact/__init__.
+def test_import_codeact_loads_no_heavy_dependencies() -> None:
     code = (
-        "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location('codeact.models', {MODELS_FILE!r})\n"
-        "module = importlib.util.module_from_spec(spec)\n"
-        "sys.modules['codeact.models'] = module\n"
-        "spec.loader.exec_module(module)\n"
-        "print([m for m in ('litellm', 'pydantic', 'rich', 'httpx') if m in sys.modules])"
+        "import sys, codeact\n"
+        "heavy = ('litellm', 'pydantic', 'rich', 'httpx', 'RestrictedPython', 'asyncio')\n"
+        "print([m for m in heavy if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
@@ -304,7 +298,7 @@ def test_import_loads_no_heavy_dependencies() -> None:
 def test_litellm_switches_respect_the_users_settings() -> None:
     code = (
         "import os\n"
-        "from codeact.models import LiteLLMModel\n"
+        "from codeact import LiteLLMModel\n"
         "LiteLLMModel('openai/x', api_base='http://127.0.0.1:9/v1')\n"
         "print(os.environ['LITELLM_OFFLINE_MODE'], os.environ['LITELLM_LOCAL_MODEL_COST_MAP'])"
     )
