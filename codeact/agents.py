@@ -114,11 +114,19 @@ class Agent:
         steps: list[Step] = []
         usage = TokenUsage()
         outputs: list[Any] = []
+        costs: list[float] = []
+
+        def record(reply: ChatMessage) -> None:
+            nonlocal usage
+            outputs.append(scripted_reply(reply))
+            usage = usage + reply.usage
+            if reply.cost_usd is not None:
+                costs.append(reply.cost_usd)
 
         def result(state: str, output: Any = None, error: str | None = None) -> RunResult:
-            return RunResult(
-                output, state, steps, usage, time.perf_counter() - started, task, error, outputs
-            )
+            duration = time.perf_counter() - started
+            cost = sum(costs) if costs else None
+            return RunResult(output, state, steps, usage, duration, task, error, outputs, cost)
 
         for index in range(1, self.max_steps + 1):
             step_start = time.perf_counter()
@@ -128,9 +136,14 @@ class Agent:
                 raise
             except ModelError as exc:
                 return result("error", error=str(exc))
-            outputs.append(scripted_reply(reply))
-            usage = usage + reply.usage
-            step = Step(index, reply.content, list(reply.tool_calls), token_usage=reply.usage)
+            record(reply)
+            step = Step(
+                index,
+                reply.content,
+                list(reply.tool_calls),
+                token_usage=reply.usage,
+                cost_usd=reply.cost_usd,
+            )
             self._act(step)
             step.duration_s = time.perf_counter() - step_start
             steps.append(step)
@@ -146,8 +159,7 @@ class Agent:
             reply = think(messages)
         except ModelError as exc:
             return result("max_steps", error=f"no final answer after {self.max_steps} steps: {exc}")
-        outputs.append(scripted_reply(reply))
-        usage = usage + reply.usage
+        record(reply)
         answer = prompts.strip_thinking(reply.content or "").strip()
         return result("max_steps", answer or None, f"stopped after max_steps={self.max_steps}")
 

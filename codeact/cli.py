@@ -10,8 +10,8 @@ import sys
 from typing import Any
 
 from codeact.agents import CodeAgent, ToolCallingAgent
+from codeact.console import print_step
 from codeact.litellm_model import LiteLLMModel
-from codeact.memory import Step
 from codeact.models import Model, ScriptedModel
 from codeact.tools import Tool
 
@@ -24,26 +24,6 @@ def load_tool(spec: str) -> Tool:
     sys.path.insert(0, os.getcwd())
     obj = getattr(importlib.import_module(module_name), attr)
     return obj if isinstance(obj, Tool) else Tool(obj)
-
-
-def print_step(step: Step) -> None:
-    """A live console view of one step: thought, action, observation, time and tokens."""
-    from rich.console import Console
-    from rich.panel import Panel
-    from rich.syntax import Syntax
-
-    console = Console(stderr=True)
-    title = (
-        f"step {step.index} · {step.duration_s:.2f} s · "
-        f"{step.token_usage.input_tokens} in / {step.token_usage.output_tokens} out tokens"
-    )
-    console.rule(title)
-    if step.model_output:
-        console.print(step.model_output.split("```")[0].strip() or "", style="dim")
-    if step.action:
-        console.print(Syntax(step.action, "python" if step.tool_calls == [] else "json"))
-    style = "red" if step.error else "green"
-    console.print(Panel(step.observation, title="observation", border_style=style))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,7 @@ class Step:
     final_answer: Any = None
     duration_s: float = 0.0
     token_usage: TokenUsage = field(default_factory=TokenUsage)
+    cost_usd: float | None = None
 
     def reply(self) -> ChatMessage:
         """The model's reply of this step, as it came."""
@@ -52,6 +53,7 @@ class RunResult:
     task: str = ""
     error: str | None = None
     model_outputs: list[Any] = field(default_factory=list)
+    cost_usd: float | None = None  # summed over the replies whose price the model knew
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -299,3 +299,28 @@ def test_agent_as_tool_of_another_agent():
         sandbox="inline",
     )
     assert boss.run("ask the calculator").output == 42
+
+
+class PricedModel:
+    """A real (if tiny) Model that knows its price: replays replies at $0.01 each."""
+
+    model_id = "priced"
+
+    def __init__(self, replies: list[str]) -> None:
+        self.inner = ScriptedModel(replies)
+
+    def generate(self, messages, *, tools=None, stop=None):
+        reply = self.inner.generate(messages, tools=tools, stop=stop)
+        reply.cost_usd = 0.01
+        return reply
+
+    async def agenerate(self, messages, *, tools=None, stop=None):
+        return self.generate(messages, tools=tools, stop=stop)
+
+
+def test_cost_is_recorded_per_step_and_summed():
+    model = PricedModel([code("print(1)"), code("final_answer(2)")])
+    result = CodeAgent(model, sandbox="inline").run("t")
+    assert [s.cost_usd for s in result.steps] == [0.01, 0.01]
+    assert result.cost_usd == pytest.approx(0.02)
+    assert code_agent([code("final_answer(1)")]).run("t").cost_usd is None
