@@ -1779,6 +1779,32 @@ b = X.leak["__builtins__"]
 (b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
 """,
     ),
+    # --- re-exports of what a rule denies or replaces; shared objects with mutating methods ---
+    (
+        "contextlib_wraps_is_functools_wraps",
+        """
+import contextlib, json
+class Box:
+    pass
+box = Box()
+contextlib.wraps(json.dumps, assigned=("__globals__",), updated=())(box)
+g = vars(box)["__globals__"]
+g["codecs"].sys.modules["os"].getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "calendar_shared_instance",
+        """
+import calendar
+calendar.c.setfirstweekday(6)
+"ESCAPED" if calendar.firstweekday() == 6 else "no"
+""",
+    ),
+    (
+        "calendar_prweek_host_stdout",
+        'import calendar\ncallable(calendar.prweek) and "ESCAPED"',
+    ),
+    ("time_clock_settime", 'import time\n"ESCAPED" if callable(time.clock_settime) else "no"'),
     # --- the sandbox's own machinery (nothing to reach in plain Python) --------------------------
     (
         "view_resolver",

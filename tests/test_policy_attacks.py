@@ -7,6 +7,7 @@ process without the policy), must succeed: so each containment test fails if its
 from __future__ import annotations
 
 import ast
+import decimal
 import json
 import math
 import subprocess
@@ -112,8 +113,12 @@ def test_poisoning_attempts_leave_the_host_intact() -> None:
         "import abc, collections.abc\nabc.ABCMeta.register(collections.abc.Sequence, dict)",
         "import math\nmath.pi = 3",
         "import decimal\ndecimal.getcontext",
+        "import decimal\ndecimal.BasicContext.traps[decimal.Inexact] = True",
+        "import decimal\ndecimal.ExtendedContext.prec = 3",
     ]:
         _run_inline(code)
+    assert not decimal.BasicContext.traps[decimal.Inexact]
+    assert decimal.ExtendedContext.prec == 9
     assert json.dumps({"a": 1}) == '{"a": 1}'
     assert json.JSONEncoder().encode(1) == "1"
     assert json.JSONEncoder() != json.JSONEncoder()

@@ -9,6 +9,7 @@ files, processes or interpreter-wide state are removed or replaced by safe versi
 
 from __future__ import annotations
 
+import builtins
 import copy
 import sys
 import types
@@ -43,6 +44,28 @@ DENIED_SUBMODULES = frozenset(
 )
 
 _MISSING = object()
+#: Builtins the sandbox replaces or denies; a module that re-exports one shows neither.
+_UNSAFE_BUILTINS = (
+    "getattr",
+    "setattr",
+    "delattr",
+    "hasattr",
+    "vars",
+    "dir",
+    "type",
+    "eval",
+    "exec",
+    "compile",
+    "open",
+    "globals",
+    "locals",
+    "__import__",
+    "breakpoint",
+    "input",
+    "help",
+    "memoryview",
+    "print",
+)
 _FILES = "it reads or writes files"
 _PICKLE = "it loads pickles, which can run arbitrary code"
 _MEMORY = "it exposes raw memory"
@@ -71,10 +94,20 @@ RULES: dict[str, ModuleRules] = {
             "setfirstweekday": _GLOBAL,
             "prcal": "it prints to the host's stdout",
             "prmonth": "it prints to the host's stdout",
+            "prweek": "it prints to the host's stdout",
+            "c": "it is the calendar the module's functions share with the host; "
+            "make your own: calendar.TextCalendar()",
         }
     ),
     "string": ModuleRules({"Formatter": "its get_field reads any attribute, use str.format"}),
-    "time": ModuleRules({"tzset": _GLOBAL}, replacements.time_module),
+    "time": ModuleRules(
+        {
+            "tzset": _GLOBAL,
+            "clock_settime": _GLOBAL + " (the system clock)",
+            "clock_settime_ns": _GLOBAL + " (the system clock)",
+        },
+        replacements.time_module,
+    ),
     "random": ModuleRules({}, replacements.random_module),
     "pprint": ModuleRules(
         {"PrettyPrinter": "it holds the host's sys.stdout; use pprint.pformat"},
@@ -93,6 +126,7 @@ RULES: dict[str, ModuleRules] = {
             "no_type_check_decorator": "it writes attributes on host objects",
             "clear_overloads": _GLOBAL,
             "get_overloads": "it reads a registry of the host's functions",
+            "reveal_type": "it prints to the host's stderr; use print(type(x))",
         }
     ),
     "dataclasses": ModuleRules({}, replacements.dataclasses_module),
@@ -105,7 +139,9 @@ RULES: dict[str, ModuleRules] = {
             "uuid1": "it may run programs and reveals the MAC address",
         }
     ),
-    "decimal": ModuleRules({"DefaultContext": _GLOBAL, "setcontext": _GLOBAL}),
+    "decimal": ModuleRules(
+        {"DefaultContext": _GLOBAL, "setcontext": _GLOBAL}, replacements.decimal_module
+    ),
     "numpy.random": ModuleRules(
         {"set_bit_generator": _GLOBAL, "get_bit_generator": _GLOBAL},
         replacements.numpy_random_module,
@@ -250,6 +286,7 @@ class ModuleViews:
         self.allowed = frozenset(allowed)
         self.guards = Guards(self.view_of)
         self._views: dict[str, ModuleView] = {}
+        self._replaced: dict[str, dict[str, Any]] = {}  # module name -> its replacements
 
     def allows(self, name: str) -> bool:
         if name == "__future__":
@@ -313,10 +350,8 @@ class ModuleViews:
         name = module.__name__
         rules = RULES.get(name, ModuleRules())
         denied = {**PACKAGE_DENY.get(name.partition(".")[0], {}), **rules.deny}
-        replaced: dict[str, Any] | None = None
 
         def resolve(attr: str) -> Any:
-            nonlocal replaced
             if attr.startswith("_"):
                 if attr == "__all__":
                     return public_names(getattr(module, "__all__", None))
@@ -334,13 +369,21 @@ class ModuleViews:
                 raise AttributeError(
                     f"'{name}.{attr}' is not available in the sandbox (only {shown})"
                 )
-            if replaced is None:
-                replaced = rules.replace(self.guards, module) if rules.replace else {}
+            replaced = self._replacements(module)
             if attr in replaced:
                 return replaced[attr]
             value = getattr(module, attr, _MISSING)
             if value is _MISSING:  # outside the except block: no chained error carries module
                 value = self._submodule(module, attr)
+            ruled = self._ruled_elsewhere(value, name)
+            if ruled is not None:
+                owner, owner_attr = ruled
+                return getattr(self.view(owner), owner_attr)  # its rule: denied or replaced
+            if any(value is getattr(builtins, n, None) for n in _UNSAFE_BUILTINS):
+                raise AttributeError(
+                    f"'{name}.{attr}' is the builtin {value.__name__}(), which the sandbox "
+                    "replaces or denies; use the builtin itself"
+                )
             return self._wrap(value, name, attr)
 
         def public_names(names: Iterable[str] | None = None) -> list[str]:
@@ -356,6 +399,41 @@ class ModuleViews:
             )
 
         return ModuleView(name, getattr(module, "__doc__", None), resolve, public_names)
+
+    def _replacements(self, module: types.ModuleType) -> dict[str, Any]:
+        """The safe stand-ins ``RULES`` gives ``module``, computed once per sandbox."""
+        name = module.__name__
+        found = self._replaced.get(name)
+        if found is None:
+            rules = RULES.get(name)
+            replace = rules.replace if rules is not None else None
+            found = self._replaced[name] = replace(self.guards, module) if replace else {}
+        return found
+
+    def _ruled_elsewhere(self, value: Any, module_name: str) -> tuple[types.ModuleType, str] | None:
+        """Where ``value`` is a name another module's rules deny or replace: re-exports carry
+        the rule with them (``contextlib.wraps`` is ``functools.wraps``, ``io.open`` is
+        ``open``), or a view would hand out what the rule keeps away."""
+        if is_immutable(value) or isinstance(value, types.ModuleType):
+            return None
+        for owner_name, rules in RULES.items():
+            owner = sys.modules.get(owner_name)
+            if owner is None or owner_name == module_name:
+                continue
+            names: Iterable[str] = (*rules.deny, *self._replacements(owner))
+            if rules.only is not None:
+                names = (n for n in dir(owner) if not n.startswith("_") and n not in rules.only)
+            for attr in names:
+                if getattr(owner, attr, None) is value:
+                    return owner, attr
+        for package, deny in PACKAGE_DENY.items():
+            owner = sys.modules.get(package)
+            if owner is None or module_name.partition(".")[0] == package:
+                continue
+            for attr in deny:
+                if getattr(owner, attr, None) is value:
+                    return owner, attr
+        return None
 
     def _visible(self, module: types.ModuleType, attr: str) -> bool:
         value = getattr(module, attr, None)

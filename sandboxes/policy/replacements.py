@@ -4,7 +4,7 @@ Each factory gets one sandbox's ``Guards`` and the real module, and returns the 
 shows instead of the real ones: ``operator.attrgetter`` and ``functools.wraps`` read attributes
 through the guards, ``dataclasses.dataclass`` only decorates the code's own classes, ``random``
 draws from a generator of its own, ``time.sleep`` stays interruptible, ``pprint`` prints where
-``print`` does.
+``print`` does, ``decimal``'s template contexts are the sandbox's own copies.
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ def time_module(guards: Guards, module: types.ModuleType) -> Replacements:
             time.sleep(min(left, 0.02))
 
     return {"sleep": sleep}
+
+
+def decimal_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """The template contexts as copies: the module's own are shared with the host."""
+    return {name: getattr(module, name).copy() for name in ("BasicContext", "ExtendedContext")}
 
 
 def random_module(guards: Guards, module: types.ModuleType) -> Replacements:
