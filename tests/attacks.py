@@ -864,6 +864,18 @@ with tag("t") as opened, suppress(KeyError):
         "from math import *\n[floor(2.5), round(pi, 2)]",
         [2, 3.14],
     ),
+    (
+        "str_subclass_format_via_super",
+        """
+import collections
+class S(str):
+    def format(self, *args, **kwargs):
+        return "[" + super().format(*args, **kwargs) + "]"
+u = collections.UserString("{0.real}|{x}")
+[S("{0}-{x}").format(1, x=2), S("{0.real}").format(3), u.format(4, x=5), "{0.imag}".format(2j)]
+""",
+        ["[1-2]", "[3]", "4|5", "2.0"],
+    ),
 ]
 
 
@@ -1805,6 +1817,28 @@ calendar.c.setfirstweekday(6)
         'import calendar\ncallable(calendar.prweek) and "ESCAPED"',
     ),
     ("time_clock_settime", 'import time\n"ESCAPED" if callable(time.clock_settime) else "no"'),
+    (
+        "super_format_of_str_subclass",
+        """
+class S(str):
+    def fmt(self, *args):
+        return super().format(*args)
+def f():
+    pass
+text = S("{0.__globals__}").fmt(f)
+"ESCAPED" if "__builtins__" in text else text
+""",
+    ),
+    (
+        "userstring_format_delegates",
+        """
+import collections
+def f():
+    pass
+text = collections.UserString("{0.__globals__}").format(f)
+"ESCAPED" if "__builtins__" in text else text
+""",
+    ),
     # --- the sandbox's own machinery (nothing to reach in plain Python) --------------------------
     (
         "view_resolver",

@@ -30,8 +30,8 @@ Getattr = Callable[..., Any]
 def safe_format(template: str, args: tuple[Any, ...], kwargs: Any, getattr_: Getattr) -> str:
     """``template.format(*args, **kwargs)`` with ``{0.name}`` looked up by ``getattr_``."""
     if _plain_template(template):
-        if args:
-            return template.format(*args, **kwargs)
+        if args:  # str.format itself: a subclass may override format (and call super's)
+            return str.format(template, *args, **kwargs)
         return str.format_map(template, kwargs)
     return _vformat(template, args, kwargs, getattr_, 2, [0])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import sys
 import types
+from collections import UserString
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -192,11 +193,19 @@ class Guards:
             raise deny(obj, name, NEVER_ATTRS[name])
         own = is_own_class(obj if isinstance(obj, type) else type(obj))
         if name in ("format", "format_map"):
-            kind = obj if isinstance(obj, type) else type(obj)
-            if issubclass(kind, str) and getattr(kind, name) is getattr(str, name):
-                if kind is obj:
-                    return unbound_format(name, self.read_dynamic)
-                return bound_format(obj, name, self.read_dynamic)
+            real = getattr(str, name)
+            user = isinstance(obj, UserString)
+            if user and getattr(type(obj), name) is getattr(UserString, name):
+                return self.read(obj.data, name)  # it calls data.format: the same check
+            value = getattr(obj, name)
+            if value is real:
+                return unbound_format(name, self.read_dynamic)
+            # Judged by what was found, not where: super().format, proxies and str subclasses
+            # all hand out the real method bound to a string.
+            bound = getattr(value, "__self__", None)
+            if isinstance(bound, str) and value == real.__get__(bound):
+                return bound_format(bound, name, self.read_dynamic)
+            return value
         elif name == "obj" and isinstance(obj, AttributeError):
             return None  # the object a failed lookup was made on: often a real module
         elif name == "mro" and isinstance(obj, type):
