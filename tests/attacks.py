@@ -1839,6 +1839,36 @@ text = collections.UserString("{0.__globals__}").format(f)
 "ESCAPED" if "__builtins__" in text else text
 """,
     ),
+    # --- host ABCs: isinstance() answers come from their registries and their subclasses ----
+    (
+        "typing_alias_register_poisons_host_abc",
+        """
+import collections.abc, typing
+typing.Sequence.register(dict)
+"ESCAPED" if isinstance({}, collections.abc.Sequence) else "no"
+""",
+    ),
+    (
+        "own_abc_register_poisons_host_abc",
+        """
+import collections.abc
+class Mine(collections.abc.Sequence):
+    pass
+Mine.register(dict)
+"ESCAPED" if isinstance({}, collections.abc.Sequence) else "no"
+""",
+    ),
+    (
+        "own_subclasshook_poisons_host_abc",
+        """
+import collections.abc
+class Mine(collections.abc.Mapping):
+    @classmethod
+    def __subclasshook__(cls, other):
+        return True
+"ESCAPED" if isinstance(1, collections.abc.Mapping) else "no"
+""",
+    ),
     # --- the sandbox's own machinery (nothing to reach in plain Python) --------------------------
     (
         "view_resolver",

@@ -13,9 +13,11 @@ otherwise define what the compiler forbids (``__reduce_ex__``, ``__array_interfa
 
 from __future__ import annotations
 
+import abc
 import builtins
 import enum
 import types
+import typing
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,6 +35,20 @@ def is_own_class(cls: Any) -> bool:
 
 def is_own_function(fn: Any) -> bool:
     return type(fn) is types.FunctionType and fn.__globals__.get(TOKEN_NAME) is TOKEN
+
+
+#: Host ABCs no host code asks isinstance() of: the bases of the code's own ABCs and protocols.
+_NEUTRAL_ABCS = (abc.ABC, typing.Protocol)
+
+
+def under_host_abc(cls: Any) -> bool:
+    """Whether ``cls`` extends a host ABC (``collections.abc.Sequence``). A host ABC asks its
+    subclasses in ``isinstance()``, so their registrations and ``__subclasshook__`` answer
+    for the host too (and its cache keeps the answer after the sandbox has gone)."""
+    return isinstance(cls, type) and any(
+        isinstance(k, abc.ABCMeta) and not is_own_class(k) and k not in _NEUTRAL_ABCS
+        for k in cls.__mro__
+    )
 
 
 class Frozen(type):

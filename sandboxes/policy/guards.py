@@ -22,6 +22,7 @@ from sandboxes.policy.classes import (
     is_own_class,
     is_own_function,
     safe_class,
+    under_host_abc,
 )
 from sandboxes.policy.formatting import bound_format, unbound_format
 from sandboxes.policy.rules import (
@@ -210,8 +211,12 @@ class Guards:
             return None  # the object a failed lookup was made on: often a real module
         elif name == "mro" and isinstance(obj, type):
             raise deny(obj, name, "walking the class hierarchy reaches every class in the host")
-        elif name == "register" and _is_abc(obj) and not own:
-            raise deny(obj, name, "registering with a host ABC changes isinstance() for the host")
+        elif name == "register":
+            value = getattr(obj, name)
+            target = getattr(value, "__self__", obj)  # typing.Sequence forwards to the real ABC
+            if _is_abc(target) and (not is_own_class(target) or under_host_abc(target)):
+                raise deny(obj, name, "registering with a host ABC changes the host's isinstance()")
+            return value
         elif (name in ("ctypes", "cffi") or name in FILE_METHODS) and not own:
             raise deny(obj, name, "it reads or writes files or raw memory")
         elif name in PATH_OPTIONAL_METHODS and not own:

@@ -230,6 +230,8 @@ CLASS_BODY_FORBIDDEN: dict[str, str] = {
     "__builtins__": _GLOBALS,
     "__globals__": _GLOBALS,
     "__getattribute__": _RAW,
+    "__subclasshook__": "a host ABC asks it of its subclasses: it would answer isinstance() for "
+    "the host; use ABC.register on the code's own ABCs",
 }
 
 
