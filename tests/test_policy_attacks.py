@@ -126,6 +126,53 @@ def test_poisoning_attempts_leave_the_host_intact() -> None:
     assert math.pi == 3.141592653589793
 
 
+_FINALLY_SWALLOWS = {
+    "finally_continue": """
+while True:
+    try:
+        while True:
+            pass
+    finally:
+        continue
+""",
+    "finally_break": """
+for _ in iter(int, 1):
+    while True:
+        try:
+            while True:
+                pass
+        finally:
+            break
+""",
+    "finally_return": """
+def spin():
+    try:
+        while True:
+            pass
+    finally:
+        return
+while True:
+    spin()
+""",
+}
+
+
+@pytest.mark.parametrize("code", _FINALLY_SWALLOWS.values(), ids=_FINALLY_SWALLOWS.keys())
+def test_finally_cannot_swallow_the_timeout_inline(code: str) -> None:
+    with make_sandbox("inline", timeout=0.3) as sb:
+        ex = sb.run(code)
+    assert ex.error == "TimeoutError: the code ran longer than 0.3 s and was interrupted"
+
+
+def test_finally_still_runs_for_ordinary_exits_and_errors() -> None:
+    code = (
+        "log = []\ndef f():\n    try:\n        return 1\n    finally:\n        log.append('f')\n"
+        "try:\n    try:\n        1 / 0\n    finally:\n        log.append('inner')\n"
+        "except ZeroDivisionError:\n    log.append('caught')\n[f(), log]"
+    )
+    assert _run_inline(code).value == [1, ["inner", "caught", "f"]]
+
+
 def test_violations_are_syntax_errors_with_line_and_reason() -> None:
     policy = RestrictedPolicy()
     tree = ast.parse("x = 1\ny = 2\nz = x.__globals__\n")

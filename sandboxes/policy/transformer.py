@@ -9,9 +9,9 @@ Ordinary Python compiles to ordinary byte code. Only what can be dangerous is re
 * when ``obj`` is a plain name (``self``), stores and private loads first test
   ``__sb_type__(obj) in __sb_own_types__`` (or ``__sb_pure_types__``): classes the guards have
   cleared take the native path, the rest the guard;
-* ``with`` items, ``except`` handlers, class bodies and class patterns get a guard each
-  (timeouts cannot be swallowed, classes are marked as the code's own, ``__match_args__`` is
-  checked); the sandbox's ``__build_class__`` checks metaclasses and bases.
+* ``with`` items, ``except`` handlers, ``finally`` blocks, class bodies and class patterns get
+  a guard each (timeouts cannot be swallowed, classes are marked as the code's own,
+  ``__match_args__`` is checked); the sandbox's ``__build_class__`` checks metaclasses and bases.
 
 Names that can only mean an escape (``__globals__``, ``gi_frame``, ...) are rejected here with a
 ``SyntaxError`` that says why; the same names are refused at run time for ``getattr``.
@@ -285,8 +285,20 @@ class PolicyTransformer(RestrictingNodeTransformer):
         node.body.insert(0, guard)
         return node
 
+    def visit_Try(self, node: ast.Try) -> Any:
+        return self._guard_finally(self.node_contents_visit(node))
+
     def visit_TryStar(self, node: ast.AST) -> Any:
-        return self.node_contents_visit(node)
+        return self._guard_finally(self.node_contents_visit(node))
+
+    @staticmethod
+    def _guard_finally(node: Any) -> Any:
+        """A timeout passes through ``finally`` untouched: its body could swallow it with
+        ``continue``, ``break`` or ``return`` (and loop on, past the time limit)."""
+        if node.finalbody:
+            guard = ast.copy_location(ast.Expr(_call(RERAISE)), node.finalbody[0])
+            node.finalbody.insert(0, guard)
+        return node
 
     def visit_With(self, node: ast.With) -> Any:
         node = self.node_contents_visit(node)
