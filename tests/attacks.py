@@ -1869,6 +1869,31 @@ class Mine(collections.abc.Mapping):
 "ESCAPED" if isinstance(1, collections.abc.Mapping) else "no"
 """,
     ),
+    # --- mutable tables the host's classes and functions hold ----------------------------------
+    (
+        "textwrap_class_table_poisons_host",
+        """
+import textwrap
+textwrap.TextWrapper.unicode_whitespace_trans[ord("a")] = ord("X")
+"ESCAPED" if textwrap.fill("banana") != "banana" else "no"
+""",
+    ),
+    (
+        "calendar_class_list_poisons_host",
+        """
+import calendar
+calendar.HTMLCalendar.cssclasses[0] = "ESCAPED"
+"ESCAPED" if "ESCAPED" in calendar.HTMLCalendar().formatmonth(2024, 1) else "no"
+""",
+    ),
+    (
+        "host_function_annotations_poison",
+        """
+import json
+json.dumps.__annotations__["poisoned"] = int
+"ESCAPED" if "poisoned" in json.dumps.__annotations__ else "no"
+""",
+    ),
     # --- the sandbox's own machinery (nothing to reach in plain Python) --------------------------
     (
         "view_resolver",

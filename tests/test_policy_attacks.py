@@ -14,7 +14,7 @@ import subprocess
 import sys
 import textwrap
 import types
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from attacks import ATTACKS, NUMPY_ATTACKS, SANDBOX_SPECIFIC, TOOLS
 
 from sandboxes import Execution, make_sandbox
 from sandboxes.policy import DEFAULT_ALLOWED_IMPORTS, RestrictedPolicy
+from sandboxes.policy.rules import HOST_TABLES
 
 TESTS = Path(__file__).parent
 
@@ -118,6 +119,9 @@ def test_poisoning_attempts_leave_the_host_intact() -> None:
     ]:
         _run_inline(code)
     assert not decimal.BasicContext.traps[decimal.Inexact]
+    assert textwrap.fill("banana") == "banana"
+    assert "poisoned" not in json.dumps.__annotations__
+    assert not isinstance(1, Mapping)
     assert decimal.ExtendedContext.prec == 9
     assert json.dumps({"a": 1}) == '{"a": 1}'
     assert json.JSONEncoder().encode(1) == "1"
@@ -235,6 +239,32 @@ def test_numpy_public_attributes_lead_to_no_module() -> None:
     np = pytest.importorskip("numpy")
     assert _public_modules_reachable_natively(np) == []
     assert _public_modules_reachable_natively(np.linalg) == []
+
+
+def _mutable_class_tables(module: types.ModuleType) -> set[str]:
+    """Public class attributes of ``module``'s host classes that hold a list, dict or set.
+
+    Such a table is read by the host's instances; a native load would let the code change it.
+    """
+    found = set()
+    for name in dir(module):
+        holder = getattr(module, name, None)
+        if name.startswith("_") or not isinstance(holder, type):
+            continue
+        for klass in holder.__mro__:
+            for attr, value in vars(klass).items():
+                if not attr.startswith("_") and type(value) in (dict, list, set, bytearray):
+                    found.add(attr)
+    return found
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_mutable_class_tables_of_allowed_modules_come_as_copies() -> None:
+    found = set()
+    for module_name in DEFAULT_ALLOWED_IMPORTS:
+        found |= _mutable_class_tables(__import__(module_name))
+    assert "unicode_whitespace_trans" in found  # the audit sees them
+    assert found <= HOST_TABLES
 
 
 def test_allowed_module_views_hide_foreign_modules() -> None:

@@ -9,6 +9,7 @@ reads of private, dunder and guarded names, attribute writes, and the builtins `
 from __future__ import annotations
 
 import abc
+import copy
 import sys
 import types
 from collections import UserString
@@ -29,6 +30,7 @@ from sandboxes.policy.rules import (
     FILE_METHODS,
     GUARDED_ATTRS,
     HOST_PROTOCOL_DUNDERS,
+    HOST_TABLES,
     NEVER_ATTRS,
     PATH_OPTIONAL_METHODS,
     RESERVED_PREFIX,
@@ -122,6 +124,8 @@ class Guards:
         if is_dunder(name):
             if name in SAFE_DUNDER_DATA:
                 value = getattr(obj, name)
+                if name == "__annotations__":
+                    return _unshared(obj, name, value)
                 return safe_class(value) if name == "__class__" else value
             if isinstance(obj, Frozen) or isinstance(type(obj), Frozen):
                 raise deny(obj, name, "the sandbox's own objects only show their name and doc")
@@ -223,6 +227,8 @@ class Guards:
             return _without_path(getattr(obj, name), name)
         elif name == UNCHECKED_RESIZE and not own:
             return _checked_resize(getattr(obj, name))
+        elif name in HOST_TABLES:
+            return _unshared(obj, name, getattr(obj, name))
         value = getattr(obj, name)
         return self.to_view(value, name) if type(value) is types.ModuleType else value
 
@@ -330,6 +336,20 @@ def _pure(cls: type) -> bool:
         if any(key.startswith("_") and not is_dunder(key) for key in attrs):
             return False
     return True
+
+
+def _unshared(obj: Any, name: str, value: Any) -> Any:
+    """A mutable table that belongs to a host function or class comes as a copy: the host's
+    code reads it (``TextWrapper.unicode_whitespace_trans``, a function's ``__annotations__``).
+    An instance's own table is the instance's business."""
+    if type(value) not in (dict, list, set):
+        return value
+    if isinstance(obj, (types.FunctionType, types.MethodType)):
+        return value if is_own_function(getattr(obj, "__func__", obj)) else copy.copy(value)
+    for klass in (obj if isinstance(obj, type) else type(obj)).__mro__:
+        if klass.__dict__.get(name) is value:
+            return value if is_own_class(klass) else copy.copy(value)
+    return value
 
 
 def _is_abc(obj: Any) -> bool:

@@ -84,10 +84,15 @@ PATH_OPTIONAL_METHODS = frozenset(
 )
 #: numpy's ``resize(refcheck=False)`` frees memory that views still point to.
 UNCHECKED_RESIZE = "resize"
+#: Public class attributes of allowed modules' classes that hold mutable tables the host's
+#: instances read (``TextWrapper.unicode_whitespace_trans``): the code gets copies (a test
+#: audits that the default modules have no others).
+HOST_TABLES = frozenset({"unicode_whitespace_trans", "cssclasses", "cssclasses_weekday_head"})
 GUARDED_ATTRS = frozenset(
     {"format", "format_map", "obj", "mro", "register", "ctypes", "cffi", UNCHECKED_RESIZE}
     | FILE_METHODS
     | PATH_OPTIONAL_METHODS
+    | HOST_TABLES
 )
 
 #: Dunder attributes any object may have read: plain data, never a door to the host.
