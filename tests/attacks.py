@@ -1894,6 +1894,37 @@ json.dumps.__annotations__["poisoned"] = int
 "ESCAPED" if "poisoned" in json.dumps.__annotations__ else "no"
 """,
     ),
+    # --- already blocked, kept against regressions: other spellings of the same doors ---------
+    (
+        "nfkc_normalised_dunder",
+        """
+import json
+g = json.dumps.__\uff47\uff4c\uff4f\uff42\uff41\uff4c\uff53__
+g["codecs"].sys.modules["os"].getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "contextmanager_generator_frame",
+        """
+import contextlib
+@contextlib.contextmanager
+def cm():
+    yield 1
+manager = cm()
+manager.gen.gi_frame.f_builtins["__import__"]("os").getpid() and "ESCAPED"
+""",
+    ),
+    (
+        "format_map_missing_hands_out_host_function",
+        """
+import json
+class Lookup(dict):
+    def __missing__(self, key):
+        return json.dumps
+text = "{anything.__globals__[codecs].sys.modules[os]}".format_map(Lookup())
+"ESCAPED" if "module 'os'" in text else text
+""",
+    ),
     # --- the sandbox's own machinery (nothing to reach in plain Python) --------------------------
     (
         "view_resolver",
