@@ -9,18 +9,25 @@ next ``run`` works.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from sandboxes.base import DEFAULT_MAX_OUTPUT, Execution, SandboxError
 
 #: Longest line a worker may send; longer is a protocol violation (the worker keeps values < 1 MB).
 MAX_LINE = 8 * 2**20
-_MAX_ERROR = 20_000
+#: Deepest nesting of lists and dicts taken from a worker; deeper parts become ``TOO_DEEP``.
+MAX_DEPTH = 100
+TOO_DEEP = f"[nested deeper than {MAX_DEPTH} levels: not shown]"
+_MAX_ERROR = 22_000  # the worker's MAX_ERROR plus the line of code it names
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ProtocolError(Exception):
@@ -34,8 +41,9 @@ class Transport(Protocol):
     which the client puts in its error messages after a crash.
     """
 
-    def send(self, line: bytes) -> None:
-        """Write one JSON message plus ``b"\\n"``; raises ``OSError`` when the worker is gone."""
+    def send(self, line: bytes, timeout: float | None = None) -> None:
+        """Write one JSON message plus ``b"\\n"``; ``OSError`` when the worker is gone, or
+        doesn't read it within ``timeout`` seconds (``None``: the transport's own limit)."""
         ...
 
     def readline(self, timeout: float | None) -> bytes | None:
@@ -44,6 +52,11 @@ class Transport(Protocol):
 
     def kill(self) -> None:
         """Hard-stop the worker and release its resources; safe to call twice."""
+        ...
+
+    def abort(self) -> None:
+        """Hard-stop the worker from any thread, leaving the channel open: a reader in another
+        thread sees EOF (closing it under that reader could hand it a reused descriptor)."""
         ...
 
 
@@ -57,6 +70,7 @@ class WorkerClient:
     ``options`` go into the worker's ``start`` message. The worker interrupts code itself at
     ``timeout``; if no result arrives by ``timeout + grace`` the worker is killed and respawned.
     One run at a time (a lock); usable from any thread and from async code (no signals).
+    ``close()`` from another thread ends a run in progress.
     """
 
     def __init__(
@@ -76,6 +90,9 @@ class WorkerClient:
         self._tools: dict[str, Callable[..., Any]] = {}
         self._live: list[Transport] = []  # the current worker, shared with the finalizer
         self._lock = threading.Lock()
+        self._owner: int | None = None  # the thread holding the lock
+        self._closing = False  # close() is ending a run in another thread
+        self._runs = 0
         self._max_stdout = int(self.options.get("max_output") or DEFAULT_MAX_OUTPUT) + 1_000
         weakref.finalize(self, _kill_all, self._live)
 
@@ -86,7 +103,7 @@ class WorkerClient:
 
     def start(self, tools: Mapping[str, Callable[..., Any]] | None = None) -> None:
         """Fresh namespace with ``tools``; reuses a healthy worker, else spawns one."""
-        with self._lock:
+        with self._exclusive():
             self._tools = dict(tools or {})
             if self._live:
                 try:
@@ -98,13 +115,15 @@ class WorkerClient:
 
     def run(self, code: str) -> Execution:
         """Run ``code`` in the worker; the worker's failures become the ``Execution``'s error."""
-        with self._lock:
+        with self._exclusive():
             t0 = time.perf_counter()
             if not self._live:
                 self._spawn_worker()
             transport = self._live[0]
+            self._runs += 1
+            message = {"op": "run", "id": self._runs, "code": code, "timeout": self.timeout}
             try:
-                transport.send(_encode({"op": "run", "code": code, "timeout": self.timeout}))
+                transport.send(_encode(message))
             except OSError:  # it died between runs: the code never reached it
                 reason = self._discard()
                 self._spawn_worker()
@@ -117,20 +136,52 @@ class WorkerClient:
                 return self._serve(transport, t0)
             except _Lost as lost:
                 reason = self._discard()
-                self._spawn_worker()
-                error = str(lost).replace("{reason}", reason)
+                if self._closing:
+                    error = "SandboxClosed: the sandbox was closed while the code ran"
+                else:
+                    self._spawn_worker()
+                    error = str(lost).replace("{reason}", reason)
                 return Execution(error=error, duration_s=time.perf_counter() - t0)
             except BaseException:  # e.g. KeyboardInterrupt in a host tool: the run is abandoned
                 self._discard()
                 raise
 
     def close(self) -> None:
-        """Kill the worker; a later ``start`` or ``run`` spawns a new one."""
-        with self._lock:
+        """Kill the worker (ending a run in another thread); a later ``start`` or ``run`` spawns
+        a new one."""
+        self._check_reentry()
+        if not self._lock.acquire(blocking=False):
+            self._closing = True
+            transport = self.transport
+            if transport is not None:
+                transport.abort()
+            self._lock.acquire()
+        try:
             self._discard()
             self._tools = {}
+        finally:
+            self._closing = False
+            self._lock.release()
 
     # --- internals ------------------------------------------------------------------------
+
+    def _check_reentry(self) -> None:
+        if self._owner == threading.get_ident():
+            raise SandboxError(
+                "a tool of this sandbox used the sandbox itself (run, start or close), which "
+                "would wait for itself forever; give the tool a sandbox of its own"
+            )
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the lock, refusing a tool's call back into its own sandbox (a deadlock)."""
+        self._check_reentry()
+        with self._lock:
+            self._owner = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._owner = None
 
     def _spawn_worker(self) -> None:
         self._live.append(self._spawn())
@@ -155,24 +206,23 @@ class WorkerClient:
         message = _decode(line) if line.endswith(b"\n") else None
         if message is None or message.get("op") == "error":
             detail = message.get("error") if message else _exit_reason(transport)
-            raise SandboxError(f"the sandbox worker failed to start: {detail}")
+            raise SandboxError(f"the sandbox worker failed to start: {str(detail)[:_MAX_ERROR]}")
         if message.get("op") != "ready":
             raise ProtocolError(f"expected 'ready', got {str(message.get('op'))[:50]!r}")
 
     def _serve(self, transport: Transport, t0: float) -> Execution:
-        """Answer tool calls until the worker reports ``done``; raise ``_Lost`` if it can't."""
+        """Answer tool calls until the worker reports ``done``; raise ``_Lost`` if it can't.
+
+        Past the deadline only a ``done`` already on its way is taken, so a worker that keeps
+        sending can't hold the host beyond it.
+        """
         deadline = None if self.timeout is None else t0 + self.timeout + self.grace
         while True:
             left = None if deadline is None else max(0.0, deadline - time.perf_counter())
             try:
                 line = transport.readline(left)
                 if line is None:
-                    assert self.timeout is not None
-                    raise _Lost(
-                        f"TimeoutError: the code was stopped after {self.timeout + self.grace:g} s"
-                        f" (it did not yield to the interrupt at {self.timeout:g} s); the sandbox"
-                        " was restarted, so all variables were lost"
-                    )
+                    raise self._timed_out()
                 if not line.endswith(b"\n"):
                     raise _Lost(
                         "SandboxCrashed: the sandbox worker died while running the code "
@@ -181,10 +231,14 @@ class WorkerClient:
                 message = _decode(line)
                 op = message.get("op")
                 if op == "done":
+                    if message.get("id") != self._runs:
+                        raise ProtocolError("a result for another run")
                     return self._execution(message, t0)
                 if op != "tool_call":
                     raise ProtocolError(f"unexpected message {str(op)[:50]!r}")
-                self._call_tool(transport, message)
+                if deadline is not None and time.perf_counter() >= deadline:
+                    raise self._timed_out()
+                self._call_tool(transport, message, deadline)
             except ProtocolError as exc:
                 raise _Lost(
                     f"SandboxError: the sandbox worker broke the protocol ({exc}) and was "
@@ -196,7 +250,17 @@ class WorkerClient:
                     "({reason}); it was restarted, so all variables were lost"
                 ) from None
 
-    def _call_tool(self, transport: Transport, message: dict[str, Any]) -> None:
+    def _timed_out(self) -> _Lost:
+        assert self.timeout is not None
+        return _Lost(
+            f"TimeoutError: the code was stopped after {self.timeout + self.grace:g} s"
+            f" (it did not yield to the interrupt at {self.timeout:g} s); the sandbox"
+            " was restarted, so all variables were lost"
+        )
+
+    def _call_tool(
+        self, transport: Transport, message: dict[str, Any], deadline: float | None
+    ) -> None:
         call_id, name = message.get("id"), message.get("name")
         args, kwargs = message.get("args"), message.get("kwargs")
         if not (
@@ -214,12 +278,14 @@ class WorkerClient:
             try:
                 reply.update(ok=True, value=fn(*args, **kwargs))
             except Exception as exc:
-                reply.update(type=type(exc).__name__, error=str(exc))
+                reply.update(ok=False, type=type(exc).__name__, error=_safe_str(exc))
         try:
             line = _encode(reply)
-        except (TypeError, ValueError, RecursionError):  # e.g. non-string keys, cycles
-            line = _encode({**reply, "value": repr(reply.get("value"))})
-        transport.send(line)
+        except Exception:  # e.g. non-string keys, cycles, a __repr__ that raises
+            line = _encode({**reply, "value": _safe_str(reply.get("value"), repr)})
+        # The honest worker is waiting for this; one that doesn't read gets the run's time left.
+        left = None if deadline is None else max(deadline - time.perf_counter(), 0.1)
+        transport.send(line, left)
 
     def _execution(self, message: dict[str, Any], t0: float) -> Execution:
         stdout, error = message.get("stdout"), message.get("error")
@@ -249,14 +315,48 @@ def _encode(message: dict[str, Any]) -> bytes:
 
 
 def _decode(line: bytes) -> dict[str, Any]:
-    """Parse one message from the worker: JSON only, an object with a string ``op``."""
+    """Parse one message from the worker: JSON only, an object with a string ``op``.
+
+    What it holds is made harmless for whatever the host does with it later: invalid UTF-8
+    and lone surrogates (which fail to print or save) become U+FFFD, and lists or dicts nested
+    deeper than ``MAX_DEPTH`` (which exhaust the recursion limit of ``repr``, ``json.dump`` or
+    ``dataclasses.asdict``) become ``TOO_DEEP``. The checks cost a scan unless a line needs them.
+    """
     try:
-        message = json.loads(line)
+        message = json.loads(line.decode("utf-8", "replace"))
     except (ValueError, RecursionError) as exc:  # bad JSON, nesting bombs, huge integers
         raise ProtocolError(f"invalid JSON: {str(exc)[:100]}") from None
     if not isinstance(message, dict) or not isinstance(message.get("op"), str):
         raise ProtocolError("a message is not an object with an 'op'")
+    containers = line.count(b"[") + line.count(b"{")
+    if containers > MAX_DEPTH or (b"\\u" in line and _SURROGATE_ESCAPE.search(line)):
+        message = _harmless(message, MAX_DEPTH + 1)  # + 1: the message itself
     return message
+
+
+def _harmless(value: Any, depth: int) -> Any:
+    """``value`` with lone surrogates replaced and nesting cut at ``depth`` levels."""
+    if isinstance(value, str):
+        return _valid_text(value)
+    if isinstance(value, (list, dict)) and depth <= 0:
+        return TOO_DEEP
+    if isinstance(value, list):
+        return [_harmless(item, depth - 1) for item in value]
+    if isinstance(value, dict):
+        return {_valid_text(k): _harmless(v, depth - 1) for k, v in value.items()}
+    return value
+
+
+def _valid_text(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _safe_str(value: Any, convert: Callable[[Any], str] = str) -> str:
+    """``str`` (or ``repr``) of a host object that may refuse; never raises."""
+    try:
+        return convert(value)
+    except Exception:
+        return f"<{type(value).__name__} object>"
 
 
 def _describe_tool(fn: Callable[..., Any]) -> str:

@@ -272,6 +272,8 @@ def reap_orphans(docker_client: Any) -> list[str]:
     reaped = []
     for info in docker_client.api.containers(all=True, filters=filters):
         labels = info.get("Labels") or {}
+        if labels.get(f"{LABEL}.pid_ns", _PID_NS) != _PID_NS:
+            continue  # its owner's pid means nothing here (another container on this engine)
         try:
             pid = int(labels.get(f"{LABEL}.pid", ""))
         except ValueError:
@@ -286,7 +288,9 @@ def owner_labels(pid: int | None = None) -> dict[str, str]:
     """The labels that mark a container as ours and name its owner process (default: this one).
 
     ``reap_orphans`` removes containers whose owner on this host is gone; ``pid_start`` tells a
-    reused pid apart. ``docker ps -f label=codeact.sandbox=1`` lists them all.
+    reused pid apart, ``pid_ns`` a process in another pid namespace that shares the engine and
+    the host name (a container with host networking). ``docker ps -f label=codeact.sandbox=1``
+    lists them all.
     """
     pid = os.getpid() if pid is None else pid
     return {
@@ -294,8 +298,19 @@ def owner_labels(pid: int | None = None) -> dict[str, str]:
         f"{LABEL}.host": socket.gethostname(),
         f"{LABEL}.pid": str(pid),
         f"{LABEL}.pid_start": _start_time(pid),
+        f"{LABEL}.pid_ns": _PID_NS,
         f"{LABEL}.created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")  # e.g. "pid:[4026531836]"
+    except OSError:
+        return ""
+
+
+_PID_NS = _pid_namespace()
 
 
 def _start_time(pid: int) -> str:
@@ -378,9 +393,21 @@ class ContainerTransport:
         self._eof = False
         self._ended: str | None = None  # how the container ended, once it was killed
 
-    def send(self, line: bytes) -> None:
+    def send(self, line: bytes, timeout: float | None = None) -> None:
         """Write to the worker's stdin; ``OSError`` when the container is gone or stuck."""
-        self._sock.sendall(line)
+        if timeout is None:
+            self._sock.sendall(line)
+            return
+        self._sock.settimeout(timeout)
+        try:
+            self._sock.sendall(line)
+        finally:
+            self._sock.settimeout(_SEND_TIMEOUT)
+
+    def abort(self) -> None:
+        """Kill the container from any thread; the stream stays open and ends for its reader."""
+        with contextlib.suppress(Exception):  # gone already, or the engine is unreachable
+            self.api.kill(self.container_id)
 
     def readline(self, timeout: float | None) -> bytes | None:
         """The next stdout line; ``None`` when ``timeout`` passes first, ``b""`` at EOF."""

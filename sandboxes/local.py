@@ -146,14 +146,15 @@ class PipeTransport:
         self._writable.register(self._in, select.POLLOUT)
         self._stderr: collections.deque[bytes] = collections.deque()
         self._stderr_limit = stderr_limit
+        self._reaping = threading.Lock()  # signals vs. reaping: never signal a reused pid
         self._drain: threading.Thread | None = None
         if proc.stderr is not None:
             self._drain = threading.Thread(target=self._drain_stderr, daemon=True)
             self._drain.start()
 
-    def send(self, line: bytes) -> None:
+    def send(self, line: bytes, timeout: float | None = None) -> None:
         view = memoryview(line)
-        deadline = time.monotonic() + self.write_timeout
+        deadline = time.monotonic() + (self.write_timeout if timeout is None else timeout)
         while view:
             try:
                 view = view[os.write(self._in, view) :]
@@ -189,15 +190,8 @@ class PipeTransport:
 
     def kill(self) -> None:
         proc = self.proc
-        if proc.poll() is None:
-            try:
-                if os.getpgid(proc.pid) == proc.pid:  # its own group: take any children along
-                    os.killpg(proc.pid, signal.SIGKILL)
-                else:
-                    proc.kill()
-            except ProcessLookupError:
-                pass
-        with contextlib.suppress(subprocess.TimeoutExpired):  # unkillable (D state): move on
+        self.abort()
+        with self._reaping, contextlib.suppress(subprocess.TimeoutExpired):  # D state: move on
             proc.wait(timeout=10)
         for stream in (proc.stdin, proc.stdout):
             if stream is not None:
@@ -211,9 +205,23 @@ class PipeTransport:
             on_kill, self._on_kill = self._on_kill, None
             on_kill()
 
+    def abort(self) -> None:
+        """SIGKILL the worker (and its process group) from any thread; the pipes stay open."""
+        proc = self.proc
+        with self._reaping:  # not reaped yet, so the pid can't have been reused
+            if proc.poll() is not None:
+                return
+            try:
+                if os.getpgid(proc.pid) == proc.pid:  # its own group: take any children along
+                    os.killpg(proc.pid, signal.SIGKILL)
+                else:
+                    proc.kill()
+            except ProcessLookupError:
+                pass
+
     def exit_reason(self) -> str:
         """How the process ended and the tail of its stderr, for error messages."""
-        with contextlib.suppress(subprocess.TimeoutExpired):  # it may be exiting right now
+        with self._reaping, contextlib.suppress(subprocess.TimeoutExpired):  # may be exiting
             self.proc.wait(timeout=1)
         code = self.proc.poll()
         if code is None:

@@ -12,7 +12,7 @@ Host to worker::
 
     {"op": "start", "tools": {name: doc}, "restricted": bool, "allowed_imports": [...],
      "max_output": n, "memory_mb": n | null, "sys_path": [...]}     -> "ready" or "error"
-    {"op": "run", "code": str, "timeout": seconds | null}            -> "tool_call"*, then "done"
+    {"op": "run", "id": n, "code": str, "timeout": seconds | null}   -> "tool_call"*, then "done"
     {"op": "tool_result", "id": n, "ok": true, "value": ...}
     {"op": "tool_result", "id": n, "ok": false, "type": "ValueError", "error": "message"}
 
@@ -20,7 +20,7 @@ Worker to host::
 
     {"op": "ready"}  |  {"op": "error", "error": str}                (answers to "start")
     {"op": "tool_call", "id": n, "name": str, "args": [...], "kwargs": {...}}
-    {"op": "done", "stdout": str, "value": ..., "error": str | null, "is_final": bool,
+    {"op": "done", "id": n, "stdout": str, "value": ..., "error": str | null, "is_final": bool,
      "final_answer": ..., "duration_s": float}
 
 ``start`` may be sent again to get a fresh namespace; limits and ``sys_path`` apply once per
@@ -28,7 +28,8 @@ process. Tools are stubs that send ``tool_call`` and block for the matching ``to
 error result is raised in the code as an exception of the same type name (a builtin exception
 class when one exists, else a ``RuntimeError`` subclass). Only JSON crosses: a value that is not
 JSON-serialisable (inside a result, an argument or a tool's return) crosses as its ``repr``
-string, and a value whose JSON exceeds ``MAX_VALUE`` bytes crosses as a shortened ``repr``. A
+string, and a value whose JSON exceeds ``MAX_VALUE`` bytes crosses as a shortened ``repr``; an
+error message is cut at ``MAX_ERROR`` characters. ``done`` echoes the ``id`` of its ``run``. A
 ``tool_result`` whose ``id`` is not awaited is dropped: it answers a call the timeout interrupted.
 The worker stops itself at ``timeout`` (SIGALRM); a host that gets no ``done`` in time kills it.
 """
@@ -49,6 +50,7 @@ from typing import Any, Protocol
 
 CELL_FILENAME = "<agent>"
 MAX_VALUE = 1_000_000  # bytes of JSON per value in a "done" message; larger values cross as repr
+MAX_ERROR = 20_000  # characters of an error message (`raise ValueError(huge)` must still cross)
 
 
 class Policy(Protocol):
@@ -108,10 +110,12 @@ def format_error(exc: BaseException, source: str) -> str:
             if tb.tb_frame.f_code.co_filename == CELL_FILENAME:
                 lineno = tb.tb_lineno
             tb = tb.tb_next
+    if len(message) > MAX_ERROR:
+        message = f"{message[:MAX_ERROR]}... [shortened from {len(message)} characters]"
     if lineno and not text and 0 < lineno <= len(lines):
         text = lines[lineno - 1]
     if lineno:
-        message += f"\n  at line {lineno}: {(text or '').strip()}"
+        message += f"\n  at line {lineno}: {(text or '').strip()[:1000]}"
     return message
 
 
@@ -455,9 +459,9 @@ def _start(message: dict[str, Any], channel: _Channel) -> Runner:
     return runner
 
 
-def _send_done(channel: _Channel, result: dict[str, Any]) -> None:
+def _send_done(channel: _Channel, result: dict[str, Any], run_id: Any) -> None:
     """Send a run's result; values that are not JSON, or too large, go as a short ``repr``."""
-    message = {"op": "done", **result}
+    message = {"op": "done", "id": run_id, **result}
     try:
         data = _encode(message)
         if len(data) <= MAX_VALUE + 4 * len(result["stdout"]) + 1000:
@@ -491,11 +495,13 @@ def main() -> None:
             elif op == "run":
                 if runner is None:
                     runner = _start({}, channel)
-                _send_done(channel, runner.run(message["code"], message.get("timeout")))
+                result = runner.run(message["code"], message.get("timeout"))
+                _send_done(channel, result, message.get("id"))
         except Exception as exc:  # the worker's own trouble (MemoryError, a bad start): report it
-            error = f"{type(exc).__name__}: {exc}"
+            error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
             if op == "run":
-                channel.send({"op": "done", "stdout": "", "error": error, "duration_s": 0.0})
+                done = {"op": "done", "id": message.get("id"), "stdout": "", "error": error}
+                channel.send({**done, "duration_s": 0.0})
             else:
                 channel.send({"op": "error", "error": error})
         # any other op (a late "tool_result" for an interrupted call) is dropped

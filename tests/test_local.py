@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -14,11 +15,12 @@ import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sandboxes import make_sandbox
-from sandboxes._client import WorkerClient
+from sandboxes import Execution, make_sandbox
+from sandboxes._client import MAX_DEPTH, WorkerClient
 from sandboxes.local import LocalSandbox, PipeTransport
 
 
@@ -28,6 +30,20 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def _children() -> list[int]:
+    """Pids of this process's children, zombies included."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        with contextlib.suppress(OSError):
+            if entry.isdigit() and _ppid(Path(f"/proc/{entry}/stat").read_text()) == os.getpid():
+                pids.append(int(entry))
+    return pids
+
+
+def _ppid(stat: str) -> int:
+    return int(stat.rpartition(")")[2].split()[1])
 
 
 def _rss_mb() -> float:
@@ -383,25 +399,30 @@ _FAKE_WORKER = textwrap.dedent(
         if msg["op"] == "start":
             send(b'{"op": "ready"}\\n')
             continue
-        code = msg["code"]
+        code, run_id = msg["code"], msg.get("id")
         if code == "garbage":
             send(b"this is not json\\n")
         elif code == "huge":
             send(b"x" * 5_000_000)
         elif code == "bad_done":
-            send(b'{"op": "done", "stdout": 12}\\n')
+            send(json.dumps({"op": "done", "id": run_id, "stdout": 12}).encode() + b"\\n")
         elif code == "bad_op":
             send(b'{"op": "exec", "code": "import os"}\\n')
         elif code == "nested":
             send(b"[" * 100_000 + b"\\n")
+        elif code == "huge_int":
+            send(b'{"op": "done", "stdout": "", "value": ' + b"9" * 100_000 + b"}\\n")
+        elif code == "ready_again":
+            send(b'{"op": "ready"}\\n')
         elif code == "exit":
             os._exit(3)
         elif code == "call_unknown_tool":
             send(b'{"op": "tool_call", "id": 1, "name": "rm_rf", "args": [], "kwargs": {}}\\n')
             reply = json.loads(sys.stdin.buffer.readline())
-            send(json.dumps({"op": "done", "stdout": reply["error"]}).encode() + b"\\n")
+            done = {"op": "done", "id": run_id, "stdout": reply["error"]}
+            send(json.dumps(done).encode() + b"\\n")
         else:
-            send(json.dumps({"op": "done", "stdout": "ok " + code}).encode() + b"\\n")
+            send(json.dumps({"op": "done", "id": run_id, "stdout": "ok " + code}).encode() + b"\\n")
     """
 )
 
@@ -429,7 +450,9 @@ def fake_client(tmp_path: Path) -> Iterator[tuple[WorkerClient, list[subprocess.
     client.close()
 
 
-@pytest.mark.parametrize("misbehaviour", ["garbage", "huge", "bad_done", "bad_op", "nested"])
+@pytest.mark.parametrize(
+    "misbehaviour", ["garbage", "huge", "bad_done", "bad_op", "nested", "huge_int", "ready_again"]
+)
 def test_worker_breaking_the_protocol_is_replaced(fake_client, misbehaviour: str) -> None:
     client, procs = fake_client
     ex = client.run(misbehaviour)
@@ -467,7 +490,7 @@ def test_messages_are_json_lines(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     start = {"op": "start", "tools": {"t": "doc"}, "restricted": False, "max_output": 100}
-    run = {"op": "run", "code": "print(t(1))", "timeout": 5}
+    run = {"op": "run", "id": 7, "code": "print(t(1))", "timeout": 5}
     result = {"op": "tool_result", "id": 1, "ok": True, "value": "two"}
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write((json.dumps(start) + "\n" + json.dumps(run) + "\n").encode())
@@ -478,5 +501,255 @@ def test_messages_are_json_lines(tmp_path: Path) -> None:
     proc.stdin.write((json.dumps(result) + "\n").encode())
     proc.stdin.close()
     done = json.loads(proc.stdout.readline())
-    assert done["op"] == "done" and done["stdout"] == "two\n" and done["error"] is None
+    assert done["op"] == "done" and done["id"] == 7
+    assert done["stdout"] == "two\n" and done["error"] is None
     assert proc.wait(timeout=10) == 0
+
+
+# --- a hostile worker: real processes speaking the protocol badly on purpose --------------------
+
+# Answers "start" like a worker, then runs the test's statements for each "run" message, with
+# `msg`, `run_id`, `send(bytes)`, `recv()` and `done(**fields)` at hand.
+_HOSTILE_PRELUDE = textwrap.dedent(
+    """
+    import json, os, sys, threading, time
+    def send(data):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(1, view):]
+    def recv():
+        line = sys.stdin.buffer.readline()
+        return json.loads(line) if line else None
+    def done(**fields):
+        send(json.dumps({"op": "done", "id": run_id, "stdout": "", **fields}).encode() + b"\\n")
+    while True:
+        msg = recv()
+        if msg is None:
+            break
+        if msg["op"] == "start":
+            send(b'{"op": "ready"}\\n')
+            continue
+        if msg["op"] != "run":
+            continue
+        run_id = msg.get("id")
+    """
+)
+
+
+def _hostile(
+    body: str, *, timeout: float | None = 1.0, write_timeout: float = 10.0, **tools: Any
+) -> tuple[WorkerClient, list[subprocess.Popen[bytes]]]:
+    """A client (0.5 s grace) whose every worker runs ``body`` on each ``run``."""
+    script = _HOSTILE_PRELUDE + textwrap.indent(textwrap.dedent(body), "    ")
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def spawn() -> PipeTransport:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        procs.append(proc)
+        return PipeTransport(proc, write_timeout=write_timeout)
+
+    client = WorkerClient(spawn, timeout=timeout, grace=0.5, options={"max_output": 100})
+    client.start(tools)
+    return client, procs
+
+
+def _run_or_hang(client: WorkerClient, code: str, limit: float = 60) -> Execution:
+    """``client.run(code)`` in a thread; fails the test if it has not returned after ``limit``."""
+    results: list[Execution] = []
+    thread = threading.Thread(target=lambda: results.append(client.run(code)), daemon=True)
+    thread.start()
+    thread.join(limit)
+    assert results, f"run() still hangs after {limit} s"
+    return results[0]
+
+
+def _depth(value: Any) -> int:
+    depth = 0
+    while isinstance(value, list) and value:
+        value, depth = value[0], depth + 1
+    return depth
+
+
+def test_tool_call_flood_past_the_deadline_ends_the_run() -> None:
+    """A worker that keeps sending (and draining its input) never lets the host wait for it."""
+    client, _ = _hostile(
+        """
+        threading.Thread(target=lambda: [None for _ in sys.stdin.buffer], daemon=True).start()
+        for n in range(1, 10**9):
+            send(b'{"op": "tool_call", "id": %d, "name": "x", "args": [], "kwargs": {}}\\n' % n)
+        """
+    )
+    try:
+        ex = _run_or_hang(client, "flood")
+        assert ex.error.startswith("TimeoutError: the code was stopped after 1.5 s")
+    finally:
+        client.close()
+
+
+def test_worker_not_reading_tool_results_is_dropped_at_the_deadline() -> None:
+    """The host's write of a large tool result is bounded by the run's time, not the pipe's."""
+
+    def big() -> str:
+        """One megabyte."""
+        return "x" * 2**20
+
+    client, procs = _hostile(
+        """
+        send(b'{"op": "tool_call", "id": 1, "name": "big", "args": [], "kwargs": {}}\\n')
+        time.sleep(3600)
+        """,
+        write_timeout=3600,
+        big=big,
+    )
+    try:
+        ex = _run_or_hang(client, "deaf")
+        assert ex.error.startswith("SandboxCrashed") and len(procs) == 2
+    finally:
+        client.close()
+
+
+def test_result_for_an_earlier_run_restarts_the_worker() -> None:
+    """A second ``done`` is never taken as the answer to the next run (the host would lag)."""
+    client, procs = _hostile(
+        """
+        done(stdout="answer " + msg["code"])
+        if msg["code"] == "twice":
+            done(stdout="stale")
+        """
+    )
+    try:
+        assert client.run("twice").stdout == "answer twice"
+        ex = client.run("next")
+        assert ex.error.startswith("SandboxError") and "a result for another run" in ex.error
+        assert len(procs) == 2
+        assert client.run("again").stdout == "answer again"
+    finally:
+        client.close()
+
+
+def test_hostile_values_are_made_harmless() -> None:
+    """Nesting deeper than MAX_DEPTH is cut; escaped lone surrogates become U+FFFD."""
+    client, _ = _hostile(
+        """
+        deep = b"[" * 900 + b"]" * 900
+        send(b'{"op": "done", "id": %d, "stdout": "\\\\ud800", "value": %s}\\n' % (run_id, deep))
+        """
+    )
+    try:
+        ex = client.run("deep")
+        assert ex.error is None and ex.stdout == "\ufffd"
+        assert _depth(ex.value) == MAX_DEPTH and "nested deeper" in str(ex.value)
+    finally:
+        client.close()
+
+
+def test_deep_final_answer_of_restricted_code_stays_printable(sb: LocalSandbox) -> None:
+    """An honest worker faithfully sends a 950-level list; the host keeps MAX_DEPTH of it."""
+    ex = sb.run("x = []\nfor i in range(950):\n    x = [x]\nfinal_answer(x)")
+    assert ex.is_final and _depth(ex.final_answer) == MAX_DEPTH
+    json.dumps(ex.final_answer, indent=2)  # the pure-Python encoder recurses per level
+
+
+def test_tool_arguments_are_depth_limited_too(sb: LocalSandbox) -> None:
+    received: list[Any] = []
+
+    def keep(value: Any) -> None:
+        """Keep a value."""
+        received.append(value)
+
+    sb.start({"keep": keep})
+    sb.run("x = []\nfor i in range(500):\n    x = [x]\nkeep(x)")
+    assert _depth(received[0]) < MAX_DEPTH
+    sb.start()
+
+
+def test_lone_surrogate_in_output_can_be_encoded_by_the_host(sb: LocalSandbox) -> None:
+    stdout = sb.run("print('a\\ud800b')").stdout
+    assert stdout.encode("utf-8") == "a\ufffd\ufffd\ufffdb\n".encode()
+
+
+def test_huge_exception_message_is_shortened_and_state_survives(sb: LocalSandbox) -> None:
+    sb.run("kept = 'yes'")
+    ex = sb.run("raise ValueError('x' * 10_000_000)")
+    assert ex.error.startswith("ValueError: xxx") and "shortened from" in ex.error
+    assert "at line 1" in ex.error
+    assert sb.run("kept").value == "yes"
+
+
+def test_tool_result_without_a_repr_crosses_as_a_placeholder(sb: LocalSandbox) -> None:
+    class Opaque:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    class Mute(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no str")
+
+    def opaque() -> Opaque:
+        """Return an object without a repr."""
+        return Opaque()
+
+    def mute() -> None:
+        """Raise an exception without a message."""
+        raise Mute
+
+    sb.start({"opaque": opaque, "mute": mute})
+    assert sb.run("opaque()").value == "<Opaque object>"
+    assert sb.run("mute()").error.startswith("Mute: <Mute object>")
+    sb.start()
+
+
+def test_tool_using_its_own_sandbox_is_an_error_not_a_deadlock() -> None:
+    with LocalSandbox(timeout=5) as sandbox:
+
+        def nested() -> Any:
+            """Run code in the same sandbox."""
+            return sandbox.run("1").value
+
+        sandbox.start({"nested": nested})
+        ex = sandbox.run("nested()")  # the lock is held by this very run
+        assert ex.error.startswith("SandboxError: a tool of this sandbox used the sandbox itself")
+        assert sandbox.run("2").value == 2
+
+
+def test_close_from_another_thread_ends_a_run_without_timeout() -> None:
+    running = threading.Event()
+
+    def started() -> None:
+        """Tell the test that the code runs."""
+        running.set()
+
+    sandbox = LocalSandbox(timeout=None)
+    sandbox.start({"started": started})
+    pid = sandbox.pid
+    results: list[Execution] = []
+    code = "started()\nwhile True:\n    pass"
+    thread = threading.Thread(target=lambda: results.append(sandbox.run(code)))
+    thread.start()
+    assert running.wait(60)
+    sandbox.close()
+    thread.join(60)
+    assert (
+        results and results[0].error == "SandboxClosed: the sandbox was closed while the code ran"
+    )
+    assert sandbox.pid is None and not _alive(pid)
+
+
+def test_many_sandboxes_leave_no_descriptors_threads_or_processes() -> None:
+    def fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    with LocalSandbox() as warm:
+        warm.run("1")
+    before = (fds(), threading.active_count(), _children())
+    for _ in range(50):
+        sandbox = LocalSandbox()
+        sandbox.run("1")
+        sandbox.close()
+    assert (fds(), threading.active_count(), _children()) == before
