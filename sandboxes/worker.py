@@ -39,6 +39,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import contextvars
 import json
 import os
 import signal
@@ -51,6 +52,9 @@ from typing import Any, Protocol
 CELL_FILENAME = "<agent>"
 MAX_VALUE = 1_000_000  # bytes of JSON per value in a "done" message; larger values cross as repr
 MAX_ERROR = 20_000  # characters of an error message (`raise ValueError(huge)` must still cross)
+#: Seconds between repeats of a timeout's interrupt: code that catches the first one on its way
+#: out (a loop in ``__exit__`` or ``finally``) gets another.
+REFIRE_S = 0.1
 
 
 class Policy(Protocol):
@@ -142,6 +146,7 @@ class Runner:
         self.interrupt = interrupt
         self.redirect_sys_stdout = redirect_sys_stdout
         self.namespace: dict[str, Any] = {}
+        self._context = _fresh_context()
         self._out = _CappedOutput(max_output)
         self._final: tuple[bool, Any] = (False, None)
         self._lock = threading.Lock()
@@ -166,6 +171,7 @@ class Runner:
         ns["final_answer"] = self._final_answer
         ns["print"] = self._print
         self.namespace = ns
+        self._context = _fresh_context()
 
     def run(self, code: str, timeout: float | None = None) -> dict[str, Any]:
         """Run one cell; returns the fields of ``sandboxes.Execution`` as a dict."""
@@ -177,9 +183,9 @@ class Runner:
             try:
                 body, last = self._compile(code)
                 self._arm(timeout)
-                exec(body, self.namespace)
+                self._context.run(exec, body, self.namespace)
                 if last is not None:
-                    value = eval(last, self.namespace)
+                    value = self._context.run(eval, last, self.namespace)
             finally:
                 self._disarm()
         except _FinalAnswer:
@@ -232,7 +238,7 @@ class Runner:
             self._redirect.__enter__()
         self._running = True
         if timeout and self.interrupt == "signal":
-            signal.setitimer(signal.ITIMER_REAL, timeout)
+            signal.setitimer(signal.ITIMER_REAL, timeout, REFIRE_S)
         elif timeout:
             self._timer = threading.Timer(timeout, self._fire)
             self._timer.daemon = True
@@ -258,7 +264,8 @@ class Runner:
                 self._fired = False
 
     def _fire(self) -> None:
-        """The timer thread's job in ``"thread"`` mode: raise ``_Interrupted`` in the cell."""
+        """The timer thread's job in ``"thread"`` mode: raise ``_Interrupted`` in the cell, and
+        again every ``REFIRE_S`` until the cell has ended."""
         import ctypes
 
         with self._lock:
@@ -268,10 +275,23 @@ class Runner:
             ctypes.pythonapi.PyThreadState_SetAsyncExc(
                 ctypes.c_ulong(self._thread_id), ctypes.py_object(_Interrupted)
             )
+            self._timer = threading.Timer(REFIRE_S, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
         if self._running:
             raise _Interrupted
+
+
+def _fresh_context() -> contextvars.Context:
+    """The host's context variables for a namespace's cells, except ``decimal``'s context: the
+    cells get one of their own, so ``getcontext().prec = 2`` never reaches the host's."""
+    context = contextvars.copy_context()
+    decimal = sys.modules.get("decimal")  # not imported yet: the cells create their own anyway
+    if decimal is not None:
+        context.run(decimal.setcontext, decimal.Context())
+    return context
 
 
 def _plain_compile(tree: ast.AST, filename: str, mode: str) -> Any:
@@ -479,8 +499,23 @@ def _send_done(channel: _Channel, result: dict[str, Any], run_id: Any) -> None:
     channel.send(message)
 
 
+def _exit_when_orphaned(interval: float = 1.0) -> None:
+    """End this process once its parent is gone. A host killed outright never closes the pipe
+    on a worker busy in code without a timeout, which would otherwise run on forever."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _TIMER_SIGNALS)  # they must break the code's waits
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
 def main() -> None:
     """Serve the protocol in the module docstring on stdin/stdout until the host goes away."""
+    _exit_when_orphaned()
     channel = _Channel()
     runner: Runner | None = None
     while True:

@@ -180,6 +180,48 @@ def test_timeout_cannot_be_swallowed(code: str) -> None:
     assert ex.error == "TimeoutError: the code ran longer than 0.3 s and was interrupted"
 
 
+_OUTRUNS_ONE_INTERRUPT = {
+    "loop_in_exit": "class Stuck:\n    def __enter__(self):\n        return self\n"
+    "    def __exit__(self, *exc):\n        while True:\n            pass\n"
+    "with Stuck():\n    while True:\n        pass",
+    "loop_in_finally": "try:\n    while True:\n        pass\nfinally:\n    while True:\n"
+    "        pass",
+    "nested_finally": "def f():\n    try:\n        while True:\n            pass\n"
+    "    finally:\n        while True:\n            pass\n"
+    "try:\n    f()\nfinally:\n    while True:\n        pass",
+}
+
+
+@pytest.mark.parametrize("backend", ["inline", "local"])
+@pytest.mark.parametrize("code", _OUTRUNS_ONE_INTERRUPT.values(), ids=_OUTRUNS_ONE_INTERRUPT)
+def test_code_that_catches_the_interrupt_on_its_way_out_is_interrupted_again(
+    backend: str, code: str
+) -> None:
+    """The interrupt repeats until the cell ends, so the sandbox (and its state) survives."""
+    with make_sandbox(backend, timeout=0.3) as sb:
+        sb.run("kept = 1")
+        results: list[Execution] = []
+        thread = threading.Thread(target=lambda: results.append(sb.run(code)), daemon=True)
+        thread.start()
+        thread.join(30)
+        assert results, "the cell still runs 30 s after its 0.3 s timeout"
+        timed_out = "TimeoutError: the code ran longer than 0.3 s and was interrupted"
+        assert results[0].error == timed_out
+        assert sb.run("kept").value == 1
+
+
+def test_decimal_context_changes_stay_inside_the_sandbox() -> None:
+    import decimal
+
+    with make_sandbox("inline") as sb:
+        sb.run("import decimal\ndecimal.getcontext().prec = 3")
+        assert sb.run("decimal.Decimal(1) / 7").value == decimal.Decimal("0.143")
+        assert decimal.getcontext().prec == 28
+        assert str(decimal.Decimal(1) / 7) == "0.1428571428571428571428571429"
+        sb.start()  # a fresh namespace gets a fresh context
+        assert sb.run("import decimal\ndecimal.getcontext().prec").value == 28
+
+
 def test_time_sleep_is_interrupted_by_the_timeout() -> None:
     with make_sandbox("inline", timeout=0.3) as sb:
         ex = sb.run("import time\ntime.sleep(5)\nprint('woke up')")

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -753,3 +754,38 @@ def test_many_sandboxes_leave_no_descriptors_threads_or_processes() -> None:
         sandbox.run("1")
         sandbox.close()
     assert (fds(), threading.active_count(), _children()) == before
+
+
+def _gone(pid: int) -> bool:
+    """No such process, or only its zombie (reaped by whoever adopted it, or not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_worker_ends_when_its_host_is_killed_mid_run(tmp_path: Path) -> None:
+    """A host killed outright (no close, no timeout) leaves no worker running the code."""
+    host = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from sandboxes.local import LocalSandbox\n"
+            "sb = LocalSandbox(timeout=None)\n"
+            "sb.start()\n"
+            "print(sb.pid, flush=True)\n"
+            "sb.run('while True:\\n    pass')\n",
+        ],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert host.stdout is not None
+    worker = int(host.stdout.readline())
+    time.sleep(0.5)
+    assert not _gone(worker)
+    host.kill()
+    host.wait()
+    deadline = time.monotonic() + 20
+    while not _gone(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _gone(worker), "the orphaned worker still runs"
