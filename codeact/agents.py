@@ -252,9 +252,12 @@ class CodeAgent(Agent):
         self._lock = threading.Lock()
 
     def system_prompt(self) -> str:
-        from sandboxes.policy import DEFAULT_ALLOWED_IMPORTS
+        if hasattr(self.sandbox, "importable"):  # the backends say what their code can import
+            imports = self.sandbox.importable
+        else:  # a sandbox of the user's own: assume the restricted set
+            from sandboxes.policy import DEFAULT_ALLOWED_IMPORTS
 
-        imports = set(DEFAULT_ALLOWED_IMPORTS) | set(self.allowed_imports)
+            imports = DEFAULT_ALLOWED_IMPORTS | set(self.allowed_imports)
         return prompts.code_system_prompt(self.tools.values(), imports, self.instructions)
 
     def _prepare(self) -> None:

@@ -58,11 +58,13 @@ _CODE_TAG = re.compile(r"<code>(.*?)(?:</code>|\Z)", re.DOTALL | re.IGNORECASE)
 
 
 def code_system_prompt(
-    tools: Iterable[Tool], imports: Iterable[str], instructions: str | None
+    tools: Iterable[Tool], imports: Iterable[str] | None, instructions: str | None
 ) -> str:
+    """``imports``: the modules the code may import; ``None`` when any installed module works."""
     stubs = "\n\n".join(t.describe() for t in tools)
+    listed = "any module installed" if imports is None else ", ".join(sorted(imports)) or "none"
     return CODE_SYSTEM.format(
-        imports=", ".join(sorted(imports)) or "none",
+        imports=listed,
         tools=TOOLS_HEADER.format(stubs=stubs) if stubs else "",
         instructions=f"\n{instructions.strip()}\n" if instructions else "",
     )

@@ -38,7 +38,9 @@ class SandboxError(RuntimeError):
 class Sandbox(Protocol):
     """Runs code snippets in one persistent namespace where ``tools`` are callable globals.
 
-    Backends subclass this to inherit the context-manager methods.
+    Backends subclass this to inherit the context-manager methods. They also say which modules
+    the code may import, as ``importable`` (a set, or ``None`` for whatever is installed), which
+    the agent's prompt lists; a sandbox of your own may leave it out.
     """
 
     def start(self, tools: Mapping[str, Callable[..., Any]] | None = None) -> None:

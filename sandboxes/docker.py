@@ -108,6 +108,8 @@ class DockerSandbox(Sandbox):
         self.cpus = cpus
         self.pids_limit = pids_limit
         self.allowed_imports = list(allowed_imports)  # unrestricted inside; kept for the API
+        #: ``None``: the code may import anything installed in the image (see ``LocalSandbox``).
+        self.importable: frozenset[str] | None = None
         self.max_output = max_output
         self._docker: Any = None
         self._client: WorkerClient | None = None

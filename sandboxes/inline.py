@@ -29,6 +29,11 @@ class InlineSandbox(Sandbox):
         self._runner = Runner(RestrictedPolicy(allowed_imports), max_output=max_output)
         self._started = False
 
+    @property
+    def importable(self) -> frozenset[str]:
+        """The modules the code may import (the safe default set plus ``allowed_imports``)."""
+        return self._runner.policy.allowed_imports  # type: ignore[union-attr]
+
     def start(self, tools: Mapping[str, Callable[..., Any]] | None = None) -> None:
         self._runner.start(tools)
         self._started = True

@@ -82,6 +82,13 @@ class LocalSandbox(Sandbox):
         weakref.finalize(self, self._workdir.remove)
 
     @property
+    def importable(self) -> frozenset[str]:
+        """The modules the code may import (the safe default set plus ``allowed_imports``)."""
+        from sandboxes.policy import DEFAULT_ALLOWED_IMPORTS  # lazily: the host needn't load it
+
+        return DEFAULT_ALLOWED_IMPORTS | frozenset(self._client.options["allowed_imports"])
+
+    @property
     def timeout(self) -> float | None:
         """Seconds a run may take before it is interrupted."""
         return self._client.timeout

@@ -149,6 +149,44 @@ def test_instructions_go_into_the_system_prompt():
     assert "final_answer(answer)" in prompt and "def shout(text: str) -> str:" in prompt
 
 
+def _imports_line(agent: CodeAgent) -> str:
+    return next(line for line in agent.system_prompt().splitlines() if "Imports allowed" in line)
+
+
+def test_prompt_lists_what_the_sandbox_lets_the_code_import():
+    restricted = _imports_line(code_agent([], allowed_imports=["numpy"]))
+    assert (
+        " json, " in restricted
+        and " math, " in restricted
+        and "numpy" in restricted
+        and "subprocess" not in restricted
+    )
+    local = CodeAgent(ScriptedModel([]), sandbox="local", allowed_imports=["numpy"])
+    assert _imports_line(local) == restricted  # the same policy, in a worker process
+    docker = CodeAgent(ScriptedModel([]), sandbox="docker")  # no engine needed until it runs
+    assert _imports_line(docker).endswith("Imports allowed: any module installed.")
+
+
+def test_prompt_of_a_sandbox_of_ones_own_lists_the_restricted_set():
+    from sandboxes.inline import InlineSandbox
+
+    class Mine:  # the protocol's three methods, no ``importable``
+        def __init__(self) -> None:
+            self.inner = InlineSandbox()
+
+        def start(self, tools=None):
+            self.inner.start(tools)
+
+        def run(self, code):
+            return self.inner.run(code)
+
+        def close(self):
+            self.inner.close()
+
+    agent = CodeAgent(ScriptedModel([code("final_answer(1)")]), sandbox=Mine())
+    assert " json, " in _imports_line(agent) and agent.run("t").output == 1
+
+
 def test_run_is_saved_and_replayed(tmp_path):
     first = code_agent([code("x = add(20, 1)"), code("final_answer(x * 2)")]).run("task")
     path = tmp_path / "run.json"
