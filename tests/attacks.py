@@ -1988,8 +1988,14 @@ def _memory(setup: str) -> str:
     return setup.replace("IFACE", _IFACE) + _READ
 
 
-#: Attacks for a sandbox started with ``allowed_imports=["numpy"]``.
-NUMPY_ATTACKS: list[tuple[str, str]] = [
+# What sympy's parser evaluates once it runs a string without a check.
+_OSNAME = "__import__('os').name.replace('posix', 'ESCAPED')"
+
+#: What a sandbox for ``LIBRARY_ATTACKS`` allows (third-party: the dev extras install them).
+LIBRARIES = ["numpy", "pandas", "sympy"]
+
+#: Attacks for a sandbox started with ``allowed_imports=LIBRARIES``.
+LIBRARY_ATTACKS: list[tuple[str, str]] = [
     ("array_interface_class_body", _memory("class X:\n    __array_interface__ = IFACE\nx = X()")),
     (
         "array_interface_property",
@@ -2112,5 +2118,79 @@ np.load("/tmp/sandbox-attack.npy", allow_pickle=True)[0]["a"] == 1 and "ESCAPED"
     (
         "numpy_ma_core_inspect",
         'import numpy.ma.core\nnumpy.ma.core.inspect.sys.modules["os"].getpid() and "ESCAPED"',
+    ),
+    # pandas and sympy evaluate strings as code, and lend their methods to subclasses
+    ("sympy_sympify_eval", f"import sympy\nsympy.sympify({_OSNAME!r})"),
+    ("sympy_S_eval", f"import sympy\nsympy.S({_OSNAME!r})"),
+    ("sympy_sympify_unevaluated", f"import sympy\nsympy.sympify({_OSNAME!r}, evaluate=False)"),
+    ("sympy_builtin_eval_in_string", "import sympy\nsympy.sympify(\"eval('1') and 'ESCAPED'\")"),
+    ("sympy_sympify_inside_a_list", f"import sympy\nsympy.sympify([{_OSNAME!r}])[0]"),
+    (
+        "pandas_eval_function_globals",
+        "import pandas as pd\n"
+        "df = pd.DataFrame({'a': [1]})\n"
+        "g = df.eval('a.__class__.__init__.__globals__')\n"
+        "'ESCAPED' if 'np' in g else None",
+    ),
+    (
+        "pandas_eval_unbound",
+        "import pandas as pd\n"
+        "df = pd.DataFrame({'a': [1]})\n"
+        "g = pd.DataFrame.eval(df, 'a.__class__.__init__.__globals__')\n"
+        "'ESCAPED' if 'np' in g else None",
+    ),
+    (
+        "pandas_top_level_eval_subclasses",
+        "import pandas as pd\n"
+        "'ESCAPED' if len(pd.eval('(1).__class__.__base__.__subclasses__()')) > 50 else None",
+    ),
+    (
+        "pandas_eval_imported_by_name",
+        "from pandas import eval as ev\n"
+        "'ESCAPED' if len(ev('(1).__class__.__base__.__subclasses__()')) > 50 else None",
+    ),
+    (
+        "pandas_query_globals",
+        "import pandas as pd\n"
+        "df = pd.DataFrame({'a': [1, 2]})\n"
+        "r = df.query(\"a.__class__.__init__.__globals__['np'].ones(2) == 1\")\n"
+        "'ESCAPED' if len(r) == 2 else None",
+    ),
+    (
+        "pandas_agg_getattribute",
+        "import pandas as pd\n"
+        "'ESCAPED' if pd.Series([1]).agg('__getattribute__', 0, '_mgr') is not None else None",
+    ),
+    (
+        "pandas_styler_jinja",
+        "import pandas as pd\n"
+        "env = type(pd.DataFrame().style).env\n"
+        "t = \"{{ cycler.__init__.__globals__.os.name.replace('posix', 'ESCAPED') }}\"\n"
+        "env.from_string(t).render()",
+    ),
+    (
+        "pandas_own_subclass_writes_files",
+        "import pandas as pd\n"
+        "class D(pd.DataFrame):\n"
+        "    pass\n"
+        "D({'a': [1]}).to_csv('codeact_escape.csv')\n"
+        "'ESCAPED'",
+    ),
+    (
+        "pandas_register_accessor",
+        "import pandas as pd\n"
+        "class Acc:\n"
+        "    def __init__(self, obj):\n"
+        "        self.obj = obj\n"
+        "pd.api.extensions.register_dataframe_accessor('pwn')(Acc)\n"
+        "'ESCAPED' if hasattr(pd.DataFrame({'a': [1]}), 'pwn') else None",
+    ),
+    (
+        "numpy_own_subclass_writes_files",
+        "import numpy as np\n"
+        "class A(np.ndarray):\n"
+        "    pass\n"
+        "np.zeros(2).view(A).tofile('codeact_escape.bin')\n"
+        "'ESCAPED'",
     ),
 ]

@@ -152,6 +152,90 @@ inv = linalg.inv(np.array([[2.0, 0.0], [0.0, 4.0]]))
     ]
 
 
+_LIBRARIES = ["numpy", "pandas", "sympy"]
+
+#: pandas and sympy as an agent writes them: strings parsed as math, expressions, dispatch by name.
+_DATA_CODE = [
+    ("import sympy as sp\nx = sp.symbols('x')\n[int(r) for r in sp.solve(x**2 - 4, x)]", [-2, 2]),
+    ("import sympy as sp\nstr(sp.sympify('x**2 + 2*x + 1').factor())", "(x + 1)**2"),
+    ("import sympy as sp\nstr(sp.simplify('sin(x)**2 + cos(x)**2'))", "1"),
+    ("import sympy as sp\nstr(sp.integrate('exp(-x**2)', ('x', '-oo', 'oo')))", "sqrt(pi)"),
+    ("import sympy as sp\nstr(sp.S('1/3') + sp.Rational(1, 6))", "1/2"),
+    (
+        "import sympy as sp\nx = sp.Symbol('x')\nstr(sp.diff(sp.sympify('sqrt(x) + Abs(3)'), x))",
+        "1/(2*sqrt(x))",
+    ),
+    ("import sympy as sp\nstr(sp.sympify('f(x) + g', locals={'f': sp.Function('f')}))", "g + f(x)"),
+    ("import sympy as sp\nstr(sp.sympify('x + x', evaluate=False))", "x + x"),
+    ("import sympy as sp\nsp.latex(sp.sympify('alpha**2'))", "\\alpha^{2}"),
+    ("import sympy as sp\nsp.pprint(sp.sympify('x**2'), use_unicode=False)", None),
+    (
+        "import pandas as pd\ndf = pd.DataFrame({'a': [1, 2, 3], 'b': [4, 5, 6]})\n"
+        "df.query('a > 1 and b < 6')['a'].tolist()",
+        [2],
+    ),
+    (
+        "import pandas as pd\nlo = 2\npd.DataFrame({'a': [1, 2, 3]}).query('a >= @lo').a.tolist()",
+        [2, 3],
+    ),
+    (
+        "import pandas as pd\npd.DataFrame({'a': [1, 2], 'b': [3, 4]}).eval('a + b').tolist()",
+        [4, 6],
+    ),
+    ("import pandas as pd\nk = 5\npd.eval('k + 1')", 6),
+    (
+        "import pandas as pd\ndf = pd.DataFrame({'g': ['x', 'x', 'y'], 'v': [1, 2, 3]})\n"
+        "df.groupby('g')['v'].agg('sum').to_dict()",
+        {"x": 3, "y": 3},
+    ),
+    ("import pandas as pd\npd.DataFrame({'a': [1, 4]}).agg(['sum', 'max'])['a'].tolist()", [5, 4]),
+    ("import pandas as pd\npd.Series([1, 4]).transform('sqrt').tolist()", [1.0, 2.0]),
+    ("import pandas as pd\npd.DataFrame({'a': [1, 2]}).to_csv(index=False)", "a\n1\n2\n"),
+    (
+        "import pandas as pd\nclass Frame(pd.DataFrame):\n    pass\n"
+        "Frame({'a': [1]}).to_csv(index=False)",
+        "a\n1\n",
+    ),
+]
+
+
+@pytest.mark.parametrize("backend", ["inline", "local"])
+def test_pandas_and_sympy_code_runs(backend: str) -> None:
+    for library in _LIBRARIES:
+        pytest.importorskip(library)
+    with make_sandbox(backend, timeout=60, allowed_imports=_LIBRARIES) as sb:
+        for code, expected in _DATA_CODE:
+            ex = sb.run(code)
+            assert ex.error is None, (code, ex.error)
+            assert _json(ex.value) == _json(expected), code
+        assert sb.run("import sympy as sp\nsp.pprint(sp.Symbol('y'))").stdout == "y\n"
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        ("import sympy\nsympy.test", "AttributeError: 'sympy.test' is not available"),
+        ("import sympy\nsympy.sympify('open(1)')", "PermissionError: sympy expression: the name"),
+        ("import sympy\nsympy.sympify('x.func')", "PermissionError: sympy expression: Attribute"),
+        ("import pandas as pd\npd.DataFrame().plot", "AttributeError: 'plot' of 'DataFrame'"),
+        ("import pandas as pd\npd.Series([1]).apply('__class__')", "PermissionError: apply()"),
+    ],
+)
+def test_library_features_that_escape_say_why(code: str, error: str) -> None:
+    for library in _LIBRARIES:
+        pytest.importorskip(library)
+    with make_sandbox("inline", allowed_imports=_LIBRARIES) as sb:
+        assert sb.run(code).error.startswith(error)
+
+
+def test_host_sympy_parses_as_before_after_a_sandbox_used_it() -> None:
+    """The parser check applies to parses the code starts, not to the host's own."""
+    sympy = pytest.importorskip("sympy")
+    with make_sandbox("inline", allowed_imports=["sympy"]) as sb:
+        assert sb.run("import sympy\nsympy.sympify('x._name')").error is not None
+    assert str(sympy.sympify("x.name")) == "x"
+
+
 def test_timeout_interrupts_and_the_next_run_keeps_the_variables() -> None:
     with make_sandbox("inline", timeout=0.5) as sb:
         sb.run("x = 41")

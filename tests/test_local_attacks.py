@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from attacks import ATTACKS, BENIGN, NUMPY_ATTACKS, TOOLS
+from attacks import ATTACKS, BENIGN, LIBRARIES, LIBRARY_ATTACKS, TOOLS
 
 from sandboxes.local import LocalSandbox
 
@@ -24,9 +24,11 @@ def sb() -> Iterator[LocalSandbox]:
 
 
 @pytest.fixture(scope="module")
-def numpy_sb() -> Iterator[LocalSandbox]:
-    pytest.importorskip("numpy")
-    with LocalSandbox(timeout=3, grace=1, allowed_imports=["numpy"]) as sandbox:
+def library_sb() -> Iterator[LocalSandbox]:
+    for library in LIBRARIES:
+        pytest.importorskip(library)
+    # The first import of pandas or sympy takes a while on a busy machine.
+    with LocalSandbox(timeout=30, grace=1, allowed_imports=LIBRARIES) as sandbox:
         yield sandbox
 
 
@@ -61,6 +63,8 @@ def test_escape_attempt_fails(sb: LocalSandbox, code: str) -> None:
     _assert_contained(sb, code)
 
 
-@pytest.mark.parametrize("code", [c for _, c in NUMPY_ATTACKS], ids=[i for i, _ in NUMPY_ATTACKS])
-def test_numpy_escape_attempt_fails(numpy_sb: LocalSandbox, code: str) -> None:
-    _assert_contained(numpy_sb, code)
+@pytest.mark.parametrize(
+    "code", [c for _, c in LIBRARY_ATTACKS], ids=[i for i, _ in LIBRARY_ATTACKS]
+)
+def test_library_escape_attempt_fails(library_sb: LocalSandbox, code: str) -> None:
+    _assert_contained(library_sb, code)

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
-from attacks import ATTACKS, NUMPY_ATTACKS, SANDBOX_SPECIFIC, TOOLS
+from attacks import ATTACKS, LIBRARIES, LIBRARY_ATTACKS, SANDBOX_SPECIFIC, TOOLS
 
 from sandboxes import Execution, make_sandbox
 from sandboxes.policy import DEFAULT_ALLOWED_IMPORTS, RestrictedPolicy
@@ -44,10 +44,13 @@ def test_attack_is_contained_inline(code: str) -> None:
     assert ex.error is not None or ex.value != "ESCAPED"
 
 
-@pytest.mark.parametrize("code", [a[1] for a in NUMPY_ATTACKS], ids=[a[0] for a in NUMPY_ATTACKS])
-def test_numpy_attack_is_contained_inline(code: str) -> None:
-    pytest.importorskip("numpy")
-    ex = _run_inline(code, allowed_imports=["numpy"])
+@pytest.mark.parametrize(
+    "code", [a[1] for a in LIBRARY_ATTACKS], ids=[a[0] for a in LIBRARY_ATTACKS]
+)
+def test_library_attack_is_contained_inline(code: str) -> None:
+    for library in LIBRARIES:
+        pytest.importorskip(library)
+    ex = _run_inline(code, allowed_imports=LIBRARIES)
     assert not _escaped(ex), ex
 
 
@@ -57,8 +60,10 @@ sys.path.insert(0, sys.argv[1])
 import attacks
 from sandboxes.worker import Runner
 assert "sandboxes.policy" not in sys.modules  # plain Python: no guards, no patched copy
+for library in attacks.LIBRARIES:  # imported once, before the forks
+    __import__(library)
 results = {}
-for name, code in attacks.ATTACKS + attacks.NUMPY_ATTACKS:
+for name, code in attacks.ATTACKS + attacks.LIBRARY_ATTACKS:
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # each attack in its own child: poisoning one must not help the next
@@ -78,21 +83,22 @@ print(repr(results))
 
 
 @pytest.fixture(scope="module")
-def plain_results() -> dict[str, bool]:
+def plain_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bool]:
     """Which attacks escape when run without any policy (one fresh process, a fork per attack)."""
-    pytest.importorskip("numpy")
+    for library in LIBRARIES:
+        pytest.importorskip(library)
     out = subprocess.run(
         [sys.executable, "-c", _PLAIN_RUNNER, str(TESTS)],
         capture_output=True,
         text=True,
         timeout=120,
-        cwd="/tmp",
+        cwd=tmp_path_factory.mktemp("plain"),  # where the file-writing attacks write
     )
     assert out.returncode == 0, out.stderr
     return ast.literal_eval(out.stdout.strip().splitlines()[-1])
 
 
-_ALL = ATTACKS + NUMPY_ATTACKS
+_ALL = ATTACKS + LIBRARY_ATTACKS
 
 
 @pytest.mark.parametrize("name", [a[0] for a in _ALL if a[0] not in SANDBOX_SPECIFIC])

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sandboxes.policy.classes import install_copy_guard
+from sandboxes.policy.expressions import CODE_FILENAMES
 from sandboxes.policy.modules import ModuleViews
 from sandboxes.policy.namespace import make_namespace
 from sandboxes.policy.transformer import transform
@@ -99,6 +100,7 @@ class RestrictedPolicy:
         self, tree: ast.Module | ast.Expression, filename: str, mode: str
     ) -> types.CodeType:
         """Transform and compile ``tree``; a policy violation is a ``SyntaxError`` saying why."""
+        CODE_FILENAMES.add(filename)
         new, problems = transform(tree)
         if problems:
             lineno, col, message = problems[0]

@@ -25,12 +25,15 @@ from sandboxes.policy.classes import (
     safe_class,
     under_host_abc,
 )
+from sandboxes.policy.expressions import checked_expression_method
 from sandboxes.policy.formatting import bound_format, unbound_format
 from sandboxes.policy.rules import (
+    EXPRESSION_METHODS,
     FILE_METHODS,
     GUARDED_ATTRS,
     HOST_PROTOCOL_DUNDERS,
     HOST_TABLES,
+    LIBRARY_DENIED,
     NEVER_ATTRS,
     PATH_OPTIONAL_METHODS,
     RESERVED_PREFIX,
@@ -196,7 +199,8 @@ class Guards:
     def _read_guarded(self, obj: Any, name: str) -> Any:
         if name in NEVER_ATTRS:
             raise deny(obj, name, NEVER_ATTRS[name])
-        own = is_own_class(obj if isinstance(obj, type) else type(obj))
+        # The code's own method of that name, not one a host base class (a DataFrame) lends it.
+        own = self.private_ok(obj, name)
         if name in ("format", "format_map"):
             real = getattr(str, name)
             user = isinstance(obj, UserString)
@@ -225,6 +229,10 @@ class Guards:
             raise deny(obj, name, "it reads or writes files or raw memory")
         elif name in PATH_OPTIONAL_METHODS and not own:
             return _without_path(getattr(obj, name), name)
+        elif name in EXPRESSION_METHODS and not own:
+            return checked_expression_method(getattr(obj, name), name)
+        elif name in LIBRARY_DENIED and not own:
+            raise deny(obj, name, LIBRARY_DENIED[name])
         elif name == UNCHECKED_RESIZE and not own:
             return _checked_resize(getattr(obj, name))
         elif name in HOST_TABLES:

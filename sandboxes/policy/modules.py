@@ -36,10 +36,14 @@ DENIED_SUBMODULES = frozenset(
         "pandas.io",
         "pandas.util",
         "pandas.testing",
+        "pandas.plotting",
         "sympy.utilities",
         "sympy.parsing",
         "sympy.printing.preview",
         "sympy.external",
+        "sympy.testing",
+        "sympy.interactive",
+        "sympy.plotting",
     }
 )
 
@@ -152,6 +156,8 @@ RULES: dict[str, ModuleRules] = {
     "csv": ModuleRules(
         {"field_size_limit": _GLOBAL, "register_dialect": _GLOBAL, "unregister_dialect": _GLOBAL}
     ),
+    "pandas": ModuleRules({}, replacements.pandas_module),
+    "sympy": ModuleRules({}, replacements.sympy_module),
     "io": ModuleRules(
         only=frozenset(
             {"StringIO", "BytesIO", "SEEK_SET", "SEEK_CUR", "SEEK_END", "UnsupportedOperation"}
@@ -234,11 +240,45 @@ PACKAGE_DENY: dict[str, dict[str, str]] = {
         "set_option": _GLOBAL,
         "reset_option": _GLOBAL,
         "options": _GLOBAL,
+        **dict.fromkeys(
+            (
+                "register_dataframe_accessor",
+                "register_series_accessor",
+                "register_index_accessor",
+                "register_extension_dtype",
+            ),
+            "it adds attributes to the host's pandas classes",
+        ),
     },
     "sympy": {
         **dict.fromkeys(
             ("parse_expr", "lambdify", "preview", "init_printing", "init_session"), _EVAL
         ),
+        **dict.fromkeys(("test", "doctest"), "it runs sympy's test suite (files, processes)"),
+        **dict.fromkeys(
+            ("plot", "plot_parametric", "plot_implicit", "plot_backends", "textplot"),
+            "it draws with a plotting backend or prints to the host's stdout",
+        ),
+        **dict.fromkeys(
+            (
+                "print_ccode",
+                "print_fcode",
+                "print_glsl",
+                "print_jscode",
+                "print_latex",
+                "print_mathml",
+                "print_maple_code",
+                "print_python",
+                "print_rcode",
+                "print_tree",
+            ),
+            "it prints to the host's stdout; print() what ccode(), latex()... return",
+        ),
+        "print_gtk": "it opens a viewer program",
+        "pager_print": "it runs a pager program",
+        "interactive_traversal": "it reads the host's stdin",
+        "capture": "it swaps the host's sys.stdout",
+        **dict.fromkeys(("pprint_use_unicode", "pprint_try_use_unicode"), _GLOBAL),
     },
 }
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandboxes.policy.classes import check_base, is_own_class
+from sandboxes.policy.expressions import checked_expression_method, guard_sympy_parser
 from sandboxes.policy.guards import Guards
 
 Replacements = dict[str, Any]
@@ -82,6 +83,27 @@ def pprint_module(guards: Guards, module: types.ModuleType) -> Replacements:
         pprint(obj, *args, sort_dicts=sort_dicts, **options)
 
     return {"pprint": pprint, "pp": pp}
+
+
+def pandas_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """``pandas.eval`` refusing underscore names (they reach any attribute of any object)."""
+    return {"eval": checked_expression_method(module.eval, "eval")}
+
+
+def sympy_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """``pprint`` printing where ``print`` does; and sympy's string parser checked whenever the
+    code makes it run (``sympify("...")``, or any sympy function given a string)."""
+    import sympy.parsing.sympy_parser as parser
+
+    from sandboxes.policy.modules import PACKAGE_DENY
+
+    guard_sympy_parser(parser, frozenset(PACKAGE_DENY["sympy"]))
+
+    def pprint(expr: Any, **settings: Any) -> None:
+        """Pretty-print ``expr`` to the sandbox's output."""
+        guards.namespace.get("print", print)(module.pretty(expr, **settings))
+
+    return {"pprint": pprint, "pretty_print": pprint}
 
 
 def operator_module(guards: Guards, module: types.ModuleType) -> Replacements:

@@ -82,6 +82,17 @@ FILE_METHODS = frozenset(
 PATH_OPTIONAL_METHODS = frozenset(
     {"to_csv", "to_json", "to_html", "to_latex", "to_markdown", "to_xml", "to_string"}
 )
+#: Methods of allowed libraries that evaluate a string or look it up as a method name (pandas'
+#: ``eval``, ``query``, ``agg``...): they get it checked for underscore names first.
+EXPRESSION_METHODS = frozenset({"eval", "query", "agg", "aggregate", "apply", "transform"})
+#: Library methods the code's objects never get from a host base class.
+LIBRARY_DENIED = {
+    "style": "pandas' Styler renders Jinja templates that read files and any attribute",
+    "from_custom_template": "it reads templates from the file system",
+    **dict.fromkeys(
+        ("plot", "hist", "boxplot"), "it imports the plotting backend module the call names"
+    ),
+}
 #: numpy's ``resize(refcheck=False)`` frees memory that views still point to.
 UNCHECKED_RESIZE = "resize"
 #: Public class attributes of allowed modules' classes that hold mutable tables the host's
@@ -93,6 +104,8 @@ GUARDED_ATTRS = frozenset(
     | FILE_METHODS
     | PATH_OPTIONAL_METHODS
     | HOST_TABLES
+    | EXPRESSION_METHODS
+    | LIBRARY_DENIED.keys()
 )
 
 #: Dunder attributes any object may have read: plain data, never a door to the host.

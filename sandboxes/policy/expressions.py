@@ -1,0 +1,191 @@
+"""Strings that allowed libraries evaluate as code: checked before they run.
+
+pandas' ``eval``/``query`` read attributes of whatever the expression names (``a.__class__``...
+reaches any module), pandas' ``agg``/``apply``/``transform`` look a string up as a method name,
+and sympy's ``sympify`` (which nearly every sympy function applies to its string arguments) ends
+in a plain ``eval`` with the real builtins. None of that passes through the sandbox's guards, so
+the strings are checked here: no underscore names for pandas; for sympy, an expression of
+numbers, operators and calls of sympy's own functions only, when the parse comes from the code.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import io
+import re
+import sys
+import threading
+import tokenize
+import types
+from collections.abc import Callable, Iterable
+from typing import Any
+
+#: File names the policy compiled the code under: a frame with one of them is the code's.
+CODE_FILENAMES: set[str] = set()
+
+_EXPRESSION_KEYWORDS = ("expr", "func", "arg")
+_SCOPED = frozenset({"eval", "query"})  # pandas resolves names in the caller's frame
+_IDENTIFIER = re.compile(r"[^\W\d]\w*")
+
+
+def refuse_private_names(text: str, what: str) -> None:
+    """``PermissionError`` if ``text`` names anything starting with ``_`` (outside strings)."""
+    try:
+        tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+        names = [t.string for t in tokens if t.type == tokenize.NAME]
+    except (tokenize.TokenError, SyntaxError):  # unparsable: every word counts, strings too
+        names = _IDENTIFIER.findall(text)
+    if any(name.startswith("_") for name in names):
+        raise _refusal(what)
+
+
+def _refusal(what: str) -> PermissionError:
+    return PermissionError(
+        f"{what}: names starting with '_' are not allowed in the sandbox's expressions"
+    )
+
+
+def _strings(value: Any, depth: int = 2) -> Iterable[str]:
+    """``value`` if a string, else the strings in a list, tuple or dict of them."""
+    if isinstance(value, str):
+        yield value
+    elif depth and isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item, depth - 1)
+    elif depth and isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item, depth - 1)
+
+
+def checked_expression_method(method: Any, name: str) -> Any:
+    """``method`` (pandas' ``eval``, ``query``, ``agg``...) refusing underscore names in the
+    expression or function name it is given (first two positions, for the unbound form too)."""
+    if not callable(method):
+        return method
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        candidates = [*args[:2], *(kwargs.get(k) for k in _EXPRESSION_KEYWORDS)]
+        for value in candidates:
+            for text in _strings(value):
+                refuse_private_names(text, f"{name}()")
+        if name in _SCOPED:  # ``@name`` and bare names are looked up that many frames up
+            kwargs["level"] = kwargs.get("level", 0) + 1
+        return method(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = getattr(method, "__doc__", None)
+    return call
+
+
+# --- sympy ---------------------------------------------------------------------------------
+
+_SYMPY_NODES = (
+    ast.Expression,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.Call,
+    ast.keyword,
+    ast.Tuple,
+    ast.List,
+    ast.Set,
+    ast.Dict,
+    ast.Subscript,
+    ast.Slice,
+    ast.IfExp,
+    ast.operator,
+    ast.unaryop,
+    ast.cmpop,
+    ast.boolop,
+)
+#: Builtins a sympy expression may name (sympy's parser puts every builtin function in reach).
+_SYMPY_BUILTINS = frozenset(
+    {"abs", "pow", "round", "divmod", "int", "float", "complex", "bool", "max", "min"}
+)
+_patch_lock = threading.Lock()
+
+
+def check_sympy_code(
+    code: str, local_dict: dict[str, Any], global_dict: dict[str, Any], denied: frozenset[str]
+) -> None:
+    """``PermissionError`` unless ``code`` (sympy's parser output) is plain math: numbers,
+    operators, and calls of names that are sympy's own objects (or the code's ``locals``)."""
+    try:
+        tree = ast.parse(code, "<sympy>", "eval")
+    except SyntaxError:
+        return  # sympy's own eval raises the same error, naming the string
+    for node in ast.walk(tree):
+        if not isinstance(node, _SYMPY_NODES):
+            kind = type(node).__name__
+            raise PermissionError(
+                f"sympy expression: {kind} is not allowed in strings parsed in the sandbox; "
+                "build the expression from Symbol(...) and operators instead"
+            )
+        if isinstance(node, ast.Call) and not isinstance(node.func, ast.Name):
+            raise PermissionError("sympy expression: only named functions may be called")
+        if isinstance(node, ast.keyword) and node.arg is None:
+            raise PermissionError("sympy expression: ** arguments are not allowed")
+        if isinstance(node, ast.Name) and not _sympy_name_ok(
+            node.id, local_dict, global_dict, denied
+        ):
+            raise PermissionError(
+                f"sympy expression: the name {node.id!r} is not allowed in strings parsed in "
+                "the sandbox"
+            )
+
+
+def _sympy_name_ok(
+    name: str, local_dict: dict[str, Any], global_dict: dict[str, Any], denied: frozenset[str]
+) -> bool:
+    if name.startswith("_") or name in denied:
+        return False
+    if name in local_dict:
+        return True  # the code's own ``locals=``, or symbols the parser made
+    if name not in global_dict:
+        return name in _SYMPY_BUILTINS  # eval would look in the real builtins
+    value = global_dict[name]
+    if isinstance(value, types.ModuleType):
+        return False
+    if isinstance(value, types.BuiltinFunctionType) and getattr(value, "__module__", "") in (
+        "builtins",
+        None,
+    ):
+        return name in _SYMPY_BUILTINS and getattr(builtins, name, None) is value
+    owner = value if isinstance(value, type) or callable(value) else type(value)
+    module = getattr(owner, "__module__", None) or ""
+    return module == "sympy" or module.startswith("sympy.")
+
+
+def guard_sympy_parser(sympy_parser: types.ModuleType, denied: frozenset[str]) -> None:
+    """Wrap ``sympy_parser.stringify_expr`` (process-wide, once) so that a parse started by the
+    sandboxed code is checked by ``check_sympy_code``; the host's own parses pass unchanged."""
+    with _patch_lock:
+        original = sympy_parser.stringify_expr
+        if getattr(original, "_sb_checked", False):
+            return
+
+        def stringify_expr(
+            s: str, local_dict: dict[str, Any], global_dict: dict[str, Any], transformations: Any
+        ) -> str:
+            code = original(s, local_dict, global_dict, transformations)
+            if _called_from_code():
+                check_sympy_code(code, local_dict, global_dict, denied)
+            return code
+
+        stringify_expr._sb_checked = True  # type: ignore[attr-defined]
+        stringify_expr.__doc__ = original.__doc__
+        sympy_parser.stringify_expr = stringify_expr
+
+
+def _called_from_code(get_frame: Callable[[int], Any] = sys._getframe) -> bool:
+    frame = get_frame(2)
+    while frame is not None:
+        if frame.f_code.co_filename in CODE_FILENAMES:
+            return True
+        frame = frame.f_back
+    return False
