@@ -2186,6 +2186,25 @@ np.load("/tmp/sandbox-attack.npy", allow_pickle=True)[0]["a"] == 1 and "ESCAPED"
         "'ESCAPED' if hasattr(pd.DataFrame({'a': [1]}), 'pwn') else None",
     ),
     (
+        "pandas_eval_writes_files",
+        "import pandas as pd\n"
+        "pd.DataFrame({'a': [1]}).eval(\"a.to_csv('codeact_escape_eval.csv')\")\n"
+        "'ESCAPED'",
+    ),
+    (
+        "pandas_agg_by_name_writes_files",
+        "import pandas as pd\n"
+        "try:\n"
+        "    pd.Series([1]).agg('to_csv', 0, 'codeact_escape_agg.csv')\n"
+        "except AssertionError:\n"
+        "    pass\n"
+        "open('codeact_escape_agg.csv').read() and 'ESCAPED'",
+    ),
+    (
+        "pandas_eval_reads_raw_memory",
+        "import pandas as pd\npd.DataFrame({'a': [1]}).eval('a.values.ctypes.data') and 'ESCAPED'",
+    ),
+    (
         "numpy_own_subclass_writes_files",
         "import numpy as np\n"
         "class A(np.ndarray):\n"

@@ -4,7 +4,8 @@ pandas' ``eval``/``query`` read attributes of whatever the expression names (``a
 reaches any module), pandas' ``agg``/``apply``/``transform`` look a string up as a method name,
 and sympy's ``sympify`` (which nearly every sympy function applies to its string arguments) ends
 in a plain ``eval`` with the real builtins. None of that passes through the sandbox's guards, so
-the strings are checked here: no underscore names for pandas; for sympy, an expression of
+the strings are checked here: for pandas no underscore names and none of the attributes the
+guards check (``to_csv``, ``tofile``, ``ctypes``...); for sympy, an expression of
 numbers, operators and calls of sympy's own functions only, when the parse comes from the code.
 """
 
@@ -20,6 +21,8 @@ import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from sandboxes.policy.rules import GUARDED_ATTRS, NEVER_ATTRS
+
 #: File names the policy compiled the code under: a frame with one of them is the code's.
 CODE_FILENAMES: set[str] = set()
 
@@ -29,7 +32,8 @@ _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 
 
 def refuse_private_names(text: str, what: str) -> None:
-    """``PermissionError`` if ``text`` names anything starting with ``_`` (outside strings)."""
+    """``PermissionError`` if ``text`` names (outside its strings) anything starting with ``_``
+    or an attribute the guards check: the library would read it without them."""
     import tokenize  # lazily: ~1 ms of the policy's import, for libraries few sandboxes allow
 
     try:
@@ -37,13 +41,15 @@ def refuse_private_names(text: str, what: str) -> None:
         names = [t.string for t in tokens if t.type == tokenize.NAME]
     except (tokenize.TokenError, SyntaxError):  # unparsable: every word counts, strings too
         names = _IDENTIFIER.findall(text)
-    if any(name.startswith("_") for name in names):
-        raise _refusal(what)
+    for name in names:
+        if name.startswith("_") or name in GUARDED_ATTRS or name in NEVER_ATTRS:
+            raise _refusal(what, name)
 
 
-def _refusal(what: str) -> PermissionError:
+def _refusal(what: str, name: str) -> PermissionError:
     return PermissionError(
-        f"{what}: names starting with '_' are not allowed in the sandbox's expressions"
+        f"{what}: {name!r} is not allowed in the sandbox's expressions (no names starting with "
+        "'_', nor the methods the sandbox checks, such as to_csv or tofile: call those directly)"
     )
 
 
@@ -60,8 +66,9 @@ def _strings(value: Any, depth: int = 2) -> Iterable[str]:
 
 
 def checked_expression_method(method: Any, name: str) -> Any:
-    """``method`` (pandas' ``eval``, ``query``, ``agg``...) refusing underscore names in the
-    expression or function name it is given (first two positions, for the unbound form too)."""
+    """``method`` (pandas' ``eval``, ``query``, ``agg``...) refusing what ``refuse_private_names``
+    refuses in the expression or method name it is given (the first two positions: the unbound
+    form too)."""
     if not callable(method):
         return method
 
