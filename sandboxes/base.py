@@ -17,9 +17,11 @@ DEFAULT_MAX_OUTPUT = 20_000
 class Execution:
     """The result of running one code snippet.
 
-    ``value`` is the value of the last expression, as a REPL shows it (``None`` when the code
-    ends with a statement). ``error`` is ``"Type: message"`` plus the offending line of the
-    agent's code, or ``None``. ``final_answer`` is set when the code called ``final_answer(x)``.
+    ``value`` is the value of the last expression (``None`` when the code ends with a
+    statement) as data, the same from every backend: JSON types as they are, any other object
+    (also inside lists and dicts) as its ``repr``. ``error`` is ``"Type: message"`` plus the
+    offending line of the agent's code, or ``None``. ``final_answer`` is set (as data too) when
+    the code called ``final_answer(x)``.
     """
 
     stdout: str = ""

@@ -26,7 +26,9 @@ class InlineSandbox(Sandbox):
         memory_mb: int | None = None,  # accepted for a uniform API; not enforceable in-process
     ) -> None:
         self.timeout = timeout
-        self._runner = Runner(RestrictedPolicy(allowed_imports), max_output=max_output)
+        self._runner = Runner(
+            RestrictedPolicy(allowed_imports), max_output=max_output, plain_values=True
+        )
         self._started = False
 
     @property

@@ -131,6 +131,9 @@ class Runner:
     calling thread (works from any thread, no signals), ``"signal"`` arms an interval timer whose
     SIGALRM raises in this process's main thread (no timer thread; also breaks blocking calls
     such as ``time.sleep``; the worker's main thread only). SIGINT interrupts the same way.
+    ``plain_values`` turns the value and final answer into data (``plain_value``) while the
+    cell's time limit still holds, so that nothing the code defined runs when they are printed
+    or compared later, outside that limit.
     """
 
     def __init__(
@@ -140,8 +143,10 @@ class Runner:
         max_output: int = 20_000,
         interrupt: str = "thread",
         redirect_sys_stdout: bool = False,
+        plain_values: bool = False,
     ) -> None:
         self.policy = policy
+        self.plain_values = plain_values
         self.max_output = max_output
         self.interrupt = interrupt
         self.redirect_sys_stdout = redirect_sys_stdout
@@ -183,13 +188,22 @@ class Runner:
             try:
                 body, last = self._compile(code)
                 self._arm(timeout)
-                self._context.run(exec, body, self.namespace)
-                if last is not None:
-                    value = self._context.run(eval, last, self.namespace)
+                raw = None
+                try:
+                    self._context.run(exec, body, self.namespace)
+                    if last is not None:
+                        raw = self._context.run(eval, last, self.namespace)
+                except _FinalAnswer:
+                    pass
+                if self.plain_values:  # the code's __repr__ runs here, inside the time limit
+                    is_final, answer = self._final
+                    if is_final:
+                        self._final = (False, None)  # until its data is made
+                        self._final = (True, self._context.run(plain_value, answer))
+                    raw = self._context.run(plain_value, raw)
+                value = raw
             finally:
                 self._disarm()
-        except _FinalAnswer:
-            pass
         except (_Interrupted, KeyboardInterrupt):
             error = "KeyboardInterrupt: the code was interrupted"
             if timeout:
@@ -282,6 +296,21 @@ class Runner:
     def _on_sigint(self, signum: int, frame: Any) -> None:
         if self._running:
             raise _Interrupted
+
+
+def plain_value(value: Any) -> Any:
+    """``value`` as JSON data (other objects inside it as their ``repr``); as a shortened
+    ``repr`` when it is larger than ``MAX_VALUE`` bytes or not representable (cycles, keys)."""
+    kind = type(value)
+    if value is None or kind is bool or kind is int or kind is float:
+        return value
+    if kind is str and len(value) <= MAX_VALUE // 4:
+        return value
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError, RecursionError):
+        return _short_repr(value)
+    return json.loads(text) if len(text) <= MAX_VALUE else _short_repr(value)
 
 
 def _fresh_context() -> contextvars.Context:
@@ -473,6 +502,7 @@ def _start(message: dict[str, Any], channel: _Channel) -> Runner:
         max_output=int(message.get("max_output") or 20_000),
         interrupt="signal",
         redirect_sys_stdout=True,
+        plain_values=True,
     )
     tools = message.get("tools") or {}
     runner.start({name: _tool_stub(channel, name, doc) for name, doc in tools.items()})
