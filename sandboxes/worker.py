@@ -40,6 +40,7 @@ import ast
 import builtins
 import contextlib
 import contextvars
+import gc
 import json
 import os
 import signal
@@ -55,6 +56,13 @@ MAX_ERROR = 20_000  # characters of an error message (`raise ValueError(huge)` m
 #: Seconds between repeats of a timeout's interrupt: code that catches the first one on its way
 #: out (a loop in ``__exit__`` or ``finally``) gets another.
 REFIRE_S = 0.1
+#: The namespace of the cells that run in this context. The restricted policy ends code of
+#: another namespace (or none) that would run here, outside its own cells' time limit: the
+#: ``finally`` of a generator that the garbage collector closes long after its cell, possibly
+#: in the host.
+CELL_GLOBALS: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "codeact_cell_globals", default=None
+)
 
 
 class Policy(Protocol):
@@ -152,6 +160,7 @@ class Runner:
         self.redirect_sys_stdout = redirect_sys_stdout
         self.namespace: dict[str, Any] = {}
         self._context = _fresh_context()
+        self._context.run(CELL_GLOBALS.set, self.namespace)
         self._out = _CappedOutput(max_output)
         self._final: tuple[bool, Any] = (False, None)
         self._lock = threading.Lock()
@@ -177,6 +186,7 @@ class Runner:
         ns["print"] = self._print
         self.namespace = ns
         self._context = _fresh_context()
+        self._context.run(CELL_GLOBALS.set, ns)
 
     def run(self, code: str, timeout: float | None = None) -> dict[str, Any]:
         """Run one cell; returns the fields of ``sandboxes.Execution`` as a dict."""
@@ -556,6 +566,9 @@ def main() -> None:
         try:
             if op == "start":
                 runner = _start(message, channel)
+                # The last namespace's memory goes now, not in some later cell; what it left
+                # suspended is closed outside any cell, so its cleanup code does not run.
+                gc.collect()
                 channel.send({"op": "ready"})
             elif op == "run":
                 if runner is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import random
 import threading
@@ -431,3 +432,43 @@ def test_agent_with_a_value_whose_repr_never_returns_goes_on() -> None:
     result = agent.run("task")
     assert result.output == 1
     assert "TimeoutError" in result.steps[0].observation
+
+
+_LEFT_SUSPENDED = {
+    "finally": "def g():\n    try:\n        yield 1\n    finally:\n        while True:\n"
+    "            pass\n",
+    "except": "def g():\n    try:\n        yield 1\n    except BaseException:\n"
+    "        while True:\n            pass\n",
+    "exit": "class Stuck:\n    def __enter__(self):\n        return self\n"
+    "    def __exit__(self, *exc):\n        while True:\n            pass\n"
+    "def g():\n    with Stuck():\n        yield 1\n",
+}
+
+
+@pytest.mark.parametrize("backend", ["inline", "local"])
+@pytest.mark.parametrize("shape", _LEFT_SUSPENDED.values(), ids=_LEFT_SUSPENDED)
+def test_a_generator_closed_outside_a_cell_runs_none_of_its_cleanup(
+    backend: str, shape: str
+) -> None:
+    """A fresh namespace (or the host's GC) closes a suspended generator where no time limit
+    holds: its ``finally``/``except``/``__exit__`` must not run there (they would loop forever)."""
+    with make_sandbox(backend, timeout=5) as sb:
+        assert sb.run(shape + "it = g()\nnext(it)").value == 1
+        done = threading.Event()
+        thread = threading.Thread(target=lambda: (sb.start(), gc.collect(), done.set()))
+        thread.daemon = True
+        thread.start()
+        assert done.wait(4), "closing the generator ran its endless cleanup"
+        # Allocating makes the collector run inside this cell (in a worker: its first chance).
+        ex = sb.run("junk = [[] for _ in range(300_000)]\n1 + 1")
+        assert (ex.error, ex.value) == (None, 2)
+
+
+def test_a_generator_closed_inside_a_cell_cleans_up_as_usual(sb: Sandbox) -> None:
+    code = (
+        "def g():\n    try:\n        yield 1\n    except GeneratorExit:\n        print('exit')\n"
+        "        raise\n    finally:\n        print('clean')\n"
+        "it = g()\nnext(it)\nit.close()\nfor v in g():\n    break\ndel v"
+    )
+    ex = sb.run(code)
+    assert ex.error is None and ex.stdout == "exit\nclean\nexit\nclean\n"

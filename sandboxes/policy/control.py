@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from sandboxes.policy.classes import Frozen, is_own_class
+from sandboxes.worker import CELL_GLOBALS
 
 _GROUP = getattr(builtins, "BaseExceptionGroup", ())  # Python 3.11+
 
@@ -37,10 +38,21 @@ def control_exception(exc: BaseException | None) -> BaseException | None:
 
 
 def reraise_control() -> None:
-    """Called first in every ``except`` block: re-raise a timeout instead of handling it."""
+    """Called first in every ``except`` and ``finally`` block: re-raise a timeout instead of
+    handling it; outside a cell, end the code instead (``outside_cell``)."""
     found = control_exception(sys.exc_info()[1])
     if found is not None:
         raise found
+    if sys._getframe(1).f_globals is not CELL_GLOBALS.get():
+        outside_cell()
+
+
+def outside_cell() -> None:
+    """The code runs outside its own cells, where no time limit of its own holds: a generator
+    that the garbage collector closes after its namespace was replaced runs its ``finally``,
+    ``except`` and ``__exit__`` blocks wherever the host (or a later cell) happens to be.
+    ``GeneratorExit`` ends such a generator quietly, and ends any other stray call too."""
+    raise GeneratorExit
 
 
 class GuardedContext(metaclass=Frozen):
@@ -62,6 +74,8 @@ class GuardedContext(metaclass=Frozen):
         return type(cm).__enter__(cm)
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        if sys._getframe(1).f_globals is not CELL_GLOBALS.get() and is_own_class(type(self._sb_cm)):
+            outside_cell()  # the host's own context managers still clean up
         suppress = self._sb_exit(self._sb_cm, kind, exc, tb)
         return bool(suppress) and control_exception(exc) is None
 
@@ -86,5 +100,7 @@ class GuardedAsyncContext(metaclass=Frozen):
         return await type(cm).__aenter__(cm)
 
     async def __aexit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        if sys._getframe(1).f_globals is not CELL_GLOBALS.get() and is_own_class(type(self._sb_cm)):
+            outside_cell()
         suppress = await self._sb_exit(self._sb_cm, kind, exc, tb)
         return bool(suppress) and control_exception(exc) is None
