@@ -159,8 +159,7 @@ class Runner:
         self.interrupt = interrupt
         self.redirect_sys_stdout = redirect_sys_stdout
         self.namespace: dict[str, Any] = {}
-        self._context = _fresh_context()
-        self._context.run(CELL_GLOBALS.set, self.namespace)
+        self._context = _cell_context(self.namespace)
         self._out = _CappedOutput(max_output)
         self._final: tuple[bool, Any] = (False, None)
         self._lock = threading.Lock()
@@ -185,8 +184,7 @@ class Runner:
         ns["final_answer"] = self._final_answer
         ns["print"] = self._print
         self.namespace = ns
-        self._context = _fresh_context()
-        self._context.run(CELL_GLOBALS.set, ns)
+        self._context = _cell_context(ns)
 
     def run(self, code: str, timeout: float | None = None) -> dict[str, Any]:
         """Run one cell; returns the fields of ``sandboxes.Execution`` as a dict."""
@@ -323,10 +321,12 @@ def plain_value(value: Any) -> Any:
     return json.loads(text) if len(text) <= MAX_VALUE else _short_repr(value)
 
 
-def _fresh_context() -> contextvars.Context:
-    """The host's context variables for a namespace's cells, except ``decimal``'s context: the
-    cells get one of their own, so ``getcontext().prec = 2`` never reaches the host's."""
+def _cell_context(namespace: dict[str, Any]) -> contextvars.Context:
+    """The context the cells of ``namespace`` run in: the host's context variables, with
+    ``CELL_GLOBALS`` set, and a ``decimal`` context of their own (``getcontext().prec = 2``
+    must not reach the host's)."""
     context = contextvars.copy_context()
+    context.run(CELL_GLOBALS.set, namespace)
     decimal = sys.modules.get("decimal")  # not imported yet: the cells create their own anyway
     if decimal is not None:
         context.run(decimal.setcontext, decimal.Context())
