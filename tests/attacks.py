@@ -2212,4 +2212,13 @@ np.load("/tmp/sandbox-attack.npy", allow_pickle=True)[0]["a"] == 1 and "ESCAPED"
         "np.zeros(2).view(A).tofile('codeact_escape.bin')\n"
         "'ESCAPED'",
     ),
+    (
+        "pandas_test_suite_file_helper",
+        "import pandas.tests.series.methods.test_to_csv as t\n"
+        "with t.get_handle('codeact_escape_tests.txt', 'w') as h:\n"
+        "    h.handle.write('ESCAPED')\n"
+        "with t.get_handle('codeact_escape_tests.txt', 'r') as h:\n"
+        "    text = h.handle.read()\n"
+        "text",
+    ),
 ]

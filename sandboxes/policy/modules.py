@@ -46,6 +46,10 @@ DENIED_SUBMODULES = frozenset(
         "sympy.plotting",
     }
 )
+#: Parts of a module name that mark a package's own test suite (``pandas.tests.io...``,
+#: ``numpy.conftest``, ``sympy.benchmarks``): it imports pytest, file helpers (``get_handle``,
+#: ``shutil.rmtree``) and changes test settings when imported; never for the code.
+TEST_SUITE_PARTS = frozenset({"tests", "conftest", "benchmarks"})
 
 _MISSING = object()
 #: Builtins the sandbox replaces or denies; a module that re-exports one shows neither.
@@ -332,7 +336,7 @@ class ModuleViews:
         if name == "__future__":
             return True
         parts = name.split(".")
-        if any(not part or part.startswith("_") for part in parts):
+        if any(not part or part.startswith("_") or part in TEST_SUITE_PARTS for part in parts):
             return False
         if any(name == d or name.startswith(d + ".") for d in DENIED_SUBMODULES):
             return False
