@@ -2221,4 +2221,18 @@ np.load("/tmp/sandbox-attack.npy", allow_pickle=True)[0]["a"] == 1 and "ESCAPED"
         "    text = h.handle.read()\n"
         "text",
     ),
+    (
+        "sympy_reexported_import_module",
+        "import sympy.core.cache as c\nc.import_module('os').name.replace('posix', 'ESCAPED')",
+    ),
+    (
+        "sympy_reexported_pathlib",
+        "import sympy.logic.utilities.dimacs as d\n"
+        "d.Path('codeact_escape_path.txt').write_text('ESCAPED')\n"
+        "d.Path('codeact_escape_path.txt').read_text()",
+    ),
+    (
+        "sympy_saved_host_stdout",
+        "import sympy.strategies.core as c\n'ESCAPED' if c.stdout.fileno() >= 0 else None",
+    ),
 ]

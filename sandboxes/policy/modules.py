@@ -51,6 +51,40 @@ DENIED_SUBMODULES = frozenset(
 #: ``shutil.rmtree``) and changes test settings when imported; never for the code.
 TEST_SUITE_PARTS = frozenset({"tests", "conftest", "benchmarks"})
 
+#: Standard-library modules that reach the host (files, processes, imports, frames): what they
+#: define stays closed where an allowed module re-exports it (``sympy.core.cache.import_module``
+#: is ``importlib.import_module``, ``sympy.logic.utilities.dimacs.Path`` is ``pathlib.Path``,
+#: ``sympy.strategies.core.stdout`` the host's ``sys.stdout``), unless an allowed view shows it.
+HOST_MODULES = frozenset(
+    {
+        "code",
+        "ctypes",
+        "gc",
+        "glob",
+        "http",
+        "importlib",
+        "inspect",
+        "io",
+        "marshal",
+        "multiprocessing",
+        "nt",
+        "os",
+        "pathlib",
+        "pickle",
+        "posix",
+        "runpy",
+        "shutil",
+        "signal",
+        "socket",
+        "subprocess",
+        "sys",
+        "tarfile",
+        "tempfile",
+        "threading",
+        "urllib",
+        "zipfile",
+    }
+)
 _MISSING = object()
 #: Builtins the sandbox replaces or denies; a module that re-exports one shows neither.
 _UNSAFE_BUILTINS = (
@@ -495,6 +529,29 @@ class ModuleViews:
                 return sys.modules[full]
         raise AttributeError(f"module {module.__name__!r} has no attribute {attr!r}")
 
+    def _host_module(self, value: Any, module_name: str) -> str | None:
+        """The ``HOST_MODULES`` module ``value`` (or, for an instance, its class) comes from,
+        unless it is that module's own view asking (its rules decide) or the view of an allowed
+        module shows it under its own name (``pandas.core.frame.StringIO`` is ``io.StringIO``)."""
+        # An instance counts by any class in its MRO: pytest's capture of stdout is an io file.
+        owners = [value] if callable(value) else type(value).__mro__
+        modules = [getattr(owner, "__module__", None) for owner in owners]
+        module = next((m for m in modules if isinstance(m, str) and _top(m) in HOST_MODULES), None)
+        top = _top(module or "")
+        if module is None or module_name.partition(".")[0] == top:
+            return None
+        name = getattr(value, "__name__", None)
+        home = sys.modules.get(top)
+        if (
+            isinstance(name, str)
+            and home is not None
+            and self.allows(top)
+            and getattr(home, name, None) is value
+            and _resolves(self.view(home), name)
+        ):
+            return None
+        return module
+
     def _wrap(self, value: Any, module_name: str, attr: str) -> Any:
         if isinstance(value, types.ModuleType):
             if not self.allows(value.__name__):
@@ -503,6 +560,12 @@ class ModuleViews:
                     "which the sandbox does not allow"
                 )
             return self.view(value)
+        home = self._host_module(value, module_name)
+        if home is not None:
+            raise AttributeError(
+                f"'{module_name}.{attr}' comes from the module {home!r}, which the sandbox does "
+                "not allow"
+            )
         if isinstance(value, type):
             if issubclass(value, type):
                 return safe_class(value)  # a metaclass: a handle that cannot build classes
@@ -512,6 +575,11 @@ class ModuleViews:
         if not is_immutable(value) and not isinstance(value, (type, types.FunctionType)):
             self.guards.shared[id(value)] = value
         return value
+
+
+def _top(module: str) -> str:
+    """``os`` for ``os.path``, ``io`` for ``_io``: the package a module name belongs to."""
+    return module.partition(".")[0].lstrip("_")
 
 
 def _resolves(view: Any, name: str) -> bool:
