@@ -2235,4 +2235,20 @@ np.load("/tmp/sandbox-attack.npy", allow_pickle=True)[0]["a"] == 1 and "ESCAPED"
         "sympy_saved_host_stdout",
         "import sympy.strategies.core as c\n'ESCAPED' if c.stdout.fileno() >= 0 else None",
     ),
+    (
+        "sympy_dimacs_load_file",
+        "import sympy.logic.utilities.dimacs as d\n"
+        "try:\n"
+        "    d.load_file('/nonexistent-codeact')\n"
+        "except FileNotFoundError:\n"
+        "    print('ESCAPED')",
+    ),
+    (
+        "sympy_read_qasm_file",
+        "import sympy.physics.quantum.qasm as q\n"
+        "try:\n"
+        "    q.read_qasm_file('/nonexistent-codeact')\n"
+        "except FileNotFoundError:\n"
+        "    print('ESCAPED')",
+    ),
 ]

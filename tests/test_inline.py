@@ -220,6 +220,8 @@ def test_pandas_and_sympy_code_runs(backend: str) -> None:
         ("import sympy\nsympy.sympify('x.func')", "PermissionError: sympy expression: Attribute"),
         ("import pandas as pd\npd.DataFrame().plot", "AttributeError: 'plot' of 'DataFrame'"),
         ("import pandas as pd\npd.Series([1]).apply('__class__')", "PermissionError: apply()"),
+        ("import pandas as pd\npd.read_iceberg", "AttributeError: 'pandas.read_iceberg' is not"),
+        ("import pandas as pd\npd.DataFrame().to_iceberg", "AttributeError: 'to_iceberg' of"),
     ],
 )
 def test_library_features_that_escape_say_why(code: str, error: str) -> None:

@@ -76,6 +76,7 @@ FILE_METHODS = frozenset(
         "to_excel",
         "to_clipboard",
         "to_gbq",
+        "to_iceberg",
     }
 )
 #: pandas writers that return text when called without a path or buffer.
