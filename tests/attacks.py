@@ -2251,4 +2251,11 @@ np.load("/tmp/sandbox-attack.npy", allow_pickle=True)[0]["a"] == 1 and "ESCAPED"
         "except FileNotFoundError:\n"
         "    print('ESCAPED')",
     ),
+    (
+        "pandas_option_context_left_entered",
+        "import pandas as pd\n"
+        "cm = pd.option_context('display.max_rows', 3)\n"
+        "cm.__enter__()\n"
+        "'ESCAPED' if pd.get_option('display.max_rows') == 3 else None",
+    ),
 ]

@@ -210,6 +210,8 @@ def test_pandas_and_sympy_code_runs(backend: str) -> None:
             assert ex.error is None, (code, ex.error)
             assert _json(ex.value) == _json(expected), code
         assert sb.run("import sympy as sp\nsp.pprint(sp.Symbol('y'))").stdout == "y\n"
+        described = sb.run("import pandas as pd\npd.describe_option('display.max_rows')").stdout
+        assert described.startswith("display.max_rows : int")
 
 
 @pytest.mark.parametrize(

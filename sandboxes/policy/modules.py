@@ -279,6 +279,9 @@ PACKAGE_DENY: dict[str, dict[str, str]] = {
         "set_option": _GLOBAL,
         "reset_option": _GLOBAL,
         "options": _GLOBAL,
+        "option_context": _GLOBAL
+        + " (for as long as it is entered); pass display settings to the call instead: "
+        "print(df.to_string(max_rows=None, max_cols=None))",
         **dict.fromkeys(
             (
                 "register_dataframe_accessor",

@@ -86,8 +86,21 @@ def pprint_module(guards: Guards, module: types.ModuleType) -> Replacements:
 
 
 def pandas_module(guards: Guards, module: types.ModuleType) -> Replacements:
-    """``pandas.eval`` refusing underscore names (they reach any attribute of any object)."""
-    return {"eval": checked_expression_method(module.eval, "eval")}
+    """``pandas.eval`` refusing underscore names (they reach any attribute of any object), and
+    ``describe_option`` printing where ``print`` does (pandas prints to the host's stdout)."""
+
+    def describe_option(pat: str = "", _print_desc: bool = True) -> str | None:
+        """Print (or return) the description of the options matching ``pat``."""
+        text = module.describe_option(pat, _print_desc=False)
+        if not _print_desc:
+            return text
+        guards.namespace.get("print", print)(text)
+        return None
+
+    return {
+        "eval": checked_expression_method(module.eval, "eval"),
+        "describe_option": describe_option,
+    }
 
 
 def sympy_module(guards: Guards, module: types.ModuleType) -> Replacements:
