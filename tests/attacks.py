@@ -2258,4 +2258,18 @@ np.load("/tmp/sandbox-attack.npy", allow_pickle=True)[0]["a"] == 1 and "ESCAPED"
         "cm.__enter__()\n"
         "'ESCAPED' if pd.get_option('display.max_rows') == 3 else None",
     ),
+    (
+        "sympy_global_evaluate_off",
+        "import sympy\n"
+        "cm = sympy.evaluate(False)\n"
+        "cm.__enter__()\n"
+        "'ESCAPED' if str(sympy.Integer(1) + 1) == '1 + 1' else None",
+    ),
+    (
+        "sympy_global_mpmath_precision",
+        "import sympy.core.evalf as e\n"
+        "cm = e.workprec(10)\n"
+        "cm.__enter__()\n"
+        "'ESCAPED' if e.mp.prec == 10 else None",
+    ),
 ]

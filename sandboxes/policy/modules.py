@@ -322,6 +322,15 @@ PACKAGE_DENY: dict[str, dict[str, str]] = {
         "interactive_traversal": "it reads the host's stdin",
         "capture": "it swaps the host's sys.stdout",
         **dict.fromkeys(("pprint_use_unicode", "pprint_try_use_unicode"), _GLOBAL),
+        **dict.fromkeys(
+            ("evaluate", "distribute"),
+            _GLOBAL + " (how every sympy expression is built); pass evaluate=False to the call: "
+            "Add(x, x, evaluate=False), sympify('x + x', evaluate=False)",
+        ),
+        **dict.fromkeys(
+            ("mp", "workprec", "workdps", "extraprec", "extradps"),
+            _GLOBAL + " (mpmath's precision); ask for digits in the call: expr.evalf(50)",
+        ),
     },
 }
 
