@@ -191,6 +191,14 @@ _DATA_CODE = [
     ),
     ("import pandas as pd\npd.DataFrame({'a': [1, 4]}).agg(['sum', 'max'])['a'].tolist()", [5, 4]),
     ("import pandas as pd\npd.Series([1, 4]).transform('sqrt').tolist()", [1.0, 2.0]),
+    (
+        "import pandas as pd\nd = pd.DataFrame({'g': ['a', 'a', 'b'], 'v': [1, 2, 3]})\n"
+        "[d.pivot_table(index='g', values='v', aggfunc='sum')['v'].tolist(),\n"
+        " d.groupby('g').agg(total=('v', 'sum'))['total'].tolist(),\n"
+        " pd.pivot_table(d, index='g', values='v', aggfunc='max')['v'].tolist(),\n"
+        " pd.crosstab(d.g, d.v).values.sum().item()]",
+        [[3, 3], [3, 3], [2, 3], 3],
+    ),
     ("import pandas as pd\npd.DataFrame({'a': [1, 2]}).to_csv(index=False)", "a\n1\n2\n"),
     (
         "import pandas as pd\nclass Frame(pd.DataFrame):\n    pass\n"
@@ -223,6 +231,21 @@ def test_pandas_and_sympy_code_runs(backend: str) -> None:
         ("import pandas as pd\npd.DataFrame().plot", "AttributeError: 'plot' of 'DataFrame'"),
         ("import pandas as pd\npd.Series([1]).apply('__class__')", "PermissionError: apply()"),
         ("import pandas as pd\npd.read_iceberg", "AttributeError: 'pandas.read_iceberg' is not"),
+        (
+            "import pandas as pd\npd.DataFrame({'g': [1], 'v': [2]})"
+            ".pivot_table(index='g', values='v', aggfunc='_selected_obj')",
+            "PermissionError: pivot_table()",
+        ),
+        (
+            "import pandas as pd\nd = pd.DataFrame({'g': [1], 'v': [2]})\n"
+            "pd.crosstab(d.g, d.v, values=d.v, aggfunc='_selected_obj')",
+            "PermissionError: crosstab()",
+        ),
+        (
+            "import pandas as pd\npd.DataFrame({'g': [1], 'v': [2]}).groupby('g')"
+            ".agg(x=('v', '_selected_obj'))",
+            "PermissionError: agg()",
+        ),
         ("import pandas as pd\npd.DataFrame().to_iceberg", "AttributeError: 'to_iceberg' of"),
     ],
 )

@@ -26,7 +26,6 @@ from sandboxes.policy.rules import GUARDED_ATTRS, NEVER_ATTRS
 #: File names the policy compiled the code under: a frame with one of them is the code's.
 CODE_FILENAMES: set[str] = set()
 
-_EXPRESSION_KEYWORDS = ("expr", "func", "arg")
 _SCOPED = frozenset({"eval", "query"})  # pandas resolves names in the caller's frame
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 
@@ -68,12 +67,13 @@ def _strings(value: Any, depth: int = 2) -> Iterable[str]:
 def checked_expression_method(method: Any, name: str) -> Any:
     """``method`` (pandas' ``eval``, ``query``, ``agg``...) refusing what ``refuse_private_names``
     refuses in the expression or method name it is given (the first two positions: the unbound
-    form too)."""
+    form too; and every keyword: ``aggfunc=``, named aggregation)."""
     if not callable(method):
         return method
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        candidates = [*args[:2], *(kwargs.get(k) for k in _EXPRESSION_KEYWORDS)]
+        # Every keyword: named aggregation (x=('v', 'name')) and aggfunc= take method names too.
+        candidates = [*args[:2], *kwargs.values()]
         for value in candidates:
             for text in _strings(value):
                 refuse_private_names(text, f"{name}()")

@@ -98,7 +98,10 @@ def pandas_module(guards: Guards, module: types.ModuleType) -> Replacements:
         return None
 
     return {
-        "eval": checked_expression_method(module.eval, "eval"),
+        **{
+            name: checked_expression_method(getattr(module, name), name)
+            for name in ("eval", "pivot_table", "crosstab")  # aggfunc: a method name too
+        },
         "describe_option": describe_option,
     }
 

@@ -85,7 +85,9 @@ PATH_OPTIONAL_METHODS = frozenset(
 )
 #: Methods of allowed libraries that evaluate a string or look it up as a method name (pandas'
 #: ``eval``, ``query``, ``agg``...): they get it checked for underscore names first.
-EXPRESSION_METHODS = frozenset({"eval", "query", "agg", "aggregate", "apply", "transform"})
+EXPRESSION_METHODS = frozenset(
+    {"eval", "query", "agg", "aggregate", "apply", "transform", "pivot_table", "crosstab"}
+)
 #: Library methods the code's objects never get from a host base class.
 LIBRARY_DENIED = {
     "style": "pandas' Styler renders Jinja templates that read files and any attribute",
