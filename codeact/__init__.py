@@ -6,6 +6,8 @@ agent = CodeAgent(model=LiteLLMModel("gpt-4o-mini"), tools=[my_tool])
 agent.run("...").output
 """
 
+__version__ = "0.2.0"
+
 from codeact.agents import Agent, CodeAgent, RunStream, ToolCallingAgent
 from codeact.litellm_model import LiteLLMModel
 from codeact.memory import RunResult, Step
@@ -33,6 +35,7 @@ from codeact.teams import (
 from codeact.tools import Tool, ToolError, tool
 
 __all__ = [
+    "__version__",
     "Agent",
     "Chat",
     "ChatMessage",

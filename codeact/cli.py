@@ -27,7 +27,10 @@ def load_tool(spec: str) -> Tool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from codeact import __version__
+
     parser = argparse.ArgumentParser(prog="codeact", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"codeact {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run an agent on a task")
     run.add_argument("task")

@@ -56,3 +56,9 @@ def test_unfinished_run_exits_nonzero(tmp_path):
     done = codeact("run", "task", "--replay", str(run), "--sandbox", "inline", "--quiet")
     assert done.returncode == 1
     assert "[error]" in done.stderr and "ran out" in done.stderr
+
+
+def test_version_flag_prints_the_package_version():
+    done = codeact("--version")
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"codeact {__import__('codeact').__version__}"
