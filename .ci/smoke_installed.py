@@ -31,7 +31,9 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
-reply = "Adding.\n```python\nx = add(40, 2)\nimport math\nprint(math.sqrt(16))\nfinal_answer(x)\n```"
+reply = (
+    "Adding.\n```python\nx = add(40, 2)\nimport math\nprint(math.sqrt(16))\nfinal_answer(x)\n```"
+)
 with CodeAgent(ScriptedModel([reply]), tools=[add], sandbox="local") as agent:
     result = agent.run("What is 40 + 2?")
 assert result.state == "success", result
