@@ -26,12 +26,23 @@ def load_tool(spec: str) -> Tool:
     return obj if isinstance(obj, Tool) else Tool(obj)
 
 
+#: Commands that live in optional modules, loaded only when called: name -> (module, help).
+#: Each module has ``main(argv: list[str]) -> int`` that parses the rest of the command line.
+COMMANDS: dict[str, tuple[str, str]] = {}
+
+
 def main(argv: list[str] | None = None) -> int:
     from codeact import __version__
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in COMMANDS:
+        module_name, _ = COMMANDS[argv[0]]
+        return importlib.import_module(module_name).main(argv[1:])
     parser = argparse.ArgumentParser(prog="codeact", description=__doc__)
     parser.add_argument("--version", action="version", version=f"codeact {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
     run = sub.add_parser("run", help="run an agent on a task")
     run.add_argument("task")
     run.add_argument(
