@@ -6,7 +6,7 @@ agent = CodeAgent(model=LiteLLMModel("gpt-4o-mini"), tools=[my_tool])
 agent.run("...").output
 """
 
-__version__ = "0.2.0"
+import logging
 
 from codeact.agents import Agent, CodeAgent, RunStream, ToolCallingAgent
 from codeact.litellm_model import LiteLLMModel
@@ -33,6 +33,12 @@ from codeact.teams import (
     chat,
 )
 from codeact.tools import Tool, ToolError, tool
+
+__version__ = "0.2.0"
+
+# Retries, fallbacks and restarts are logged to "codeact"; quiet unless the application (or the
+# live view) listens, instead of Python's last-resort handler printing them to stderr.
+logging.getLogger("codeact").addHandler(logging.NullHandler())
 
 __all__ = [
     "__version__",

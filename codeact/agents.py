@@ -15,21 +15,26 @@ the environment (no API key, no Docker engine) are raised at once.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import datetime
+import functools
 import json
+import logging
 import os
 import threading
 import time
+import traceback
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from codeact import prompts
-from codeact.memory import RunResult, Step, scripted_reply
+from codeact import console, prompts
+from codeact.memory import RunResult, Step, ToolUse, scripted_reply
 from codeact.models import (
     RAW_ARGUMENTS_KEY,
     ChatMessage,
     Model,
-    ModelConfigError,
     ModelError,
     TokenUsage,
     ToolCall,
@@ -40,22 +45,77 @@ from sandboxes import Sandbox, make_sandbox
 Think = Callable[..., ChatMessage]
 StepCallback = Callable[[Step], None]
 
+log = logging.getLogger("codeact")
+#: The step whose action is running in this context: host tools record their calls into it.
+_STEP: contextvars.ContextVar[Step | None] = contextvars.ContextVar("codeact_step", default=None)
+#: The tool call running in this context: a sub-agent called as a tool files its run there.
+_TOOL_USE: contextvars.ContextVar[ToolUse | None] = contextvars.ContextVar(
+    "codeact_tool_use", default=None
+)
+_MAX_RECORDED_CHARS = 10_000  # longer tool results are kept shortened in the step record
+
 
 class RunStream:
-    """Iterate to get each ``Step`` as it completes; ``result`` holds the ``RunResult`` after."""
+    """Iterate to get each ``Step`` as it completes; ``result`` holds the ``RunResult`` after.
 
-    def __init__(self, steps: Generator[Step, None, RunResult]) -> None:
+    Leaving the loop early (``break``) ends the run: ``result`` is then the partial run, with
+    state ``"interrupted"``.
+    """
+
+    def __init__(self, steps: Generator[Step, None, RunResult], run: _Run) -> None:
         self._steps = steps
+        self._run = run
         self.result: RunResult | None = None
 
     def __iter__(self) -> Iterator[Step]:
-        self.result = yield from self._steps
+        try:
+            self.result = yield from self._steps
+        finally:
+            if self.result is None:
+                self._steps.close()
+                self.result = self._run.result("interrupted", error="the stream was left early")
+
+
+class _Run:
+    """What one run accumulates; ``result()`` turns it into a ``RunResult`` at any point."""
+
+    def __init__(self, task: str, meta: dict[str, Any]) -> None:
+        self.task = task
+        self.meta = meta
+        self.started = time.perf_counter()
+        self.steps: list[Step] = []
+        self.usage = TokenUsage()
+        self.outputs: list[Any] = []
+        self.costs: list[float] = []
+
+    def record(self, reply: ChatMessage) -> None:
+        self.outputs.append(scripted_reply(reply))
+        self.usage = self.usage + reply.usage
+        if reply.cost_usd is not None:
+            self.costs.append(reply.cost_usd)
+
+    def result(self, state: str, output: Any = None, error: str | None = None) -> RunResult:
+        cost = sum(self.costs) if self.costs else None
+        duration = time.perf_counter() - self.started
+        return RunResult(
+            output,
+            state,
+            list(self.steps),
+            self.usage,
+            duration,
+            self.task,
+            error,
+            list(self.outputs),
+            cost,
+            self.meta,
+        )
 
 
 class Agent:
     """The loop shared by both agent kinds; subclasses say how a reply becomes an action."""
 
     default_name = "agent"
+    kind = "agent"
 
     def __init__(
         self,
@@ -67,7 +127,14 @@ class Agent:
         name: str | None = None,
         description: str | None = None,
         step_callbacks: Sequence[StepCallback] = (),
+        verbose: bool | None = None,
     ) -> None:
+        """``tools``: ``Tool``s or typed, documented functions. ``max_steps``: model calls
+        before the run stops and asks for a best answer. ``instructions``: added to the system
+        prompt. ``name`` and ``description``: how teams and ``as_tool`` present the agent.
+        ``step_callbacks``: called with each finished ``Step``. ``verbose``: the live console
+        view (``None``: on when stdout is a terminal or a notebook, or as ``CODEACT_VERBOSE``
+        says)."""
         self.model = model
         self.tools: dict[str, Tool] = {}
         for t in tools:
@@ -82,15 +149,21 @@ class Agent:
             description or f"An agent that can use: {', '.join(self.tools) or 'no tools'}."
         )
         self.step_callbacks = list(step_callbacks)
+        self.verbose = verbose
 
     # --- the loop -------------------------------------------------------------------------
 
     def run(self, task: str, *, stream: bool = False) -> RunResult | RunStream:
-        """Solve ``task``; with ``stream=True`` return a ``RunStream`` that yields steps live."""
-        steps = self._loop(task, self.model.generate)
+        """Solve ``task``; with ``stream=True`` return a ``RunStream`` that yields steps live.
+
+        Raises ``ModelError`` when the model cannot be reached (after its retries), with the
+        partial run as ``exc.result``; the model's own mistakes are observations, not errors.
+        """
+        run = _Run(task, self.describe_run())
+        steps = self._loop(run, self.model.generate)
         if stream:
-            return RunStream(steps)
-        return _drain(steps)
+            return RunStream(steps, run)
+        return _drain(steps, run)
 
     async def arun(self, task: str) -> RunResult:
         """The async twin of ``run``: the model's async API, the sandbox in a worker thread."""
@@ -102,41 +175,34 @@ class Agent:
             call = self.model.agenerate(messages, **kwargs)
             return asyncio.run_coroutine_threadsafe(call, loop).result()
 
-        return await asyncio.to_thread(lambda: _drain(self._loop(task, think)))
+        run = _Run(task, self.describe_run())
+        return await asyncio.to_thread(lambda: _drain(self._loop(run, think), run))
 
-    def _loop(self, task: str, think: Think) -> Generator[Step, None, RunResult]:
+    def _loop(self, run: _Run, think: Think) -> Generator[Step, None, RunResult]:
         self._prepare()
-        started = time.perf_counter()
+        shown = console.view_for(self.verbose)
+        view, depth = shown if shown else (None, 0)
         messages = [
-            {"role": "system", "content": self.system_prompt()},
-            {"role": "user", "content": task},
+            {"role": "system", "content": run.meta["system_prompt"]},
+            {"role": "user", "content": run.task},
         ]
-        steps: list[Step] = []
-        usage = TokenUsage()
-        outputs: list[Any] = []
-        costs: list[float] = []
 
-        def record(reply: ChatMessage) -> None:
-            nonlocal usage
-            outputs.append(scripted_reply(reply))
-            usage = usage + reply.usage
-            if reply.cost_usd is not None:
-                costs.append(reply.cost_usd)
+        def finish(result: RunResult) -> RunResult:
+            if view:
+                view.run_finished(depth, result)
+            return result
 
-        def result(state: str, output: Any = None, error: str | None = None) -> RunResult:
-            duration = time.perf_counter() - started
-            cost = sum(costs) if costs else None
-            return RunResult(output, state, steps, usage, duration, task, error, outputs, cost)
-
+        if view:
+            view.run_started(depth, run.task, run.meta)
         for index in range(1, self.max_steps + 1):
             step_start = time.perf_counter()
+            if view:
+                view.step_started(depth, index, self.name)
             try:
                 reply = think(messages, **self._think_options())
-            except ModelConfigError:
-                raise
             except ModelError as exc:
-                return result("error", error=str(exc))
-            record(reply)
+                raise _failed(exc, finish(run.result("error", error=str(exc)))) from None
+            run.record(reply)
             step = Step(
                 index,
                 reply.content,
@@ -144,24 +210,75 @@ class Agent:
                 token_usage=reply.usage,
                 cost_usd=reply.cost_usd,
             )
-            self._act(step)
+            token = _STEP.set(step)
+            try:
+                with view.active(depth) if view else _nothing():
+                    self._act(step)
+            finally:
+                _STEP.reset(token)
             step.duration_s = time.perf_counter() - step_start
-            steps.append(step)
+            run.steps.append(step)
             messages += self._render(step)
+            if view:
+                view.step_finished(depth, step)
             for callback in self.step_callbacks:
                 callback(step)
             yield step
             if step.is_final:
-                return result("success", step.final_answer)
+                return finish(run.result("success", step.final_answer))
 
         messages.append({"role": "user", "content": prompts.OUT_OF_STEPS})
+        if view:
+            view.wait("asking for a best answer", depth)
         try:
             reply = think(messages)
         except ModelError as exc:
-            return result("max_steps", error=f"no final answer after {self.max_steps} steps: {exc}")
-        record(reply)
+            error = f"no final answer after {self.max_steps} steps: {exc}"
+            return finish(run.result("max_steps", error=error))
+        finally:
+            if view:
+                view.done_waiting()
+        run.record(reply)
         answer = prompts.strip_thinking(reply.content or "").strip()
-        return result("max_steps", answer or None, f"stopped after max_steps={self.max_steps}")
+        stopped = f"stopped after max_steps={self.max_steps}"
+        return finish(run.result("max_steps", answer or None, stopped))
+
+    def describe_run(self) -> dict[str, Any]:
+        """What a saved run records about how it was made (``RunResult.meta``)."""
+        from codeact import __version__
+
+        return {
+            "codeact_version": __version__,
+            "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "agent_kind": self.kind,
+            "agent_name": self.name,
+            "model_id": getattr(self.model, "model_id", type(self.model).__name__),
+            "tools": list(self.tools),
+            "max_steps": self.max_steps,
+            "instructions": self.instructions,
+            "system_prompt": self.system_prompt(),
+        }
+
+    def _use_tool(self, tool: Tool, *args: Any, **kwargs: Any) -> Any:
+        """Call a host tool for the running step, recording the call (and a sub-agent's run)."""
+        use = ToolUse(tool.name, _named_arguments(tool, args, kwargs))
+        step = _STEP.get()
+        if step is not None:
+            step.tool_uses.append(use)
+        started = time.perf_counter()
+        token = _TOOL_USE.set(use)
+        try:
+            result = tool(*args, **kwargs)
+            use.result = _recordable(result)
+            return result
+        except Exception as exc:
+            use.error = str(exc) if isinstance(exc, ToolError) else f"{type(exc).__name__}: {exc}"
+            use.traceback = traceback.format_exc()
+            log.debug("tool %s failed:\n%s", tool.name, use.traceback)
+            raise
+        finally:
+            _TOOL_USE.reset(token)
+            use.duration_s = time.perf_counter() - started
 
     # --- what each kind supplies -----------------------------------------------------------
 
@@ -195,6 +312,9 @@ class Agent:
                 task: The task, with everything the agent needs to know to do it.
             """
             result = agent.run(task)
+            use = _TOOL_USE.get()
+            if use is not None:
+                use.run = result
             if result.state == "error":
                 raise RuntimeError(f"agent {agent.name!r} failed: {result.error}")
             return result.output
@@ -227,6 +347,7 @@ class CodeAgent(Agent):
     """
 
     default_name = "code_agent"
+    kind = "code"
 
     def __init__(
         self,
@@ -236,17 +357,32 @@ class CodeAgent(Agent):
         sandbox: str | Sandbox | None = None,
         allowed_imports: Iterable[str] = (),
         sandbox_options: dict[str, Any] | None = None,
-        **kwargs: Any,
+        max_steps: int = 10,
+        instructions: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        step_callbacks: Sequence[StepCallback] = (),
+        verbose: bool | None = None,
     ) -> None:
-        super().__init__(model, tools, **kwargs)
+        super().__init__(
+            model,
+            tools,
+            max_steps=max_steps,
+            instructions=instructions,
+            name=name,
+            description=description,
+            step_callbacks=step_callbacks,
+            verbose=verbose,
+        )
         self.allowed_imports = list(allowed_imports)
         if sandbox is None or isinstance(sandbox, str):
-            kind = sandbox or os.environ.get("CODEACT_SANDBOX") or "local"
+            self.sandbox_kind = sandbox or os.environ.get("CODEACT_SANDBOX") or "local"
             options = {"allowed_imports": self.allowed_imports, **(sandbox_options or {})}
-            self.sandbox: Sandbox = make_sandbox(kind, **options)
+            self.sandbox: Sandbox = make_sandbox(self.sandbox_kind, **options)
             self._owns_sandbox = True
         else:
             self.sandbox = sandbox
+            self.sandbox_kind = type(sandbox).__name__
             self._owns_sandbox = False
         self._started = False
         self._lock = threading.Lock()
@@ -260,10 +396,14 @@ class CodeAgent(Agent):
             imports = DEFAULT_ALLOWED_IMPORTS | set(self.allowed_imports)
         return prompts.code_system_prompt(self.tools.values(), imports, self.instructions)
 
+    def describe_run(self) -> dict[str, Any]:
+        return {**super().describe_run(), "sandbox": self.sandbox_kind}
+
     def _prepare(self) -> None:
         with self._lock:
             if not self._started:
-                self.sandbox.start(dict(self.tools))
+                tools = {n: functools.partial(self._use_tool, t) for n, t in self.tools.items()}
+                self.sandbox.start(tools)
                 self._started = True
 
     def _think_options(self) -> dict[str, Any]:
@@ -301,6 +441,7 @@ class ToolCallingAgent(Agent):
     """
 
     default_name = "tool_agent"
+    kind = "tool"
 
     def system_prompt(self) -> str:
         return prompts.tool_calling_system_prompt(self.instructions)
@@ -322,7 +463,9 @@ class ToolCallingAgent(Agent):
             outcomes = [self._call(calls[0])]
         else:
             with ThreadPoolExecutor(max_workers=min(len(calls), 8)) as pool:
-                outcomes = list(pool.map(self._call, calls))
+                # each call in a copy of this context: it records into this step, nests views
+                runs = [pool.submit(contextvars.copy_context().run, self._call, c) for c in calls]
+                outcomes = [future.result() for future in runs]
         done = list(zip(calls, outcomes, strict=True))
         step.tool_results = [text for _, (text, _) in done]
         step.observation = "\n".join(f"{call.name}: {text}" for call, (text, _) in done)
@@ -345,7 +488,9 @@ class ToolCallingAgent(Agent):
             error = f"arguments must be a JSON object, got: {str(raw or call.arguments)[:200]}"
             return f"Error: {error}", error
         try:
-            return _as_text(tool(**call.arguments)), None
+            if tool is final_answer:
+                return _as_text(tool(**call.arguments)), None
+            return _as_text(self._use_tool(tool, **call.arguments)), None
         except ToolError as exc:
             return f"Error: {exc}", str(exc)
         except Exception as exc:
@@ -362,12 +507,38 @@ class ToolCallingAgent(Agent):
         ]
 
 
-def _drain(steps: Generator[Step, None, RunResult]) -> RunResult:
-    stream = RunStream(steps)
+def _drain(steps: Generator[Step, None, RunResult], run: _Run) -> RunResult:
+    stream = RunStream(steps, run)
     for _ in stream:
         pass
     assert stream.result is not None
     return stream.result
+
+
+def _failed(exc: ModelError, result: RunResult) -> ModelError:
+    """``exc`` carrying the partial run, so that nothing is lost when the model fails."""
+    exc.result = result
+    return exc
+
+
+@contextlib.contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _named_arguments(tool: Tool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A call's arguments by parameter name, as far as they bind (else ``args`` + keywords)."""
+    try:
+        return dict(tool.signature.bind(*args, **kwargs).arguments)
+    except TypeError:
+        return {**({"args": list(args)} if args else {}), **kwargs}
+
+
+def _recordable(value: Any) -> Any:
+    """A tool's result as the step keeps it: as it is, or shortened when it is long."""
+    if isinstance(value, (str, bytes)) and len(value) > _MAX_RECORDED_CHARS:
+        return f"{value[:_MAX_RECORDED_CHARS]!r}... [{len(value):,} long]"
+    return value
 
 
 def _as_text(value: Any) -> str:

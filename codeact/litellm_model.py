@@ -6,6 +6,7 @@ LiteLLM is imported on first use only (it takes seconds), so that ``import codea
 from __future__ import annotations
 
 import email.utils
+import logging
 import os
 import random
 import re
@@ -31,6 +32,11 @@ _REJECTS_STOP = re.compile(r"^(o1|o3|o4)([-_.:].*)?$|^gpt-5", re.IGNORECASE)
 
 _RETRY_STATUSES = {408, 409, 429}
 _MAX_DELAY_S = 60.0
+#: A server that refuses connections (or a host that does not resolve) is usually not there at
+#: all: two quick retries ride out a restart, then the run fails in about a second, not 15.
+_CONNECTION_DELAYS_S = (0.25, 0.5)
+
+log = logging.getLogger("codeact.models")
 _NO_KEY_PLACEHOLDER = "no-key"  # the OpenAI client refuses to start without some key
 
 _litellm_module: Any = None
@@ -214,15 +220,30 @@ class _Attempts:
         if not retryable:
             raise ModelError(f"model {model.model_id!r} failed: {what}: {message}") from exc
         self.failures += 1
-        if self.failures > model.max_retries:
+        connection = what.startswith("connection error")
+        retries = (
+            min(model.max_retries, len(_CONNECTION_DELAYS_S)) if connection else model.max_retries
+        )
+        if self.failures > retries:
             raise ModelError(
                 f"model {model.model_id!r} failed after {self.failures} attempts; "
                 f"last error: {what}: {message}"
             ) from exc
         delay = _retry_after(exc)
-        if delay is None:
+        if connection:
+            delay = _CONNECTION_DELAYS_S[self.failures - 1]
+        elif delay is None:
             delay = model.backoff * 2 ** (self.failures - 1)
-        return min(delay, _MAX_DELAY_S) * random.uniform(1.0, 1.1)
+        delay = min(delay, _MAX_DELAY_S) * random.uniform(1.0, 1.1)
+        log.warning(
+            "%s: %s, retrying in %.1f s (%d/%d)",
+            model.model_id,
+            what,
+            delay,
+            self.failures,
+            retries,
+        )
+        return delay
 
 
 def _causes(exc: BaseException) -> list[BaseException]:

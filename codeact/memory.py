@@ -1,17 +1,38 @@
 """What a run remembers: step records and the run's result, saved and loaded as JSON.
 
 The step list is the memory; chat messages are rendered from it by the agent. A saved run
-keeps every model reply in ``model_outputs``, so ``ScriptedModel.from_run(path)`` replays it.
+keeps every model reply in ``model_outputs``, so ``ScriptedModel.from_run(path)`` replays it,
+and what is needed to understand it later (``RunResult.meta``: model, agent, tools, sandbox,
+settings, system prompt, library version, start time; each tool call with its result).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from codeact.models import ChatMessage, TokenUsage, ToolCall
+
+
+@dataclass
+class ToolUse:
+    """One call of a host tool during a step, as the tool saw it.
+
+    ``arguments`` are by parameter name (positional ones as ``"args"``); ``result`` is the value
+    returned (long values shortened), ``error`` the short message the model was shown and
+    ``traceback`` the full host-side traceback, for whoever debugs the tool. ``run`` is the
+    sub-agent's own run when the tool was an agent (``agent.as_tool()``).
+    """
+
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    result: Any = None
+    error: str | None = None
+    traceback: str | None = None
+    duration_s: float = 0.0
+    run: RunResult | None = None
 
 
 @dataclass
@@ -21,6 +42,7 @@ class Step:
     ``action`` is the code that ran (CodeAgent) or the tool calls made (ToolCallingAgent);
     ``observation`` is exactly what the model was shown next; ``error`` is the model's mistake
     of this step, if any (no code, syntax error, exception, unknown tool, bad arguments).
+    ``tool_uses`` are the host tools the action called, in order, with their results.
     """
 
     index: int
@@ -35,6 +57,7 @@ class Step:
     duration_s: float = 0.0
     token_usage: TokenUsage = field(default_factory=TokenUsage)
     cost_usd: float | None = None
+    tool_uses: list[ToolUse] = field(default_factory=list)
 
     def reply(self) -> ChatMessage:
         """The model's reply of this step, as it came."""
@@ -43,7 +66,12 @@ class Step:
 
 @dataclass
 class RunResult:
-    """The outcome of ``agent.run``: ``state`` is ``"success"``, ``"max_steps"`` or ``"error"``."""
+    """The outcome of ``agent.run``.
+
+    ``state`` is ``"success"``, ``"max_steps"``, ``"error"`` or ``"interrupted"`` (a streamed
+    run left early); ``output`` is the final answer (``None`` unless there was one); ``error``
+    says why a run did not succeed. ``str(result)`` is a one-paragraph summary.
+    """
 
     output: Any
     state: str
@@ -54,12 +82,31 @@ class RunResult:
     error: str | None = None
     model_outputs: list[Any] = field(default_factory=list)
     cost_usd: float | None = None  # summed over the replies whose price the model knew
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        steps = len(self.steps)
+        line = f"{self.state} after {steps} step{'s' * (steps != 1)} in {self.duration_s:.1f} s"
+        line += f", {self.token_usage.total_tokens:,} tokens"
+        if self.cost_usd is not None:
+            line += f", ${self.cost_usd:.4f}"
+        if self.state == "success" or self.output is not None:
+            line += f"\nanswer: {_short(self.output)}"
+        if self.error:
+            line += f"\nerror: {_short(self.error)}"
+        return line
 
     def to_dict(self) -> dict[str, Any]:
+        """The run as JSON-ready data (values that are not JSON as their ``repr``)."""
         data = asdict(self)
         data["output"] = _jsonable(self.output)
-        for step in data["steps"]:
-            step["final_answer"] = _jsonable(step["final_answer"])
+        data["meta"] = _jsonable(self.meta)
+        for step, raw in zip(self.steps, data["steps"], strict=True):
+            raw["final_answer"] = _jsonable(step.final_answer)
+            for use, raw_use in zip(step.tool_uses, raw["tool_uses"], strict=True):
+                raw_use["arguments"] = _jsonable(use.arguments)
+                raw_use["result"] = _jsonable(use.result)
+                raw_use["run"] = use.run.to_dict() if use.run is not None else None
         return data
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -69,20 +116,52 @@ class RunResult:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> RunResult:
+        """Read a run written by ``save``."""
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-        steps = [
-            Step(
-                **{
-                    **s,
-                    "tool_calls": [ToolCall(**c) for c in s.get("tool_calls", [])],
-                    "token_usage": TokenUsage(**s.get("token_usage", {})),
-                }
-            )
-            for s in data.pop("steps")
-        ]
-        usage = TokenUsage(**data.pop("token_usage"))
-        return cls(steps=steps, token_usage=usage, **data)
+            return cls.from_dict(json.load(fh))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        """The inverse of ``to_dict``; missing fields get defaults, unknown ones are ignored
+        (a run saved by another version still loads)."""
+        return cls(
+            **{
+                **_known(cls, data),
+                "output": data.get("output"),
+                "state": data.get("state", "unknown"),
+                "duration_s": data.get("duration_s", 0.0),
+                "steps": [_step_from_dict(s) for s in data.get("steps", [])],
+                "token_usage": _usage(data.get("token_usage")),
+            }
+        )
+
+
+def _step_from_dict(data: dict[str, Any]) -> Step:
+    uses = [
+        ToolUse(
+            **{**_known(ToolUse, u), "run": RunResult.from_dict(u["run"]) if u.get("run") else None}
+        )
+        for u in data.get("tool_uses", [])
+    ]
+    return Step(
+        **{
+            **_known(Step, data),
+            "index": data.get("index", 0),
+            "model_output": data.get("model_output"),
+            "tool_calls": [ToolCall(**_known(ToolCall, c)) for c in data.get("tool_calls", [])],
+            "token_usage": _usage(data.get("token_usage")),
+            "tool_uses": uses,
+        }
+    )
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+def _usage(data: Any) -> TokenUsage:
+    return TokenUsage(**_known(TokenUsage, data)) if isinstance(data, dict) else TokenUsage()
 
 
 def scripted_reply(message: ChatMessage) -> str | dict[str, Any]:
@@ -93,9 +172,23 @@ def scripted_reply(message: ChatMessage) -> str | dict[str, Any]:
     return {"content": message.content, "tool_calls": calls}
 
 
-def _jsonable(value: Any) -> Any:
+def _short(value: Any, limit: int = 300) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    """``value`` if it is JSON, else its JSON parts kept and the rest as ``repr``."""
     try:
         json.dumps(value)
         return value
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
+        pass
+    if isinstance(value, dict) and depth < 20:
+        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and depth < 20:
+        return [_jsonable(v, depth + 1) for v in value]
+    try:
         return repr(value)
+    except Exception:
+        return f"<{type(value).__name__} object>"

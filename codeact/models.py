@@ -80,7 +80,13 @@ class ChatMessage:
 
 
 class ModelError(RuntimeError):
-    """The model could not produce a reply; the message says what happened."""
+    """The model could not produce a reply; the message says what happened.
+
+    Raised out of ``agent.run`` with the partial run as ``result`` (a ``RunResult`` with state
+    ``"error"``: the steps so far, their tokens and cost), so that nothing is lost.
+    """
+
+    result: Any = None
 
 
 class ModelConfigError(ModelError):

@@ -184,7 +184,12 @@ class _Conversation:
         reason = None
         while reason is None:
             speaker = pick(state.messages, state.turns)
-            result = speaker.run(render_turn(speaker, self.speakers, state.messages))
+            try:
+                result = speaker.run(render_turn(speaker, self.speakers, state.messages))
+            except ModelError as exc:  # the model is unreachable: the chat ends with the reason
+                if exc.result is None:
+                    raise
+                result = exc.result
             state.token_usage = state.token_usage + result.token_usage
             if result.state == "error":
                 reason = f"{speaker.name} failed: {result.error}"

@@ -159,7 +159,7 @@ class Runner:
         self.interrupt = interrupt
         self.redirect_sys_stdout = redirect_sys_stdout
         self.namespace: dict[str, Any] = {}
-        self._context = _cell_context(self.namespace)
+        self._carried = _own_variables(_cell_context(self.namespace))
         self._out = _CappedOutput(max_output)
         self._final: tuple[bool, Any] = (False, None)
         self._lock = threading.Lock()
@@ -184,7 +184,7 @@ class Runner:
         ns["final_answer"] = self._final_answer
         ns["print"] = self._print
         self.namespace = ns
-        self._context = _cell_context(ns)
+        self._carried = _own_variables(_cell_context(ns))
 
     def run(self, code: str, timeout: float | None = None) -> dict[str, Any]:
         """Run one cell; returns the fields of ``sandboxes.Execution`` as a dict."""
@@ -192,6 +192,7 @@ class Runner:
         self._out = _CappedOutput(self.max_output)
         self._final = (False, None)
         value, error = None, None
+        self._context = _next_context(self._carried)
         try:
             try:
                 body, last = self._compile(code)
@@ -220,6 +221,7 @@ class Runner:
             error = format_error(exc, code)
             del exc
         self._disarm()  # again: an interrupt may have landed inside the first call
+        self._carried = _own_variables(self._context)
         is_final, answer = self._final
         if is_final:
             error, value = None, None
@@ -322,8 +324,8 @@ def plain_value(value: Any) -> Any:
 
 
 def _cell_context(namespace: dict[str, Any]) -> contextvars.Context:
-    """The context the cells of ``namespace`` run in: the host's context variables, with
-    ``CELL_GLOBALS`` set, and a ``decimal`` context of their own (``getcontext().prec = 2``
+    """The context the first cell of ``namespace`` runs in: the caller's context variables, with
+    ``CELL_GLOBALS`` set, and a ``decimal`` context of its own (``getcontext().prec = 2``
     must not reach the host's)."""
     context = contextvars.copy_context()
     context.run(CELL_GLOBALS.set, namespace)
@@ -331,6 +333,25 @@ def _cell_context(namespace: dict[str, Any]) -> contextvars.Context:
     if decimal is not None:
         context.run(decimal.setcontext, decimal.Context())
     return context
+
+
+def _own_variables(context: contextvars.Context) -> dict[contextvars.ContextVar[Any], Any]:
+    """The context variables ``context`` holds that differ from the caller's: what the cells
+    set (their decimal context, ``CELL_GLOBALS``), carried from one cell to the next."""
+    caller = contextvars.copy_context()
+    return {var: value for var, value in context.items() if caller.get(var, _UNSET) is not value}
+
+
+def _next_context(carried: dict[contextvars.ContextVar[Any], Any]) -> contextvars.Context:
+    """A cell's context: the caller's variables as they are now (so a tool the cell calls sees
+    what its caller set, e.g. the agent's step), plus what the earlier cells set."""
+    context = contextvars.copy_context()
+    for var, value in carried.items():
+        context.run(var.set, value)
+    return context
+
+
+_UNSET = object()
 
 
 def _plain_compile(tree: ast.AST, filename: str, mode: str) -> Any:

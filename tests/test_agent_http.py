@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from codeact import CodeAgent, LiteLLMModel, ToolCallingAgent, tool
+import pytest
+
+from codeact import CodeAgent, LiteLLMModel, ModelError, ToolCallingAgent, tool
 
 if TYPE_CHECKING:
     from openai_server import OpenAIServer
@@ -76,7 +78,7 @@ def test_malformed_tool_arguments_become_an_observation(openai_server: OpenAISer
     assert result.output == 1
 
 
-def test_persistent_server_errors_end_the_run_in_error(openai_server: OpenAIServer):
+def test_persistent_server_errors_raise_model_error_with_the_run(openai_server: OpenAIServer):
     for _ in range(3):
         openai_server.fail(503, "overloaded")
     agent = CodeAgent(
@@ -85,7 +87,9 @@ def test_persistent_server_errors_end_the_run_in_error(openai_server: OpenAIServ
         ),
         sandbox="inline",
     )
-    result = agent.run("go")
+    with pytest.raises(ModelError, match="503") as raised:
+        agent.run("go")
+    result = raised.value.result
     assert result.state == "error" and "503" in result.error and result.steps == []
 
 

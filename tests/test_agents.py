@@ -7,7 +7,15 @@ import threading
 
 import pytest
 
-from codeact import CodeAgent, RunResult, ScriptedModel, ToolCallingAgent, prompts, tool
+from codeact import (
+    CodeAgent,
+    ModelError,
+    RunResult,
+    ScriptedModel,
+    ToolCallingAgent,
+    prompts,
+    tool,
+)
 
 
 @tool
@@ -101,11 +109,13 @@ def test_max_steps_asks_once_for_a_best_answer():
     assert model.requests[-1][-1] == {"role": "user", "content": prompts.OUT_OF_STEPS}
 
 
-def test_running_out_of_scripted_replies_ends_the_run_in_error():
-    result = code_agent([code("x = 1")]).run("task")
-    assert result.state == "error"
-    assert "ran out" in result.error
-    assert len(result.steps) == 1
+def test_a_model_that_fails_raises_model_error_with_the_partial_run():
+    with pytest.raises(ModelError, match="ran out") as raised:
+        code_agent([code("x = add(1, 2)\nprint(x)")]).run("task")
+    partial = raised.value.result
+    assert partial.state == "error" and "ran out" in partial.error
+    assert len(partial.steps) == 1 and partial.steps[0].observation == "Output:\n3"
+    assert partial.token_usage.input_tokens > 0
 
 
 def test_token_usage_is_summed_over_steps():
