@@ -97,3 +97,24 @@ def test_arun_through_the_server(openai_server: OpenAIServer):
     openai_server.complete("```python\nfinal_answer(lookup('answer'))\n```")
     agent = CodeAgent(model_for(openai_server), tools=[lookup], sandbox="inline")
     assert asyncio.run(agent.arun("go")).output == 42
+
+
+def test_an_unreachable_server_fails_fast_and_visibly(caplog):
+    import socket
+    import time
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    agent = CodeAgent(
+        LiteLLMModel("openai/m", api_base=f"http://127.0.0.1:{port}/v1"), sandbox="inline"
+    )
+    started = time.monotonic()
+    with caplog.at_level("WARNING", logger="codeact"), pytest.raises(ModelError) as raised:
+        agent.run("go")
+    elapsed = time.monotonic() - started
+    assert elapsed < 10, elapsed  # was 15.7 s of silent retries
+    assert "connection error" in str(raised.value) and str(port) in str(raised.value)
+    assert raised.value.result.state == "error" and raised.value.result.steps == []
+    retries = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+    assert len(retries) == 2 and "connection error" in retries[0]

@@ -141,6 +141,72 @@ def test_stream_yields_steps_as_they_complete():
     assert stream.result.output == "b" and stream.result.state == "success"
 
 
+def test_leaving_a_stream_early_keeps_the_partial_run():
+    stream = code_agent([code("x = 1"), code("x = 2"), code("final_answer(x)")]).run(
+        "t", stream=True
+    )
+    for step in stream:
+        if step.index == 2:
+            break
+    assert stream.result.state == "interrupted"
+    assert [s.index for s in stream.result.steps] == [1, 2] and stream.result.output is None
+
+
+def test_a_saved_run_says_how_it_was_made(tmp_path):
+    agent = code_agent(
+        [code("x = add(2, 3)"), code("final_answer(shout('ok'))")],
+        instructions="Be brief.",
+        max_steps=4,
+        name="calc",
+    )
+    path = tmp_path / "run.json"
+    agent.run("the task").save(path)
+    import json
+
+    saved = json.loads(path.read_text())
+    meta = saved["meta"]
+    assert meta["model_id"] == "scripted" and meta["agent_kind"] == "code"
+    assert meta["agent_name"] == "calc" and meta["sandbox"] == "inline"
+    assert meta["tools"] == ["add", "shout"] and meta["max_steps"] == 4
+    assert meta["instructions"] == "Be brief." and "def add(" in meta["system_prompt"]
+    assert meta["codeact_version"] and meta["started_at"].startswith("20")
+    uses = saved["steps"][0]["tool_uses"]
+    assert uses[0]["name"] == "add" and uses[0]["arguments"] == {"a": 2, "b": 3}
+    assert uses[0]["result"] == 5 and uses[0]["error"] is None
+    assert RunResult.load(path).steps[1].tool_uses[0].result == "OK"
+
+
+def test_a_failing_tool_keeps_its_host_traceback_in_the_step(caplog):
+    @tool
+    def fragile(n: int) -> int:
+        """Fails deep inside.
+
+        Args:
+            n: Anything.
+        """
+        return {}["missing"]
+
+    agent = CodeAgent(
+        ScriptedModel([code("fragile(1)"), code("final_answer(0)")]),
+        tools=[fragile],
+        sandbox="inline",
+    )
+    with caplog.at_level("DEBUG", logger="codeact"):
+        result = agent.run("t")
+    use = result.steps[0].tool_uses[0]
+    assert use.error == "KeyError: 'missing'"
+    assert 'return {}["missing"]' in use.traceback  # the tool author's own line
+    assert "Traceback" not in result.steps[0].observation  # the model sees the short error
+    assert any("fragile" in r.getMessage() and r.levelname == "DEBUG" for r in caplog.records)
+
+
+def test_str_of_a_result_is_a_short_summary():
+    result = code_agent([code("print('x' * 5000)"), code("final_answer('y' * 5000)")]).run("t")
+    text = str(result)
+    assert text.startswith("success after 2 steps in ") and "tokens" in text
+    assert len(text) < 500 and "answer: 'yyy" not in text and "answer: yyy" in text
+
+
 def test_arun_uses_the_async_model_path():
     result = asyncio.run(code_agent([code("final_answer(add(1, 2))")]).arun("task"))
     assert result.output == 3
