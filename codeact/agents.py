@@ -259,16 +259,21 @@ class Agent:
             "system_prompt": self.system_prompt(),
         }
 
-    def _use_tool(self, tool: Tool, *args: Any, **kwargs: Any) -> Any:
-        """Call a host tool for the running step, recording the call (and a sub-agent's run)."""
-        use = ToolUse(tool.name, _named_arguments(tool, args, kwargs))
+    def _call_from_code(self, tool: Tool, *args: Any, **kwargs: Any) -> Any:
+        """A tool as the sandboxed code calls it: a Python call, recorded."""
+        named = _named_arguments(tool, args, kwargs)
+        return self._use_tool(tool, named, lambda: tool(*args, **kwargs))
+
+    def _use_tool(self, tool: Tool, arguments: dict[str, Any], call: Callable[[], Any]) -> Any:
+        """Make a host tool call for the running step, recording it (and a sub-agent's run)."""
+        use = ToolUse(tool.name, arguments)
         step = _STEP.get()
         if step is not None:
             step.tool_uses.append(use)
         started = time.perf_counter()
         token = _TOOL_USE.set(use)
         try:
-            result = tool(*args, **kwargs)
+            result = call()
             use.result = _recordable(result)
             return result
         except Exception as exc:
@@ -402,8 +407,10 @@ class CodeAgent(Agent):
     def _prepare(self) -> None:
         with self._lock:
             if not self._started:
-                tools = {n: functools.partial(self._use_tool, t) for n, t in self.tools.items()}
-                self.sandbox.start(tools)
+                calls = {
+                    n: functools.partial(self._call_from_code, t) for n, t in self.tools.items()
+                }
+                self.sandbox.start(calls)
                 self._started = True
 
     def _think_options(self) -> dict[str, Any]:
@@ -489,8 +496,9 @@ class ToolCallingAgent(Agent):
             return f"Error: {error}", error
         try:
             if tool is final_answer:
-                return _as_text(tool(**call.arguments)), None
-            return _as_text(self._use_tool(tool, **call.arguments)), None
+                return _as_text(tool.call_with(call.arguments)), None
+            invoke = functools.partial(tool.call_with, call.arguments)
+            return _as_text(self._use_tool(tool, dict(call.arguments), invoke)), None
         except ToolError as exc:
             return f"Error: {exc}", str(exc)
         except Exception as exc:

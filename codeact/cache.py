@@ -1,8 +1,9 @@
 """An on-disk cache of model replies, for reproducible and free reruns during development.
 
 Off unless you wrap a model in it: ``CachedModel(LiteLLMModel("gpt-4o-mini"))``. A reply is keyed
-by everything that shapes it (model id, messages, tool schemas, stop sequences), so a changed
-prompt or tool misses the cache instead of replaying a stale answer.
+by everything that shapes it (the model's id and settings — server, temperature and other
+sampling options, as its ``settings`` says —, the messages, tool schemas and stop sequences), so
+a changed prompt, tool or setting misses the cache instead of replaying a stale answer.
 """
 
 from __future__ import annotations
@@ -53,7 +54,13 @@ class CachedModel:
         return reply
 
     def _lookup(self, messages: Any, tools: Any, stop: Any) -> tuple[Path, ChatMessage | None]:
-        request = {"model": self.model_id, "messages": messages, "tools": tools, "stop": stop}
+        request = {
+            "model": self.model_id,
+            "settings": getattr(self.model, "settings", None),
+            "messages": messages,
+            "tools": tools,
+            "stop": stop,
+        }
         text = json.dumps(request, sort_keys=True, ensure_ascii=False, default=repr)
         path = self.directory / f"{hashlib.sha256(text.encode()).hexdigest()}.json"
         reply = _load(path)

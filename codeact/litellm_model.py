@@ -93,6 +93,11 @@ class LiteLLMModel:
         base = f", api_base={self.api_base!r}" if self.api_base else ""
         return f"LiteLLMModel({self.model_id!r}{base})"
 
+    @property
+    def settings(self) -> dict[str, Any]:
+        """What shapes this model's replies besides the request (``CachedModel`` keys on it)."""
+        return {"model_id": self.model_id, "api_base": self.api_base, **self.kwargs}
+
     def _check_config(self) -> None:
         """Fail at construction on an unknown provider or a missing API key."""
         litellm = _litellm()

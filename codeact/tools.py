@@ -1,22 +1,40 @@
 """Tools: typed, documented Python functions that agents can call.
 
-``@tool`` reads the signature and the Google-style docstring once, at decoration time, so a
-missing hint or parameter description is an error where the function is written, not in the
-middle of a run. pydantic builds the JSON schema and validates calls; it is imported lazily to
-keep ``import codeact`` fast.
+``@tool`` reads the signature and the docstring (Google, NumPy or Sphinx style) once, at
+decoration time, so a missing hint or parameter description is an error where the function is
+written, not in the middle of a run. Tools take what Python functions take: defaults,
+keyword-only parameters, ``*args`` and ``**kwargs`` (in the JSON schema, an array property and
+extra properties; each value is still validated). pydantic builds the schema and validates calls;
+it is imported lazily to keep ``import codeact`` fast.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, get_type_hints
 
 _SECTION = re.compile(
-    r"^\s*(Args|Arguments|Parameters|Returns?|Yields?|Raises|Examples?|Notes?):\s*$"
+    r"^\s*(Args|Arguments|Parameters|Keyword Args|Keyword Arguments|Other Parameters|Returns?|"
+    r"Yields?|Raises|Examples?|Notes?|See Also|References|Warnings?|Attributes):?\s*$",
+    re.IGNORECASE,
 )
-_ARG_LINE = re.compile(r"^\s*\**(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
+_ARGS_SECTIONS = {
+    "args",
+    "arguments",
+    "parameters",
+    "keyword args",
+    "keyword arguments",
+    "other parameters",
+}
+_ARG_LINE = re.compile(r"^\s*\**(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")  # Google: `name (type): text`
+_NUMPY_ARG = re.compile(r"^\**(\w+)(?:\s*,\s*\**\w+)*\s*(?::.*)?$")  # NumPy: `name : type`
+_UNDERLINE = re.compile(r"^\s*-{3,}\s*$")
+_SPHINX_PARAM = re.compile(r"^\s*:param\s+(?:[^:]*\s)?\**(\w+)\s*:\s*(.*)$")
+_SPHINX_FIELD = re.compile(r"^\s*:\w+")
 
 
 class ToolError(Exception):
@@ -24,26 +42,58 @@ class ToolError(Exception):
 
 
 def parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
-    """Split a Google-style docstring into its summary and the ``Args:`` descriptions."""
+    """Split a docstring into its summary and the parameters' descriptions.
+
+    Google (``Args:`` then ``name: text``), NumPy (``Parameters`` underlined, then
+    ``name : type`` and indented text) and Sphinx (``:param name: text``) styles.
+    """
+    lines = inspect.cleandoc(doc or "").splitlines()
+    if any(_SPHINX_PARAM.match(line) for line in lines):
+        return _parse_sphinx(lines)
     summary: list[str] = []
     args: dict[str, str] = {}
-    section, current, args_indent = None, None, 0
-    for line in inspect.cleandoc(doc or "").splitlines():
+    section, current, args_indent, numpy = None, None, 0, False
+    for i, line in enumerate(lines):
         header = _SECTION.match(line)
-        if header:
-            section = header.group(1).lower()
-            current = None
+        underlined = i + 1 < len(lines) and _UNDERLINE.match(lines[i + 1])
+        if header and (line.rstrip().endswith(":") or underlined):
+            section, current, numpy = header.group(1).lower(), None, bool(underlined)
+            continue
+        if numpy and _UNDERLINE.match(line):
             continue
         if section is None:
             summary.append(line)
-        elif section in ("args", "arguments", "parameters"):
-            match = _ARG_LINE.match(line)
+        elif section in _ARGS_SECTIONS:
             indent = len(line) - len(line.lstrip())
+            match = _NUMPY_ARG.match(line) if numpy and indent == 0 else None
+            if numpy and match:
+                current, args_indent = match.group(1), indent
+                args[current] = ""
+                continue
+            match = None if numpy else _ARG_LINE.match(line)
             if match and (current is None or indent <= args_indent):
                 current, args_indent = match.group(1), indent
                 args[current] = match.group(2).strip()
             elif current is not None and line.strip():
                 args[current] = f"{args[current]} {line.strip()}".strip()
+    return "\n".join(summary).strip(), args
+
+
+def _parse_sphinx(lines: list[str]) -> tuple[str, dict[str, str]]:
+    summary: list[str] = []
+    args: dict[str, str] = {}
+    current = None
+    for line in lines:
+        match = _SPHINX_PARAM.match(line)
+        if match:
+            current = match.group(1)
+            args[current] = match.group(2).strip()
+        elif _SPHINX_FIELD.match(line):
+            current = None  # :type x:, :returns:, :raises ...:
+        elif current is not None and line.strip():
+            args[current] = f"{args[current]} {line.strip()}"
+        elif current is None and not args:
+            summary.append(line)
     return "\n".join(summary).strip(), args
 
 
@@ -64,10 +114,45 @@ def _strip_titles(schema: Any) -> Any:
     return schema
 
 
+_VAR_POSITIONAL = inspect.Parameter.VAR_POSITIONAL
+_VAR_KEYWORD = inspect.Parameter.VAR_KEYWORD
+
+
+@dataclass(frozen=True)
+class _Param:
+    """One parameter of a tool: how it is passed, its type, default and description."""
+
+    name: str
+    kind: inspect._ParameterKind
+    hint: Any
+    default: Any
+    doc: str
+
+    @property
+    def field(self) -> tuple[Any, Any]:
+        """What pydantic validates and the default: ``*args`` as a list of the hint,
+        ``**kwargs`` as a dict of it (each value still checked)."""
+        if self.kind is _VAR_POSITIONAL:
+            return list[self.hint], []  # type: ignore[name-defined]
+        if self.kind is _VAR_KEYWORD:
+            return dict[str, self.hint], {}  # type: ignore[name-defined]
+        return self.hint, ... if self.default is inspect.Parameter.empty else self.default
+
+    def stub(self) -> str:
+        """As in a ``def`` line: ``city: str = 'Paris'``, ``*values: float``."""
+        stars = {_VAR_POSITIONAL: "*", _VAR_KEYWORD: "**"}.get(self.kind, "")
+        text = f"{stars}{self.name}: {_type_name(self.hint)}"
+        if self.default is not inspect.Parameter.empty:
+            text += f" = {self.default!r}"
+        return text
+
+
 class Tool:
     """A callable the agent can use: name, description, JSON-schema parameters, output type.
 
-    Build one with ``@tool``, directly with ``Tool(fn)``, or subclass it for stateful tools::
+    Build one with ``@tool``, directly with ``Tool(fn)`` (``Tool(library_fn, name=...,
+    description=..., arg_descriptions={...})`` wraps a function without a docstring of its own),
+    or subclass it for stateful tools::
 
         class Counter(Tool):
             name = "count"
@@ -87,38 +172,64 @@ class Tool:
     description: str = ""
     output_type: str = "Any"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass's ``__init__`` that forgets ``super().__init__()`` fails at construction,
+        not at the first call in the middle of a run."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def checked_init(self: Tool, *args: Any, **kw: Any) -> None:
+            init(self, *args, **kw)
+            if "_params" not in self.__dict__:
+                raise TypeError(
+                    f"{cls.__name__}.__init__ must call super().__init__() (Tool reads the "
+                    "signature and docs of forward() there)"
+                )
+
+        cls.__init__ = checked_init  # type: ignore[method-assign]
+
     def __init__(
         self,
         fn: Callable[..., Any] | None = None,
         *,
         name: str | None = None,
         description: str | None = None,
+        arg_descriptions: dict[str, str] | None = None,
     ) -> None:
+        if fn is None and type(self).forward is Tool.forward:
+            raise TypeError("Tool() needs a function, or subclass Tool and implement forward()")
         self.fn = fn if fn is not None else self.forward
-        owner = fn.__name__ if fn is not None else type(self).__name__
-        doc = inspect.getdoc(self.fn) or ""
-        summary, arg_docs = parse_docstring(doc)
-        if fn is None and not summary:
-            summary = self.description or inspect.getdoc(type(self)) or ""
-        self.name = name or (fn.__name__ if fn is not None else self.name or owner.lower())
+        summary, arg_docs = parse_docstring(inspect.getdoc(self.fn) or "")
+        arg_docs.update(arg_descriptions or {})
+        if fn is None:  # a subclass: its own description wins over forward's docstring
+            summary = (
+                type(self).description or summary or inspect.cleandoc(type(self).__doc__ or "")
+            )
+            self.name = name or self.name or type(self).__name__.lower()
+        else:
+            self.name = name or getattr(fn, "__name__", "") or type(fn).__name__
         self.description = description or summary
         if not self.description:
             raise TypeError(
                 f"tool {self.name!r} has no description: add a docstring whose first line says "
-                "what it does"
+                "what it does (or pass description=...)"
             )
-        self.signature = inspect.signature(self.fn)
+        try:
+            self.signature = inspect.signature(self.fn)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"tool {self.name!r}: the signature of {self.fn!r} cannot be read; wrap it in a "
+                "typed function"
+            ) from None
         try:
             hints = get_type_hints(self.fn)
         except Exception as exc:  # unresolvable forward references
             raise TypeError(f"tool {self.name!r}: cannot resolve type hints ({exc})") from None
-        self._fields: dict[str, tuple[Any, Any, str]] = {}
+        params = []
         for pname, param in self.signature.parameters.items():
-            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                raise TypeError(
-                    f"tool {self.name!r}: *{pname} is not supported; give every parameter a name "
-                    "and a type"
-                )
             if pname not in hints:
                 raise TypeError(
                     f"tool {self.name!r}: parameter {pname!r} has no type hint; "
@@ -127,12 +238,14 @@ class Tool:
             if not arg_docs.get(pname):
                 raise TypeError(
                     f"tool {self.name!r}: parameter {pname!r} is not described; add "
-                    f"`{pname}: <what it is>` under `Args:` in the docstring"
+                    f"`{pname}: <what it is>` under `Args:` in the docstring (or pass "
+                    "arg_descriptions=...)"
                 )
-            self._fields[pname] = (hints[pname], param.default, arg_docs[pname])
+            params.append(_Param(pname, param.kind, hints[pname], param.default, arg_docs[pname]))
         if "return" not in hints:
             raise TypeError(f"tool {self.name!r} has no return type hint; add one, e.g. `-> str`")
         self.output_type = _type_name(hints["return"])
+        self._params = params
         self._model: Any = None
         self._parameters: dict[str, Any] | None = None
 
@@ -144,13 +257,10 @@ class Tool:
         if self._model is None:
             from pydantic import ConfigDict, Field, create_model
 
-            fields = {
-                pname: (
-                    hint,
-                    Field(... if default is inspect.Parameter.empty else default, description=doc),
-                )
-                for pname, (hint, default, doc) in self._fields.items()
-            }
+            fields = {}
+            for p in self._params:
+                hint, default = p.field
+                fields[p.name] = (hint, Field(default, description=p.doc))
             self._model = create_model(
                 f"{self.name}_args",
                 __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
@@ -160,7 +270,10 @@ class Tool:
 
     @property
     def parameters(self) -> dict[str, Any]:
-        """JSON schema of the arguments (built on first use: pydantic is slow to import)."""
+        """JSON schema of the arguments (built on first use: pydantic is slow to import).
+
+        ``*args`` is an array property and ``**kwargs`` an object property, under their names.
+        """
         if self._parameters is None:
             self._parameters = self._schema()
         return self._parameters
@@ -176,20 +289,27 @@ class Tool:
         schema = _strip_titles(schema)
         schema.setdefault("properties", {})
         schema.setdefault("required", [])
+        for p in self._params:  # an empty *args or **kwargs is the natural default: don't show it
+            if p.kind in (_VAR_POSITIONAL, _VAR_KEYWORD):
+                schema["properties"][p.name].pop("default", None)
         return schema
 
     def validate(
         self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """Bind and check the arguments; return them by name, coerced to the declared types."""
+        """Bind and check a Python call's arguments; return them by parameter name, coerced to
+        the declared types (``*args`` as a list, ``**kwargs`` as a dict)."""
         try:
             bound = self.signature.bind(*args, **(kwargs or {}))
         except TypeError as exc:
             raise ToolError(f"{self.name}() {exc}. Usage: {self.usage()}") from None
+        return self._check(bound.arguments)
+
+    def _check(self, named: dict[str, Any]) -> dict[str, Any]:
         from pydantic import ValidationError
 
         try:
-            checked = self._pydantic_model().model_validate(bound.arguments)
+            checked = self._pydantic_model().model_validate(named)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
@@ -198,31 +318,44 @@ class Tool:
             raise ToolError(
                 f"{self.name}() got invalid arguments: {problems}. Usage: {self.usage()}"
             ) from None
-        return {pname: getattr(checked, pname) for pname in bound.arguments}
+        return {p.name: getattr(checked, p.name) for p in self._params if p.name in named}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        result = self.fn(**self.validate(args, kwargs))
+        return self._invoke(self.validate(args, kwargs))
+
+    def call_with(self, arguments: dict[str, Any]) -> Any:
+        """Call with the arguments as one JSON object, as tool-calling models send them: by
+        parameter name, ``*args`` as a list under its name, ``**kwargs`` as an object."""
+        return self._invoke(self._check(arguments))
+
+    def _invoke(self, checked: dict[str, Any]) -> Any:
+        bound = inspect.BoundArguments(self.signature, checked)  # type: ignore[arg-type]
+        result = self.fn(*bound.args, **bound.kwargs)
         if inspect.isawaitable(result):
             result = _run_coroutine(result)
         return result
 
     def usage(self) -> str:
         """The Python signature the model sees, e.g. ``get_weather(city: str) -> str``."""
-        params = []
-        for pname, (hint, default, _) in self._fields.items():
-            text = f"{pname}: {_type_name(hint)}"
-            if default is not inspect.Parameter.empty:
-                text += f" = {default!r}"
-            params.append(text)
-        return f"{self.name}({', '.join(params)}) -> {self.output_type}"
+        parts: list[str] = []
+        star = any(p.kind is _VAR_POSITIONAL for p in self._params)
+        for i, p in enumerate(self._params):
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and not star:
+                parts.append("*")
+                star = True
+            parts.append(p.stub())
+            following = self._params[i + 1].kind if i + 1 < len(self._params) else None
+            if p.kind is inspect.Parameter.POSITIONAL_ONLY and following is not p.kind:
+                parts.append("/")
+        return f"{self.name}({', '.join(parts)}) -> {self.output_type}"
 
     def describe(self) -> str:
         """The tool as a Python stub with its docs, for code-writing models."""
         lines = [f"def {self.usage()}:", f'    """{self.description}']
-        if self._fields:
+        if self._params:
             lines.append("")
             lines.append("    Args:")
-            lines += [f"        {p}: {doc}" for p, (_, _, doc) in self._fields.items()]
+            lines += [f"        {p.name}: {p.doc}" for p in self._params]
         lines.append('    """')
         return "\n".join(lines)
 

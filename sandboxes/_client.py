@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from sandboxes.base import DEFAULT_MAX_OUTPUT, Execution, SandboxError
+from sandboxes.worker import restore_tuples
 
 #: Longest line a worker may send; longer is a protocol violation (the worker keeps values < 1 MB).
 MAX_LINE = 8 * 2**20
@@ -293,10 +294,10 @@ class WorkerClient:
             raise ProtocolError("malformed done")
         return Execution(
             stdout=stdout[: self._max_stdout],
-            value=message.get("value"),
+            value=restore_tuples(message.get("value")),
             error=None if error is None else error[:_MAX_ERROR],
             is_final=message.get("is_final") is True,
-            final_answer=message.get("final_answer"),
+            final_answer=restore_tuples(message.get("final_answer")),
             duration_s=time.perf_counter() - t0,
         )
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -62,6 +63,26 @@ class Sandbox(Protocol):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def check_importable(names: Iterable[str]) -> list[str]:
+    """``names`` as a list, after checking each is installed here; a ``ValueError`` naming the
+    first that is not (a typo in ``allowed_imports`` fails at construction, not in a run)."""
+    import importlib.util
+
+    names = list(names)
+    for name in names:
+        top = name.partition(".")[0]
+        try:
+            found = bool(top) and importlib.util.find_spec(top) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise ValueError(
+                f"allowed_imports names {name!r}, but no module {top!r} is installed for "
+                f"{sys.executable}; install it or leave it out"
+            )
+    return names
 
 
 _BACKENDS = {

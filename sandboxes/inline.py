@@ -9,9 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from sandboxes.base import DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, Execution, Sandbox
+from sandboxes.base import (
+    DEFAULT_MAX_OUTPUT,
+    DEFAULT_TIMEOUT,
+    Execution,
+    Sandbox,
+    check_importable,
+)
 from sandboxes.policy import RestrictedPolicy
-from sandboxes.worker import Runner
+from sandboxes.worker import Runner, restore_tuples
 
 
 class InlineSandbox(Sandbox):
@@ -27,7 +33,9 @@ class InlineSandbox(Sandbox):
     ) -> None:
         self.timeout = timeout
         self._runner = Runner(
-            RestrictedPolicy(allowed_imports), max_output=max_output, plain_values=True
+            RestrictedPolicy(check_importable(allowed_imports)),
+            max_output=max_output,
+            plain_values=True,
         )
         self._started = False
 
@@ -43,7 +51,10 @@ class InlineSandbox(Sandbox):
     def run(self, code: str) -> Execution:
         if not self._started:
             self.start()
-        return Execution(**self._runner.run(code, self.timeout))
+        result = self._runner.run(code, self.timeout)
+        result["value"] = restore_tuples(result["value"])
+        result["final_answer"] = restore_tuples(result["final_answer"])
+        return Execution(**result)
 
     def close(self) -> None:
         self._runner.namespace = {}

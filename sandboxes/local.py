@@ -33,6 +33,7 @@ from sandboxes.base import (
     Execution,
     Sandbox,
     SandboxError,
+    check_importable,
 )
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -72,7 +73,7 @@ class LocalSandbox(Sandbox):
         self._workdir = _Workdir()
         options = {
             "restricted": True,
-            "allowed_imports": sorted(set(allowed_imports)),
+            "allowed_imports": sorted(set(check_importable(allowed_imports))),
             "max_output": max_output,
             "memory_mb": memory_mb,
             "sys_path": [p for p in sys.path if p and os.path.isabs(p)],

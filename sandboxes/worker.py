@@ -310,17 +310,65 @@ class Runner:
 
 def plain_value(value: Any) -> Any:
     """``value`` as JSON data (other objects inside it as their ``repr``); as a shortened
-    ``repr`` when it is larger than ``MAX_VALUE`` bytes or not representable (cycles, keys)."""
+    ``repr`` when it is larger than ``MAX_VALUE`` bytes or not representable (cycles, keys).
+
+    Tuples stay tuples: on the wire they are objects under ``TUPLE_KEY``, which the receiving
+    side turns back with ``restore_tuples`` (the value as the host gets it, from any backend).
+    """
     kind = type(value)
     if value is None or kind is bool or kind is int or kind is float:
         return value
     if kind is str and len(value) <= MAX_VALUE // 4:
         return value
     try:
-        text = json.dumps(value, ensure_ascii=False, default=repr)
+        text = json.dumps(_tag_tuples(value), ensure_ascii=False, default=repr)
     except (TypeError, ValueError, RecursionError):
         return _short_repr(value)
     return json.loads(text) if len(text) <= MAX_VALUE else _short_repr(value)
+
+
+#: The key under which a tuple crosses as JSON (``{TUPLE_KEY: [items]}``); no code's own dict
+#: has a key starting with a NUL.
+TUPLE_KEY = "\x00tuple"
+
+
+def _tag_tuples(value: Any) -> Any:
+    """A copy of ``value``'s lists, dicts and tuples with each tuple under ``TUPLE_KEY``.
+
+    Iterative, so deep data is fine; more than ``MAX_VALUE`` parts (a cycle, or data whose JSON
+    would be too large anyway) is a ``ValueError``.
+    """
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(root, 0, value)]
+    parts = 0
+    while stack:
+        target, key, item = stack.pop()
+        parts += 1
+        if parts > MAX_VALUE:
+            raise ValueError("too many parts")
+        kind = type(item)
+        if kind is list or isinstance(item, tuple):
+            copy: Any = [None] * len(item)
+            target[key] = copy if kind is list else {TUPLE_KEY: copy}
+            stack.extend((copy, i, v) for i, v in enumerate(item))
+        elif kind is dict:
+            copy = dict.fromkeys(item)  # the keys in order; the values are filled in below
+            target[key] = copy
+            stack.extend((copy, k, v) for k, v in item.items())
+        else:
+            target[key] = item
+    return root[0]
+
+
+def restore_tuples(value: Any) -> Any:
+    """Data from ``plain_value`` with its tuples back (the only key of their object)."""
+    if isinstance(value, list):
+        return [restore_tuples(v) for v in value]
+    if isinstance(value, dict):
+        if len(value) == 1 and TUPLE_KEY in value and isinstance(value[TUPLE_KEY], list):
+            return tuple(restore_tuples(v) for v in value[TUPLE_KEY])
+        return {k: restore_tuples(v) for k, v in value.items()}
+    return value
 
 
 def _cell_context(namespace: dict[str, Any]) -> contextvars.Context:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 
 import pytest
@@ -375,7 +376,7 @@ def test_a_failing_call_keeps_the_good_results():
     assert first.tool_results[2].startswith(
         "Error: unknown tool 'nope'; available tools: add, boom"
     )
-    assert "missing a required argument: 'b'" in first.tool_results[3]
+    assert "b: Field required" in first.tool_results[3]
     assert "disk on fire" in first.error and "unknown tool" in first.error
     assert result.output == "ok"
 
@@ -438,3 +439,65 @@ def test_cost_is_recorded_per_step_and_summed():
     assert [s.cost_usd for s in result.steps] == [0.01, 0.01]
     assert result.cost_usd == pytest.approx(0.02)
     assert code_agent([code("final_answer(1)")]).run("t").cost_usd is None
+
+
+# --- tools with *args and keyword-only parameters, in both agent kinds ------------------------
+
+
+@tool
+def smallest(*values: float, absolute: bool = False) -> float:
+    """The smallest of the values.
+
+    Args:
+        values: Numbers to compare.
+        absolute: Compare absolute values.
+    """
+    return min(values, key=abs) if absolute else min(values)
+
+
+@pytest.mark.parametrize("sandbox", ["inline", "local"])
+def test_code_agent_calls_variadic_tools(sandbox):
+    agent = CodeAgent(
+        ScriptedModel(
+            [code("final_answer([smallest(3, -5, 2), smallest(3, -5, 2, absolute=True)])")]
+        ),
+        tools=[smallest],
+        sandbox=sandbox,
+    )
+    with agent:
+        assert "def smallest(*values: float, absolute: bool = False) -> float:" in (
+            agent.system_prompt()
+        )
+        result = agent.run("t")
+    assert result.output == [-5, 2]
+    assert result.steps[0].tool_uses[0].arguments == {"values": (3, -5, 2)}
+
+
+def test_tool_calling_agent_sends_star_arguments_as_an_array():
+    model = ScriptedModel(
+        [
+            calls(("smallest", {"values": [3, -5, 2], "absolute": True})),
+            calls(("final_answer", {"answer": "ok"})),
+        ]
+    )
+    result = ToolCallingAgent(model, tools=[smallest]).run("t")
+    assert result.steps[0].observation == "smallest: 2.0"
+
+
+@pytest.mark.parametrize("sandbox", ["inline", "local"])
+def test_allowed_imports_that_are_not_installed_fail_at_construction(sandbox):
+    with pytest.raises(ValueError, match="allowed_imports names 'nosuchmodule_xyz'"):
+        CodeAgent(ScriptedModel([]), sandbox=sandbox, allowed_imports=["json", "nosuchmodule_xyz"])
+    CodeAgent(ScriptedModel([]), sandbox=sandbox, allowed_imports=["numpy", "collections.abc"])
+
+
+@pytest.mark.parametrize(
+    "sandbox", ["inline", "local", pytest.param("docker", marks=pytest.mark.docker)]
+)
+def test_a_tuple_answer_comes_back_as_a_tuple(sandbox):
+    options = {"image": os.environ.get("CODEACT_DOCKER_IMAGE")} if sandbox == "docker" else {}
+    reply = code("final_answer((1, ('a', [2, (3,)]), {'k': (4, 5)}))")
+    with CodeAgent(ScriptedModel([reply]), sandbox=sandbox, sandbox_options=options) as agent:
+        result = agent.run("t")
+    assert result.output == (1, ("a", [2, (3,)]), {"k": (4, 5)})
+    assert type(result.output) is tuple and type(result.output[1][1][1]) is tuple

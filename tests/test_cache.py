@@ -61,3 +61,23 @@ def test_a_rerun_of_an_agent_costs_no_requests(openai_server: OpenAIServer, tmp_
         agent = CodeAgent(cached(openai_server, tmp_path), sandbox="inline")
         assert agent.run("6 * 7?").output == 42
     assert len(openai_server.completion_requests) == 1
+
+
+def test_another_server_or_temperature_misses(openai_server: OpenAIServer, tmp_path):
+    openai_server.complete("hot")
+    openai_server.complete("cold")
+    openai_server.complete("elsewhere")
+    url = openai_server.url
+    hot = CachedModel(LiteLLMModel(openai_server.model_id, api_base=url, temperature=1.0), tmp_path)
+    cold = CachedModel(
+        LiteLLMModel(openai_server.model_id, api_base=url, temperature=0.0), tmp_path
+    )
+    other = CachedModel(
+        LiteLLMModel(openai_server.model_id, api_base=url.replace("127.0.0.1", "localhost")),
+        tmp_path,
+    )
+    assert hot.generate(USER).content == "hot"
+    assert cold.generate(USER).content == "cold"  # was the first server's cached "hot"
+    assert other.generate(USER).content == "elsewhere"
+    assert hot.generate(USER).content == "hot" and hot.hits == 1
+    assert len(openai_server.completion_requests) == 3

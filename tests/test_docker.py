@@ -285,7 +285,7 @@ def test_only_loopback_interface_exists(sb: DockerSandbox) -> None:
 
 
 def test_code_runs_as_non_root_and_cannot_become_root(sb: DockerSandbox) -> None:
-    assert sb.run("import os\nos.getuid(), os.getgid()").value == [65534, 65534]
+    assert sb.run("import os\nos.getuid(), os.getgid()").value == (65534, 65534)
     ex = sb.run("os.setuid(0)")
     assert ex.error is not None and ex.error.startswith("PermissionError")
 

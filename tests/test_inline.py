@@ -98,7 +98,7 @@ def test_final_answer_is_not_swallowed_by_except_base_exception(sb: Sandbox) -> 
 def test_variables_persist_between_runs(sb: Sandbox) -> None:
     sb.run("import math\ncounter = 1\ndef bump():\n    global counter\n    counter += 1")
     sb.run("bump()")
-    assert sb.run("counter, math.floor(2.5)").value == [2, 2]  # data, as every backend gives
+    assert sb.run("counter, math.floor(2.5)").value == (2, 2)  # data, as every backend gives
 
 
 def test_output_is_capped_with_a_visible_note() -> None:
@@ -439,7 +439,7 @@ def test_values_are_data_made_while_the_time_limit_holds(backend: str) -> None:
     stuck = "class Stuck:\n    def __repr__(self):\n        while True:\n            pass\n"
     with make_sandbox(backend, timeout=0.5) as sb:
         sb.run(stuck + "class Shown:\n    def __repr__(self):\n        return 'shown'")
-        assert sb.run("[Shown(), (1, 2), {'k': None}]").value == ["shown", [1, 2], {"k": None}]
+        assert sb.run("[Shown(), (1, 2), {'k': None}]").value == ["shown", (1, 2), {"k": None}]
         timed_out = "TimeoutError: the code ran longer than 0.5 s and was interrupted"
         assert sb.run("Stuck()").error == timed_out
         ex = sb.run("final_answer([Stuck()])")

@@ -98,7 +98,7 @@ def test_variables_persist_between_runs(sb: LocalSandbox) -> None:
 
 def test_value_that_is_not_json_crosses_as_its_repr(sb: LocalSandbox) -> None:
     assert sb.run("{3}").value == "{3}"
-    assert sb.run("[1, (2, 3), {'a': None}]").value == [1, [2, 3], {"a": None}]
+    assert sb.run("[1, (2, 3), {'a': None}]").value == [1, (2, 3), {"a": None}]
 
 
 def test_huge_value_crosses_as_a_shortened_repr(sb: LocalSandbox) -> None:

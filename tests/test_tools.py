@@ -174,3 +174,171 @@ def test_describe_renders_a_python_stub():
         "        unit: Temperature unit, Celsius or Fahrenheit.\n"
         '    """'
     )
+
+
+# --- tools as people already write them ------------------------------------------------------
+
+
+@tool
+def minimum_value(*values: float) -> float:
+    """The smallest of the values.
+
+    Args:
+        values: Numbers to compare.
+    """
+    return min(values)
+
+
+@tool
+def book_hotel(location: str, *preferences: str, nights: int = 1, **extras: str) -> str:
+    """Book a hotel.
+
+    Args:
+        location: Where.
+        preferences: Wishes, most important first.
+        nights: How long.
+        extras: Anything else, by name.
+    """
+    return f"{location}/{nights}/{','.join(preferences)}/{sorted(extras.items())}"
+
+
+def test_variadic_parameters_are_called_like_python():
+    assert minimum_value(3, 1.5, 2) == 1.5
+    assert book_hotel("Rome", "quiet", "view", nights=2, floor="high") == (
+        "Rome/2/quiet,view/[('floor', 'high')]"
+    )
+
+
+def test_variadic_values_are_still_validated():
+    with pytest.raises(ToolError, match=r"values\.1: Input should be a valid number"):
+        minimum_value(1, "many")
+    with pytest.raises(ToolError, match=r"extras\.floor: Input should be a valid string"):
+        book_hotel("Rome", floor=3)
+
+
+def test_the_stub_shows_the_real_signature():
+    assert minimum_value.usage() == "minimum_value(*values: float) -> float"
+    assert book_hotel.usage() == (
+        "book_hotel(location: str, *preferences: str, nights: int = 1, **extras: str) -> str"
+    )
+
+    @tool
+    def search(query: str, /, *, limit: int = 5) -> list:
+        """Search.
+
+        Args:
+            query: Words.
+            limit: How many.
+        """
+        return [query] * limit
+
+    assert search.usage() == "search(query: str, /, *, limit: int = 5) -> list"
+    with pytest.raises(ToolError, match="positional argument"):
+        search("x", 2)
+
+
+def test_variadic_schema_is_an_array_and_an_object():
+    properties = book_hotel.parameters["properties"]
+    assert properties["preferences"] == {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Wishes, most important first.",
+    }
+    assert properties["extras"]["type"] == "object"
+    assert properties["extras"]["additionalProperties"] == {"type": "string"}
+    assert book_hotel.parameters["required"] == ["location"]
+
+
+def test_json_calls_put_the_array_in_place_of_the_star_arguments():
+    result = book_hotel.call_with({"location": "Oslo", "preferences": ["a", "b"], "nights": 3})
+    assert result == "Oslo/3/a,b/[]"
+    assert minimum_value.call_with({"values": [4, 2]}) == 2
+    with pytest.raises(ToolError, match="location: Field required"):
+        book_hotel.call_with({"preferences": ["a"]})
+
+
+def test_wrapping_a_function_without_a_docstring():
+    def scale(x: float, factor: float = 2.0) -> float:
+        return x * factor
+
+    wrapped = Tool(
+        scale,
+        name="scale_it",
+        description="Multiply a number.",
+        arg_descriptions={"x": "The number.", "factor": "By how much."},
+    )
+    assert wrapped(3) == 6.0 and wrapped.name == "scale_it"
+    assert "x: The number." in wrapped.describe()
+    with pytest.raises(TypeError, match="parameter 'factor' is not described"):
+        Tool(scale, description="Multiply.", arg_descriptions={"x": "The number."})
+
+
+def test_numpy_and_sphinx_docstrings():
+    def numpy_style(values: list, scale: float = 1.0) -> float:
+        """Sum values.
+
+        Parameters
+        ----------
+        values : list of float
+            The values
+            to add.
+        scale : float, optional
+            A factor.
+
+        Returns
+        -------
+        float
+        """
+        return sum(values) * scale
+
+    def sphinx_style(location: str, nights: int) -> str:
+        """Book a room.
+
+        :param location: Where.
+        :type location: str
+        :param nights: How long,
+            in nights.
+        :returns: A booking id.
+        """
+        return location * nights
+
+    numpy_tool, sphinx_tool = Tool(numpy_style), Tool(sphinx_style)
+    assert numpy_tool.description == "Sum values."
+    assert numpy_tool.parameters["properties"]["values"]["description"] == "The values to add."
+    assert numpy_tool.parameters["properties"]["scale"]["description"] == "A factor."
+    assert sphinx_tool.description == "Book a room."
+    assert sphinx_tool.parameters["properties"]["nights"]["description"] == "How long, in nights."
+
+
+def test_a_subclass_keeps_its_own_description():
+    class Lookup(Tool):
+        name = "lookup"
+        description = "Look a key up in the table."
+
+        def forward(self, key: str) -> str:
+            """Return the value.
+
+            Args:
+                key: The key.
+            """
+            return key
+
+    assert Lookup().description == "Look a key up in the table."
+
+
+def test_forgetting_super_init_fails_at_construction():
+    class Broken(Tool):
+        name = "broken"
+        description = "Never set up."
+
+        def __init__(self) -> None:
+            self.state = 1
+
+        def forward(self, x: int) -> int:
+            """Args:
+            x: A number.
+            """
+            return x
+
+    with pytest.raises(TypeError, match=r"Broken.__init__ must call super\(\).__init__\(\)"):
+        Broken()
