@@ -16,7 +16,7 @@ EXAMPLES = [
     pytest.param(
         path, id=path.name, marks=[pytest.mark.docker] if path.name in NEEDS_DOCKER else []
     )
-    for path in sorted((ROOT / "examples").glob("*.py"))
+    for path in sorted((ROOT / "examples").glob("[!_]*.py"))
 ]
 
 
