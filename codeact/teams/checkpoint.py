@@ -1,0 +1,61 @@
+"""A conversation's state as a JSON file, written after every turn, so a run can resume.
+
+The file is replaced atomically (written beside it, flushed, then renamed): a process killed at
+any moment leaves either the previous turn's state or the new one, never half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+from typing import Any
+
+VERSION = 1
+
+CheckpointPath = str | os.PathLike[str]  #: where a checkpoint is kept
+
+
+def save(path: CheckpointPath, state: dict[str, Any]) -> None:
+    """Write ``state`` to ``path`` atomically."""
+    target = pathlib.Path(path)
+    partial = target.with_name(f".{target.name}.partial")
+    with open(partial, "w", encoding="utf-8") as fh:
+        json.dump({"version": VERSION, **state}, fh, ensure_ascii=False, default=repr)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(partial, target)
+
+
+def load(
+    path: CheckpointPath, *, kind: str, task: str, speakers: list[str]
+) -> dict[str, Any] | None:
+    """The state saved at ``path`` for this conversation, or ``None`` when there is none yet.
+
+    A file that is not a checkpoint, or one of another conversation (another kind of team, task
+    or set of speakers), is an error: resuming it would mix two conversations.
+    """
+    target = pathlib.Path(path)
+    if not target.exists():
+        return None
+    try:
+        state = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot resume from {target}: not a readable checkpoint ({exc})")
+    if not isinstance(state, dict) or state.get("version") != VERSION:
+        raise ValueError(f"cannot resume from {target}: not a codeact chat checkpoint")
+    mismatch = [
+        f"{what} {saved!r} (this one: {given!r})"
+        for what, saved, given in [
+            ("kind", state.get("kind"), kind),
+            ("task", state.get("task"), task),
+            ("speakers", state.get("speakers"), speakers),
+        ]
+        if saved != given
+    ]
+    if mismatch:
+        raise ValueError(
+            f"{target} is the checkpoint of another conversation: it has {'; '.join(mismatch)}. "
+            "Pass another checkpoint path, or delete the file to start over"
+        )
+    return state
