@@ -34,6 +34,7 @@ _ACTIVE: contextvars.ContextVar[tuple[LiveView, int] | None] = contextvars.Conte
     "codeact_live_view", default=None
 )
 _MAX_OBSERVATION_LINES = 40
+_LOGGERS = ("codeact", "sandboxes")  # whose warnings (retries, restarts) the view shows
 
 
 def wants_view(verbose: bool | None) -> bool:
@@ -225,11 +226,13 @@ class LiveView:
 
     def _attach_log(self) -> None:
         self._log_handler = _RetryLines(self)
-        logging.getLogger("codeact").addHandler(self._log_handler)
+        for name in _LOGGERS:
+            logging.getLogger(name).addHandler(self._log_handler)
 
     def _detach_log(self) -> None:
         if self._log_handler is not None:
-            logging.getLogger("codeact").removeHandler(self._log_handler)
+            for name in _LOGGERS:
+                logging.getLogger(name).removeHandler(self._log_handler)
             self._log_handler = None
 
 
@@ -251,7 +254,7 @@ class _Elapsed:
 
 
 class _RetryLines(logging.Handler):
-    """Shows the ``codeact`` logger's warnings (retries, fallbacks, restarts) in the view."""
+    """Shows warnings of codeact and its sandboxes (retries, fallbacks, restarts) in the view."""
 
     def __init__(self, view: LiveView) -> None:
         super().__init__(logging.WARNING)

@@ -7,6 +7,11 @@ Usable without codeact::
         sb.run("print(add(1, 2))").stdout  # "3\\n"
 """
 
+import logging
+
 from sandboxes.base import Execution, Sandbox, SandboxError, make_sandbox
+
+# Worker restarts are logged to "sandboxes"; quiet unless the application listens.
+logging.getLogger("sandboxes").addHandler(logging.NullHandler())
 
 __all__ = ["Execution", "Sandbox", "SandboxError", "make_sandbox"]

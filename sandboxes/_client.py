@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import threading
 import time
@@ -29,6 +30,7 @@ TOO_DEEP = f"[nested deeper than {MAX_DEPTH} levels: not shown]"
 _MAX_ERROR = 22_000  # the worker's MAX_ERROR plus the line of code it names
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+log = logging.getLogger("sandboxes")
 
 
 class ProtocolError(Exception):
@@ -142,6 +144,7 @@ class WorkerClient:
                 else:
                     self._spawn_worker()
                     error = str(lost).replace("{reason}", reason)
+                    log.warning("sandbox worker restarted: %s", error.partition(":")[0])
                 return Execution(error=error, duration_s=time.perf_counter() - t0)
             except BaseException:  # e.g. KeyboardInterrupt in a host tool: the run is abandoned
                 self._discard()

@@ -136,3 +136,19 @@ def test_when_the_view_is_shown(monkeypatch, verbose, env, expected):
     else:
         monkeypatch.setenv("CODEACT_VERBOSE", env)
     assert wants_view(verbose) is expected  # pytest's stdout is not a terminal
+
+
+def test_retries_and_sandbox_restarts_are_shown_as_lines(capsys):
+    replies = [
+        "```python\nsum(range(10**15))\n```",  # a C loop that never looks at the interrupt
+        "```python\nfinal_answer('after the restart')\n```",
+    ]
+    agent = CodeAgent(
+        ScriptedModel(replies),
+        sandbox="local",
+        sandbox_options={"timeout": 0.2, "grace": 0.3},
+        verbose=True,
+    )
+    with agent:
+        assert agent.run("t").output == "after the restart"
+    assert "sandbox worker restarted: TimeoutError" in capsys.readouterr().out
