@@ -152,6 +152,21 @@ def test_the_checkpoint_is_written_after_every_turn(tmp_path):
     assert json.loads(path.read_text())["finished"] is True
 
 
+def test_a_checkpoint_holds_the_conversation_once_not_once_a_turn(tmp_path):
+    path = tmp_path / "chat.json"
+    opening = "Plan the launch of the Zyxwv project."
+    counts = []
+    chat(
+        says("a", "a1", "a2"), says("b", "b1", "b2"), opening, max_turns=4,
+        turn_callbacks=[lambda turn: counts.append(path.read_text().count("Zyxwv"))],
+        checkpoint=path,
+    )  # fmt: skip
+    # the task and the opening message: each turn's task (the conversation so far) is left out,
+    # so the file grows with the turns, not with their square
+    assert counts == [2, 2, 2, 2]
+    assert path.read_text().count("Zyxwv") == 2
+
+
 def test_a_failed_turn_is_not_saved_so_resuming_retries_it(tmp_path):
     path = str(tmp_path / "chat.json")
     first = chat(says("a", "a1"), says("b", "b1"), "go", max_turns=4, checkpoint=path)

@@ -21,7 +21,8 @@ def save(path: CheckpointPath, state: dict[str, Any]) -> None:
     target = pathlib.Path(path)
     partial = target.with_name(f".{target.name}.partial")
     with open(partial, "w", encoding="utf-8") as fh:
-        json.dump({"version": VERSION, **state}, fh, ensure_ascii=False, default=repr)
+        # dumps, not dump: its C encoder is several times faster than dump's streaming one
+        fh.write(json.dumps({"version": VERSION, **state}, ensure_ascii=False, default=repr))
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(partial, target)

@@ -190,7 +190,8 @@ class Conversation:
 
         With ``checkpoint`` (a file path), the state is saved there after every turn, and a run
         given a path that holds a saved state resumes from it (a finished one is returned as
-        it was). A turn that failed is not saved: resuming retries it.
+        it was). A turn that failed is not saved: resuming retries it. Restored turns keep
+        their runs without the task text (the conversation up to them, already saved once).
         """
         return drive(self._loop(task, checkpoint))
 
@@ -224,26 +225,30 @@ class Conversation:
             state.started -= saved["elapsed_s"]
             started_perf -= saved["elapsed_s"]
             self._restore(saved["team"])
+        saved_turns = [t.to_dict(tasks=False) for t in turns]  # kept, not redone every turn
 
-        def save(**final: Any) -> None:
-            if checkpoint:
-                checkpoints.save(
-                    checkpoint,
-                    {
-                        "kind": self.kind,
-                        "task": task,
-                        "speakers": names,
-                        "messages": state.messages,
-                        "turns": [t.to_dict() for t in turns],
-                        "token_usage": vars(state.token_usage),
-                        "cost_usd": state.cost_usd,
-                        "elapsed_s": time.perf_counter() - started_perf,
-                        "team": self._saved(),
-                        **final,
-                    },
-                )
+        def save(finished: ChatResult | None = None) -> None:
+            if not checkpoint:
+                return
+            about = {"kind": self.kind, "task": task, "speakers": names}
+            if finished is not None:  # the result holds everything
+                data = finished.to_dict(tasks=False)
+                checkpoints.save(checkpoint, {**about, "finished": True, "result": data})
+                return
+            checkpoints.save(
+                checkpoint,
+                {
+                    **about,
+                    "messages": state.messages,
+                    "turns": saved_turns,
+                    "token_usage": vars(state.token_usage),
+                    "cost_usd": state.cost_usd,
+                    "elapsed_s": time.perf_counter() - started_perf,
+                    "team": self._saved(),
+                },
+            )
 
-        finished = True
+        done = True  # ended by the team's rules (not by a failed turn): saved as finished
         reason = (self.until.check(state) or self._ends(turns[-1])) if turns else None
         while reason is None:
             picked = self._pick(state, turns)
@@ -255,13 +260,15 @@ class Conversation:
             state.token_usage = state.token_usage + turn.result.token_usage
             state.cost_usd = add_cost(state.cost_usd, turn.result.cost_usd)
             if turn.result.state == "error":
-                reason, finished = f"{speaker.name} failed: {turn.result.error}", False
+                reason, done = f"{speaker.name} failed: {turn.result.error}", False
                 break
             self._took_turn(speaker, turn)
             state.messages.append({"name": speaker.name, "content": turn.content})
             state.turns += 1
             turns.append(turn)
-            save()
+            if checkpoint:
+                saved_turns.append(turn.to_dict(tasks=False))
+                save()
             for callback in self.turn_callbacks:
                 callback(turn)
             reason = self.until.check(state) or self._ends(turn)
@@ -277,8 +284,8 @@ class Conversation:
             turns,
             summary_error,
         )
-        if finished:
-            save(finished=True, result=result.to_dict())
+        if done:
+            save(result)
         return result
 
     def _summarise(self, state: ChatState) -> Generator[Any, Any, tuple[str, str | None]]:

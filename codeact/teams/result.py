@@ -58,15 +58,20 @@ class Turn:
     handoff_to: str | None = None
     nested: list[ChatResult] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, tasks: bool = True) -> dict[str, Any]:
+        """As JSON data; ``tasks=False`` leaves out the task each run was given (in a chat it
+        is the whole conversation so far, so keeping it would grow a checkpoint quadratically)."""
+        result = self.result.to_dict()
+        if not tasks:
+            result.pop("task", None)
         return {
             "index": self.index,
             "speaker": self.speaker,
             "content": self.content,
-            "result": self.result.to_dict(),
+            "result": result,
             "duration_s": self.duration_s,
             "handoff_to": self.handoff_to,
-            "nested": [n.to_dict() for n in self.nested],
+            "nested": [n.to_dict(tasks=tasks) for n in self.nested],
         }
 
     @classmethod
@@ -119,7 +124,8 @@ class ChatResult:
             summary = summary[:199] + "…"
         return " · ".join(parts) + f"\nsummary: {summary}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, tasks: bool = True) -> dict[str, Any]:
+        """As JSON data (``tasks``: as for ``Turn.to_dict``)."""
         return {
             "messages": [dict(m) for m in self.messages],
             "summary": self.summary,
@@ -130,7 +136,7 @@ class ChatResult:
             },
             "duration_s": self.duration_s,
             "cost_usd": self.cost_usd,
-            "turns": [t.to_dict() for t in self.turns],
+            "turns": [t.to_dict(tasks=tasks) for t in self.turns],
             "summary_error": self.summary_error,
         }
 
