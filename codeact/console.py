@@ -79,6 +79,23 @@ def view_for(verbose: bool | None) -> tuple[LiveView, int] | None:
     return (LiveView(), 0) if wants_view(verbose) else None
 
 
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """Hold the live view's spinner (if a run in this context shows one) while the terminal
+    is used for something else, such as asking a human to approve an action."""
+    active = _ACTIVE.get()
+    if active is None:
+        yield
+        return
+    view = active[0]
+    with view._lock:
+        view._stop_spinner()
+        try:
+            yield
+        finally:
+            view._show_spinner()
+
+
 class LiveView:
     """Prints runs to a rich console as they happen; one view serves a run and its sub-runs."""
 

@@ -12,12 +12,16 @@ import random
 import re
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+from codeact.context import with_cache_markers
 from codeact.models import (
     ChatMessage,
     ModelConfigError,
     ModelError,
+    OnDelta,
+    TokenDelta,
     TokenUsage,
     ToolCall,
     _decode_arguments,
@@ -61,91 +65,125 @@ class LiteLLMModel:
     """Any LiteLLM-supported model, e.g. ``"gpt-4o-mini"``, ``"anthropic/claude-sonnet-4-5"``,
     or ``"openai/<name>"`` with ``api_base`` for any OpenAI-compatible server (vLLM, llama.cpp).
 
+    ``model_id`` may be a list of model ids: fallbacks, tried in order when one keeps failing
+    (rate limits, server errors, timeouts) after its retries; each call starts with the first,
+    and the reply says which one answered (``ChatMessage.model_id``, ``Step.model_id``).
+
     Rate limits (429), server errors (5xx), timeouts and connection errors are retried up to
     ``max_retries`` times with exponential backoff (``backoff * 2**attempt``), honouring
     ``Retry-After``; other failures raise ``ModelError`` at once, and authentication or model-id
-    problems raise ``ModelConfigError``. ``kwargs`` (``temperature``, ``max_tokens``, ...) go to
-    ``litellm.completion`` unchanged.
+    problems raise ``ModelConfigError``. ``cache_markers`` adds Anthropic-style
+    ``cache_control`` markers to each request (``None``: for Claude models, whose prompt caches
+    need them; other providers cache by themselves). ``kwargs`` (``temperature``,
+    ``max_tokens``, ...) go to ``litellm.completion`` unchanged.
     """
 
     def __init__(
         self,
-        model_id: str,
+        model_id: str | Sequence[str],
         *,
         api_base: str | None = None,
         api_key: str | None = None,
         max_retries: int = 4,
         timeout: float = 120.0,
         backoff: float = 1.0,
+        cache_markers: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        self.model_id = model_id
+        ids = [model_id] if isinstance(model_id, str) else list(model_id)
+        if not ids or not all(isinstance(i, str) and i for i in ids):
+            raise ModelConfigError(f"model_id must be a model id or a list of them, not {ids!r}")
+        self.model_ids = ids
+        self.model_id = ids[0]
         self.api_base = api_base
         self.max_retries = max_retries
         self.timeout = timeout
         self.backoff = backoff
+        self.cache_markers = cache_markers
         self.kwargs = kwargs
-        self._api_key = api_key
-        self._send_stop = True
-        self._check_config()
+        self._given_key = api_key
+        self._targets = {i: self._check_config(i) for i in ids}
 
     def __repr__(self) -> str:
+        ids = self.model_id if len(self.model_ids) == 1 else self.model_ids
         base = f", api_base={self.api_base!r}" if self.api_base else ""
-        return f"LiteLLMModel({self.model_id!r}{base})"
+        return f"LiteLLMModel({ids!r}{base})"
 
     @property
     def settings(self) -> dict[str, Any]:
         """What shapes this model's replies besides the request (``CachedModel`` keys on it)."""
-        return {"model_id": self.model_id, "api_base": self.api_base, **self.kwargs}
+        ids = self.model_id if len(self.model_ids) == 1 else self.model_ids
+        return {"model_id": ids, "api_base": self.api_base, **self.kwargs}
 
-    def _check_config(self) -> None:
+    @property
+    def context_window(self) -> int | None:
+        """Input tokens the (first) model takes, from LiteLLM's model info; ``None`` if unknown."""
+        try:
+            info = _litellm().get_model_info(self.model_id)
+        except Exception:
+            return None
+        window = info.get("max_input_tokens") or info.get("max_tokens")
+        return int(window) if window else None
+
+    def _check_config(self, model_id: str) -> _Target:
         """Fail at construction on an unknown provider or a missing API key."""
         litellm = _litellm()
         try:
             _, provider, _, _ = litellm.get_llm_provider(
-                self.model_id,
+                model_id,
                 custom_llm_provider=self.kwargs.get("custom_llm_provider"),
                 api_base=self.api_base,
             )
         except Exception:
             raise ModelConfigError(
-                f"LiteLLM does not know the provider of model {self.model_id!r}: prefix it, e.g. "
-                f"'anthropic/...', or 'openai/{self.model_id}' for an OpenAI-compatible api_base"
+                f"LiteLLM does not know the provider of model {model_id!r}: prefix it, e.g. "
+                f"'anthropic/...', or 'openai/{model_id}' for an OpenAI-compatible api_base"
             ) from None
-        last_segment = self.model_id.rsplit("/", 1)[-1]
-        self._send_stop = not _REJECTS_STOP.match(last_segment) and _supports_stop(
-            litellm, self.model_id, provider
+        target = _Target(model_id, provider)
+        last_segment = model_id.rsplit("/", 1)[-1]
+        target.send_stop = not _REJECTS_STOP.match(last_segment) and _supports_stop(
+            litellm, model_id, provider
         )
-        env = litellm.validate_environment(model=self.model_id)
+        target.cache_markers = self.cache_markers
+        if target.cache_markers is None:
+            target.cache_markers = _needs_cache_markers(litellm, model_id)
+        env = litellm.validate_environment(model=model_id)
         missing = [k for k in env.get("missing_keys", []) if k.endswith("_API_KEY")]
-        self._key_hint = " or ".join(missing) or f"{provider.upper()}_API_KEY"
-        if self._api_key is not None or env.get("keys_in_environment") or not missing:
-            return
+        target.key_hint = " or ".join(missing) or f"{provider.upper()}_API_KEY"
+        target.api_key = self._given_key
+        if self._given_key is not None or env.get("keys_in_environment") or not missing:
+            return target
         if self.api_base:
-            self._api_key = _NO_KEY_PLACEHOLDER  # a local server decides for itself
-            return
+            target.api_key = _NO_KEY_PLACEHOLDER  # a local server decides for itself
+            return target
         raise ModelConfigError(
-            f"model {self.model_id!r} needs an API key: set {self._key_hint} in the environment "
+            f"model {model_id!r} needs an API key: set {target.key_hint} in the environment "
             f"or pass api_key=... to LiteLLMModel"
         )
 
     def _request(
         self,
+        target: _Target,
         messages: list[dict[str, Any]],
         tools: list[dict[str, Any]] | None,
         stop: list[str] | None,
+        stream: bool,
     ) -> dict[str, Any]:
+        if target.cache_markers:
+            messages = with_cache_markers(messages)
         request: dict[str, Any] = {"drop_params": True, **self.kwargs}
-        request.update(model=self.model_id, messages=messages, timeout=self.timeout)
+        request.update(model=target.model_id, messages=messages, timeout=self.timeout)
         request.update(num_retries=0, max_retries=0)  # the retries are ours, counted here
         if self.api_base:
             request["api_base"] = self.api_base
-        if self._api_key is not None:
-            request["api_key"] = self._api_key
+        if target.api_key is not None:
+            request["api_key"] = target.api_key
         if tools:
             request["tools"] = tools
-        if stop and self._send_stop:
+        if stop and target.send_stop:
             request["stop"] = stop
+        if stream:
+            request.update(stream=True, stream_options={"include_usage": True})
         return request
 
     def generate(
@@ -154,17 +192,30 @@ class LiteLLMModel:
         *,
         tools: list[dict[str, Any]] | None = None,
         stop: list[str] | None = None,
+        on_delta: OnDelta | None = None,
+        timeout: float | None = None,
     ) -> ChatMessage:
+        """One reply. ``on_delta`` streams it as it is written; ``timeout`` caps the whole call,
+        retries included (the agent passes the run's time left)."""
         litellm = _litellm()
-        request = self._request(messages, tools, stop)
-        attempts = _Attempts(self)
-        while True:
-            try:
-                response = litellm.completion(**request)
-            except Exception as exc:
-                time.sleep(attempts.after_failure(exc, request))
-                continue
-            return _parse_response(self.model_id, response)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for target, last in self._in_order():
+            request = self._request(target, messages, tools, stop, on_delta is not None)
+            attempts = _Attempts(self, target, deadline)
+            while True:
+                attempts.before(request, on_delta)
+                try:
+                    response = litellm.completion(**request)
+                    if on_delta is not None:
+                        response = _collect(litellm, response, messages, on_delta)
+                except Exception as exc:
+                    delay = self._retry_or_fall_back(attempts, exc, request, last)
+                    if delay is None:
+                        break  # on to the next model
+                    time.sleep(delay)
+                    continue
+                return _parse_response(target.model_id, response)
+        raise AssertionError("unreachable: the last model raises")  # pragma: no cover
 
     async def agenerate(
         self,
@@ -172,19 +223,115 @@ class LiteLLMModel:
         *,
         tools: list[dict[str, Any]] | None = None,
         stop: list[str] | None = None,
+        on_delta: OnDelta | None = None,
+        timeout: float | None = None,
     ) -> ChatMessage:
-        litellm = _litellm()
-        request = self._request(messages, tools, stop)
-        attempts = _Attempts(self)
-        while True:
-            try:
-                response = await litellm.acompletion(**request)
-            except Exception as exc:
-                import asyncio  # not at module level: keeps `import codeact` fast
+        """The async twin of ``generate``."""
+        import asyncio  # not at module level: keeps `import codeact` fast
 
-                await asyncio.sleep(attempts.after_failure(exc, request))
-                continue
-            return _parse_response(self.model_id, response)
+        litellm = _litellm()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for target, last in self._in_order():
+            request = self._request(target, messages, tools, stop, on_delta is not None)
+            attempts = _Attempts(self, target, deadline)
+            while True:
+                attempts.before(request, on_delta)
+                try:
+                    response = await litellm.acompletion(**request)
+                    if on_delta is not None:
+                        response = await _acollect(litellm, response, messages, on_delta)
+                except Exception as exc:
+                    delay = self._retry_or_fall_back(attempts, exc, request, last)
+                    if delay is None:
+                        break  # on to the next model
+                    await asyncio.sleep(delay)
+                    continue
+                return _parse_response(target.model_id, response)
+        raise AssertionError("unreachable: the last model raises")  # pragma: no cover
+
+    def _in_order(self) -> Iterator[tuple[_Target, bool]]:
+        for index, model_id in enumerate(self.model_ids):
+            yield self._targets[model_id], index == len(self.model_ids) - 1
+
+    def _retry_or_fall_back(
+        self, attempts: _Attempts, exc: Exception, request: dict[str, Any], last: bool
+    ) -> float | None:
+        """Seconds before the next attempt, ``None`` to go on to the next model, or raise."""
+        try:
+            return attempts.after_failure(exc, request)
+        except _OutOfRetries as out:
+            if last:
+                raise
+            following = self.model_ids[self.model_ids.index(attempts.target.model_id) + 1]
+            log.warning("%s; falling back to %s", out, following)
+            return None
+
+
+class _Target:
+    """What one of the model ids needs per request (learned at construction or on the way)."""
+
+    def __init__(self, model_id: str, provider: str) -> None:
+        self.model_id = model_id
+        self.provider = provider
+        self.send_stop = True
+        self.cache_markers: bool | None = False
+        self.key_hint = ""
+        self.api_key: str | None = None
+
+
+class _OutOfRetries(ModelError):
+    """A model kept failing with errors worth retrying: the next fallback may do better."""
+
+
+def _needs_cache_markers(litellm: Any, model_id: str) -> bool:
+    """Claude models (Anthropic, Bedrock, Vertex) cache only what is marked."""
+    if "claude" not in model_id.lower():
+        return False
+    try:
+        return bool(litellm.utils.supports_prompt_caching(model=model_id))
+    except Exception:
+        return False
+
+
+def _collect(litellm: Any, stream: Any, messages: Any, on_delta: OnDelta) -> Any:
+    """Read a streamed response, passing each delta on; returns the assembled response."""
+    chunks = []
+    for chunk in stream:
+        chunks.append(chunk)
+        _pass_on(chunk, on_delta)
+    return _assembled(litellm, chunks, messages)
+
+
+async def _acollect(litellm: Any, stream: Any, messages: Any, on_delta: OnDelta) -> Any:
+    chunks = []
+    async for chunk in stream:
+        chunks.append(chunk)
+        _pass_on(chunk, on_delta)
+    return _assembled(litellm, chunks, messages)
+
+
+def _pass_on(chunk: Any, on_delta: OnDelta) -> None:
+    choices = getattr(chunk, "choices", None) or []
+    delta = getattr(choices[0], "delta", None) if choices else None
+    if delta is None:
+        return
+    reasoning = getattr(delta, "reasoning_content", None)
+    if reasoning:
+        on_delta(TokenDelta(reasoning, "reasoning"))
+    if getattr(delta, "content", None):
+        on_delta(TokenDelta(delta.content, "content"))
+    for call in getattr(delta, "tool_calls", None) or []:
+        function = getattr(call, "function", None)
+        text = (getattr(function, "name", None) or "") + (
+            getattr(function, "arguments", None) or ""
+        )
+        if text:
+            on_delta(TokenDelta(text, "tool_call"))
+
+
+def _assembled(litellm: Any, chunks: list[Any], messages: Any) -> Any:
+    """One response from the chunks (``None`` for none: a malformed response)."""
+    return litellm.stream_chunk_builder(chunks, messages=messages) if chunks else None
 
 
 def _supports_stop(litellm: Any, model_id: str, provider: str) -> bool:
@@ -198,40 +345,55 @@ def _supports_stop(litellm: Any, model_id: str, provider: str) -> bool:
 class _Attempts:
     """Decides, after each failed call, whether to wait and retry or to raise, and counts."""
 
-    def __init__(self, model: LiteLLMModel) -> None:
+    def __init__(self, model: LiteLLMModel, target: _Target, deadline: float | None) -> None:
         self.model = model
+        self.target = target
+        self.deadline = deadline
         self.failures = 0
+
+    def before(self, request: dict[str, Any], on_delta: OnDelta | None) -> None:
+        """Cap this attempt's timeout by the deadline (raise when it has passed)."""
+        if self.failures and on_delta is not None:
+            on_delta(TokenDelta("", "restart"))
+        if self.deadline is None:
+            return
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise ModelError(
+                f"model {self.target.model_id!r} gave no reply within the time the run had left"
+            )
+        request["timeout"] = min(self.model.timeout, left)
 
     def after_failure(self, exc: Exception, request: dict[str, Any]) -> float:
         """Seconds to wait before the next attempt, or raise the ``ModelError`` to report."""
-        model = self.model
+        model, target = self.model, self.target
+        model_id = target.model_id
         status = _status_of(exc)
         message = _provider_message(exc)
         if status in (401, 403):
-            raise ModelConfigError(_auth_advice(model, status, message)) from exc
+            raise ModelConfigError(_auth_advice(model, target, status, message)) from exc
         if status == 404:
             where = " and api_base" if model.api_base else ""
             raise ModelConfigError(
-                f"model {model.model_id!r} was not found (404: {message}); "
-                f"check the model id{where}"
+                f"model {model_id!r} was not found (404: {message}); check the model id{where}"
             ) from exc
         if status == 400 and "stop" in request and re.search(r"\bstop\b", message, re.I):
-            model._send_stop = False  # remembered for later calls of this model
+            target.send_stop = False  # remembered for later calls of this model
             del request["stop"]
             return 0.0
         retryable, what = _retryable(exc, status)
         if what in ("connection error", "timed out") and model.api_base:
             what += f" ({model.api_base})"
         if not retryable:
-            raise ModelError(f"model {model.model_id!r} failed: {what}: {message}") from exc
+            raise ModelError(f"model {model_id!r} failed: {what}: {message}") from exc
         self.failures += 1
         connection = what.startswith("connection error")
         retries = (
             min(model.max_retries, len(_CONNECTION_DELAYS_S)) if connection else model.max_retries
         )
         if self.failures > retries:
-            raise ModelError(
-                f"model {model.model_id!r} failed after {self.failures} attempts; "
+            raise _OutOfRetries(
+                f"model {model_id!r} failed after {self.failures} attempts; "
                 f"last error: {what}: {message}"
             ) from exc
         delay = _retry_after(exc)
@@ -240,13 +402,13 @@ class _Attempts:
         elif delay is None:
             delay = model.backoff * 2 ** (self.failures - 1)
         delay = min(delay, _MAX_DELAY_S) * random.uniform(1.0, 1.1)
+        if self.deadline is not None and time.monotonic() + delay >= self.deadline:
+            raise ModelError(
+                f"model {model_id!r} failed ({what}: {message}) and the run has no time left "
+                "to retry"
+            ) from exc
         log.warning(
-            "%s: %s, retrying in %.1f s (%d/%d)",
-            model.model_id,
-            what,
-            delay,
-            self.failures,
-            retries,
+            "%s: %s, retrying in %.1f s (%d/%d)", model_id, what, delay, self.failures, retries
         )
         return delay
 
@@ -326,16 +488,16 @@ def _retry_after(exc: Exception) -> float | None:
         return None
 
 
-def _auth_advice(model: LiteLLMModel, status: int, message: str) -> str:
+def _auth_advice(model: LiteLLMModel, target: _Target, status: int, message: str) -> str:
     what = "rejected the API key" if status == 401 else "denied access"
     if model.api_base:
         return (
-            f"the server at {model.api_base} {what} for model {model.model_id!r} "
+            f"the server at {model.api_base} {what} for model {target.model_id!r} "
             f"({status}: {message}); pass its key as api_key=..."
         )
     return (
-        f"the provider {what} for model {model.model_id!r} ({status}: {message}); "
-        f"check {model._key_hint} or pass api_key=..."
+        f"the provider {what} for model {target.model_id!r} ({status}: {message}); "
+        f"check {target.key_hint} or pass api_key=..."
     )
 
 
@@ -355,6 +517,7 @@ def _parse_response(model_id: str, response: Any) -> ChatMessage:
         for call in (message.tool_calls or [])
     ]
     usage = getattr(response, "usage", None)
+    blocks = getattr(message, "thinking_blocks", None)
     return ChatMessage(
         content,
         tool_calls,
@@ -362,6 +525,9 @@ def _parse_response(model_id: str, response: Any) -> ChatMessage:
             getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0
         ),
         _cost(response),
+        reasoning=getattr(message, "reasoning_content", None) or None,
+        thinking_blocks=[dict(b) for b in blocks] if blocks else None,
+        model_id=model_id,
     )
 
 

@@ -8,12 +8,15 @@ module is on the ``import codeact`` fast path and imports nothing outside the st
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 import json
 import math
 import os
+import re
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -64,19 +67,49 @@ class TokenUsage:
 
 @dataclass
 class ChatMessage:
-    """What a model returns: one assistant message, with its cost when known."""
+    """What a model returns: one assistant message, with its cost when known.
+
+    ``reasoning`` is a reasoning model's thinking (LiteLLM's ``reasoning_content``): kept for
+    the record, never sent back. ``thinking_blocks`` are the signed thinking blocks some
+    providers (Anthropic, with tools) require back in the next request, so they are sent.
+    ``model_id`` says which model answered (one of a ``LiteLLMModel``'s fallbacks).
+    """
 
     content: str | None
     tool_calls: list[ToolCall] = field(default_factory=list)
     usage: TokenUsage = field(default_factory=TokenUsage)
     cost_usd: float | None = None
+    reasoning: str | None = None
+    thinking_blocks: list[dict[str, Any]] | None = None
+    model_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The OpenAI-format assistant message to append to the conversation."""
         message: dict[str, Any] = {"role": "assistant", "content": self.content}
         if self.tool_calls:
             message["tool_calls"] = [call.to_dict() for call in self.tool_calls]
+        if self.thinking_blocks:
+            message["thinking_blocks"] = self.thinking_blocks
         return message
+
+
+@dataclass
+class TokenDelta:
+    """A piece of a reply while the model writes it.
+
+    ``kind`` is ``"content"`` (the reply's text), ``"reasoning"`` (a reasoning model's
+    thinking), ``"tool_call"`` (a tool call's name and arguments as they stream) or
+    ``"restart"`` (a broken stream is being retried: what came before is void). The agent
+    fills in ``agent`` and ``step``.
+    """
+
+    text: str
+    kind: str = "content"
+    agent: str = ""
+    step: int = 0
+
+
+OnDelta = Callable[[TokenDelta], None]
 
 
 class ModelError(RuntimeError):
@@ -91,6 +124,28 @@ class ModelError(RuntimeError):
 
 class ModelConfigError(ModelError):
     """A misconfiguration the user must fix (missing API key, bad model id)."""
+
+
+def accepted_options(method: Callable[..., Any], **options: Any) -> dict[str, Any]:
+    """The ``options`` that ``method`` takes as keywords, leaving out ``None`` values.
+
+    The agent offers a model more than the ``Model`` protocol requires (``on_delta`` for token
+    streaming, ``timeout`` for the run's time cap); a model of your own that doesn't take them
+    still works.
+    """
+    taken = _keywords(getattr(method, "__func__", method))
+    return {k: v for k, v in options.items() if v is not None and (taken is None or k in taken)}
+
+
+@functools.lru_cache(maxsize=256)
+def _keywords(function: Callable[..., Any]) -> frozenset[str] | None:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return frozenset()
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return frozenset(p.name for p in parameters)
 
 
 @runtime_checkable
@@ -123,9 +178,11 @@ class ScriptedModel:
     """Replays fixed assistant replies in order; a real model for tests and offline runs.
 
     Each response is a string (the assistant's text) or a dict ``{"content": str | None,
-    "tool_calls": [{"name": str, "arguments": dict}]}``. ``requests`` keeps a copy of every
-    message list it was sent. Token usage is estimated from text length (~4 characters per
-    token) so budgets and summaries work offline. ``stop`` is ignored.
+    "tool_calls": [{"name": str, "arguments": dict}], "reasoning": str}``. ``requests`` keeps a
+    copy of every message list it was sent, ``calls`` the keyword options of each call. Token
+    usage is estimated from text length (~4 characters per token) so budgets and summaries work
+    offline. ``stop`` and ``timeout`` are ignored; with ``on_delta`` the reply is streamed word
+    by word.
     """
 
     model_id = "scripted"
@@ -133,6 +190,7 @@ class ScriptedModel:
     def __init__(self, responses: Sequence[str | dict[str, Any]]) -> None:
         self.responses: list[ChatMessage] = [_scripted_reply(r, i) for i, r in enumerate(responses)]
         self.requests: list[list[dict[str, Any]]] = []
+        self.calls: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
     @classmethod
@@ -154,18 +212,26 @@ class ScriptedModel:
         *,
         tools: list[dict[str, Any]] | None = None,
         stop: list[str] | None = None,
+        on_delta: OnDelta | None = None,
+        timeout: float | None = None,
     ) -> ChatMessage:
         with self._lock:
             index = len(self.requests)
             self.requests.append(copy.deepcopy(messages))
+            self.calls.append({"tools": tools, "stop": stop, "timeout": timeout})
         if index >= len(self.responses):
             raise ModelError(
                 f"ScriptedModel ran out after {len(self.responses)} responses "
                 f"(call {index + 1} asked for another); add responses to the script"
             )
         reply = self.responses[index]
+        if on_delta is not None:
+            _stream(reply, on_delta)
         usage = TokenUsage(_estimate_tokens(messages), _estimate_tokens([reply.to_dict()]))
-        return ChatMessage(reply.content, copy.deepcopy(reply.tool_calls), usage)
+        calls = copy.deepcopy(reply.tool_calls)
+        return ChatMessage(
+            reply.content, calls, usage, reasoning=reply.reasoning, model_id=self.model_id
+        )
 
     async def agenerate(
         self,
@@ -173,8 +239,20 @@ class ScriptedModel:
         *,
         tools: list[dict[str, Any]] | None = None,
         stop: list[str] | None = None,
+        on_delta: OnDelta | None = None,
+        timeout: float | None = None,
     ) -> ChatMessage:
-        return self.generate(messages, tools=tools, stop=stop)
+        return self.generate(messages, tools=tools, stop=stop, on_delta=on_delta)
+
+
+def _stream(reply: ChatMessage, on_delta: OnDelta) -> None:
+    """Send a scripted reply as deltas: reasoning, text, then tool calls, a word at a time."""
+    for kind, text in (("reasoning", reply.reasoning), ("content", reply.content)):
+        for piece in re.findall(r"\S*\s*", text or ""):
+            if piece:
+                on_delta(TokenDelta(piece, kind))
+    for call in reply.tool_calls:
+        on_delta(TokenDelta(f"{call.name}({json.dumps(call.arguments)})", "tool_call"))
 
 
 def _scripted_reply(response: str | dict[str, Any], index: int) -> ChatMessage:
@@ -197,7 +275,10 @@ def _scripted_reply(response: str | dict[str, Any], index: int) -> ChatMessage:
         if not isinstance(arguments, dict):
             raise TypeError(f"scripted response {index}: 'arguments' of {call['name']} not a dict")
         tool_calls.append(ToolCall(call["name"], arguments, call.get("id") or ""))
-    return ChatMessage(content, tool_calls)
+    reasoning = response.get("reasoning")
+    if reasoning is not None and not isinstance(reasoning, str):
+        raise TypeError(f"scripted response {index}: 'reasoning' must be a str")
+    return ChatMessage(content, tool_calls, reasoning=reasoning)
 
 
 def _estimate_tokens(messages: list[dict[str, Any]]) -> int:

@@ -10,7 +10,9 @@ Each test queues the replies the server gives, in order, and reads back what it 
         openai_server.requests[0].body["messages"]
 
 Replies are consumed by ``POST .../chat/completions`` in arrival order. With the queue empty the
-server answers 500 with a message saying so, so a test that forgot a reply fails loudly.
+server answers 500 with a message saying so, so a test that forgot a reply fails loudly. A
+request with ``"stream": true`` gets its (successful) reply as server-sent events, a few
+characters per chunk, sent as they are written (``chunk_delay_s`` apart).
 """
 
 from __future__ import annotations
@@ -73,6 +75,36 @@ def error_body(message: str, *, type: str = "server_error", code: str | None = N
     return {"error": {"message": message, "type": type, "param": None, "code": code}}
 
 
+def stream_events(body: dict[str, Any], *, include_usage: bool, size: int = 4) -> list[dict]:
+    """A completion body as the chunks a provider streams: the role, the reasoning and the
+    content ``size`` characters at a time, each tool call (name, then its arguments in
+    pieces), the finish reason, and the usage when asked for."""
+    choice = body["choices"][0]
+    message = choice["message"]
+    base = {"id": body["id"], "object": "chat.completion.chunk", "created": body["created"]}
+    base["model"] = body["model"]
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    events = [chunk({"role": "assistant", "content": ""})]
+    for key in ("reasoning_content", "content"):
+        text = message.get(key) or ""
+        events += [chunk({key: text[i : i + size]}) for i in range(0, len(text), size)]
+    for index, call in enumerate(message.get("tool_calls") or []):
+        head = {"index": index, "id": call["id"], "type": "function"}
+        head["function"] = {"name": call["function"]["name"], "arguments": ""}
+        events.append(chunk({"tool_calls": [head]}))
+        arguments = call["function"]["arguments"]
+        for i in range(0, len(arguments), size):
+            piece = {"index": index, "function": {"arguments": arguments[i : i + size]}}
+            events.append(chunk({"tool_calls": [piece]}))
+    events.append(chunk({}, choice.get("finish_reason") or "stop"))
+    if include_usage:
+        events.append({**base, "choices": [], "usage": body["usage"]})
+    return events
+
+
 def _tool_call(call: dict[str, Any]) -> dict[str, Any]:
     if "function" in call:
         return call
@@ -99,6 +131,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     drop: bool = False
+    chunk_delay_s: float = 0.0
 
 
 @dataclass
@@ -160,10 +193,12 @@ class OpenAIServer:
         status: int = 200,
         headers: dict[str, str] | None = None,
         delay_s: float = 0.0,
+        chunk_delay_s: float = 0.0,
     ) -> None:
         """Queue a raw reply (use for malformed bodies and unusual statuses)."""
         with self._lock:
-            self.replies.append(Reply(status, body, dict(headers or {}), delay_s))
+            reply = Reply(status, body, dict(headers or {}), delay_s, chunk_delay_s=chunk_delay_s)
+            self.replies.append(reply)
 
     def complete(
         self,
@@ -171,10 +206,16 @@ class OpenAIServer:
         tool_calls: list[dict[str, Any]] | None = None,
         *,
         delay_s: float = 0.0,
+        chunk_delay_s: float = 0.0,
+        reasoning_content: str | None = None,
         **body_options: Any,
     ) -> None:
-        """Queue a successful chat completion (see ``completion_body`` for the options)."""
-        self.reply(completion_body(content, tool_calls, **body_options), delay_s=delay_s)
+        """Queue a successful chat completion (see ``completion_body`` for the options);
+        ``reasoning_content`` is a reasoning model's thinking, as DeepSeek and vLLM send it."""
+        body = completion_body(content, tool_calls, **body_options)
+        if reasoning_content is not None:
+            body["choices"][0]["message"]["reasoning_content"] = reasoning_content
+        self.reply(body, delay_s=delay_s, chunk_delay_s=chunk_delay_s)
 
     def fail(
         self,
@@ -237,6 +278,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.close()
             return
+        streamed = isinstance(recorded.body, dict) and recorded.body.get("stream") is True
+        if streamed and reply.status == 200 and isinstance(reply.body, dict):
+            self._stream(reply, recorded.body)
+            return
         payload = reply.body
         if isinstance(payload, dict):
             payload = json.dumps(payload)
@@ -253,6 +298,26 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (a timeout test): not an error
+
+    def _stream(self, reply: Reply, request: dict[str, Any]) -> None:
+        """Send a completion as server-sent events, chunk by chunk (HTTP chunked encoding)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        usage = (request.get("stream_options") or {}).get("include_usage")
+        try:
+            for event in stream_events(reply.body, include_usage=bool(usage)):  # type: ignore[arg-type]
+                data = f"data: {json.dumps(event)}\n\n".encode()
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
+                if reply.chunk_delay_s:
+                    time.sleep(reply.chunk_delay_s)
+            done = b"data: [DONE]\n\n"
+            self.wfile.write(f"{len(done):x}\r\n".encode() + done + b"\r\n0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""
