@@ -12,7 +12,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 from codeact.context import with_cache_markers
@@ -20,7 +20,6 @@ from codeact.models import (
     ChatMessage,
     ModelConfigError,
     ModelError,
-    OnDelta,
     TokenDelta,
     TokenUsage,
     ToolCall,
@@ -192,30 +191,27 @@ class LiteLLMModel:
         *,
         tools: list[dict[str, Any]] | None = None,
         stop: list[str] | None = None,
-        on_delta: OnDelta | None = None,
         timeout: float | None = None,
     ) -> ChatMessage:
-        """One reply. ``on_delta`` streams it as it is written; ``timeout`` caps the whole call,
-        retries included (the agent passes the run's time left)."""
-        litellm = _litellm()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for target, last in self._in_order():
-            request = self._request(target, messages, tools, stop, on_delta is not None)
-            attempts = _Attempts(self, target, deadline)
-            while True:
-                attempts.before(request, on_delta)
-                try:
-                    response = litellm.completion(**request)
-                    if on_delta is not None:
-                        response = _collect(litellm, response, messages, on_delta)
-                except Exception as exc:
-                    delay = self._retry_or_fall_back(attempts, exc, request, last)
-                    if delay is None:
-                        break  # on to the next model
-                    time.sleep(delay)
-                    continue
-                return _parse_response(target.model_id, response)
-        raise AssertionError("unreachable: the last model raises")  # pragma: no cover
+        """One reply. ``timeout`` caps the whole call, retries and fallbacks included (the
+        agent passes the time its run has left)."""
+        *_, reply = self._replies(messages, tools, stop, timeout, streamed=False)
+        return reply  # type: ignore[return-value]
+
+    def stream(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        stop: list[str] | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[TokenDelta | ChatMessage]:
+        """The reply as it is written: ``TokenDelta``s, then the whole ``ChatMessage`` last.
+
+        A stream that breaks is retried like any failed call; a ``"restart"`` delta says that
+        what came before it is void.
+        """
+        return self._replies(messages, tools, stop, timeout, streamed=True)
 
     async def agenerate(
         self,
@@ -223,31 +219,95 @@ class LiteLLMModel:
         *,
         tools: list[dict[str, Any]] | None = None,
         stop: list[str] | None = None,
-        on_delta: OnDelta | None = None,
         timeout: float | None = None,
     ) -> ChatMessage:
         """The async twin of ``generate``."""
+        reply = None
+        async for item in self._areplies(messages, tools, stop, timeout, streamed=False):
+            reply = item
+        return reply  # type: ignore[return-value]
+
+    def astream(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        stop: list[str] | None = None,
+        timeout: float | None = None,
+    ) -> AsyncIterator[TokenDelta | ChatMessage]:
+        """The async twin of ``stream``."""
+        return self._areplies(messages, tools, stop, timeout, streamed=True)
+
+    def _replies(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        stop: list[str] | None,
+        timeout: float | None,
+        streamed: bool,
+    ) -> Iterator[TokenDelta | ChatMessage]:
+        """The retry and fallback loop: deltas (when ``streamed``), then the reply."""
+        litellm = _litellm()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for target, last in self._in_order():
+            request = self._request(target, messages, tools, stop, streamed)
+            attempts = _Attempts(self, target, deadline)
+            while True:
+                if attempts.before(request) and streamed:
+                    yield TokenDelta("", "restart")
+                try:
+                    response = litellm.completion(**request)
+                    if streamed:
+                        chunks = []
+                        for chunk in response:
+                            chunks.append(chunk)
+                            yield from _deltas(chunk)
+                        response = _assembled(litellm, chunks, messages)
+                except Exception as exc:
+                    delay = self._retry_or_fall_back(attempts, exc, request, last)
+                    if delay is None:
+                        break  # on to the next model
+                    time.sleep(delay)
+                    continue
+                yield _parse_response(target.model_id, response)
+                return
+
+    async def _areplies(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        stop: list[str] | None,
+        timeout: float | None,
+        streamed: bool,
+    ) -> AsyncIterator[TokenDelta | ChatMessage]:
+        """The async twin of ``_replies``."""
         import asyncio  # not at module level: keeps `import codeact` fast
 
         litellm = _litellm()
         deadline = None if timeout is None else time.monotonic() + timeout
         for target, last in self._in_order():
-            request = self._request(target, messages, tools, stop, on_delta is not None)
+            request = self._request(target, messages, tools, stop, streamed)
             attempts = _Attempts(self, target, deadline)
             while True:
-                attempts.before(request, on_delta)
+                if attempts.before(request) and streamed:
+                    yield TokenDelta("", "restart")
                 try:
                     response = await litellm.acompletion(**request)
-                    if on_delta is not None:
-                        response = await _acollect(litellm, response, messages, on_delta)
+                    if streamed:
+                        chunks = []
+                        async for chunk in response:
+                            chunks.append(chunk)
+                            for delta in _deltas(chunk):
+                                yield delta
+                        response = _assembled(litellm, chunks, messages)
                 except Exception as exc:
                     delay = self._retry_or_fall_back(attempts, exc, request, last)
                     if delay is None:
                         break  # on to the next model
                     await asyncio.sleep(delay)
                     continue
-                return _parse_response(target.model_id, response)
-        raise AssertionError("unreachable: the last model raises")  # pragma: no cover
+                yield _parse_response(target.model_id, response)
+                return
 
     def _in_order(self) -> Iterator[tuple[_Target, bool]]:
         for index, model_id in enumerate(self.model_ids):
@@ -293,40 +353,24 @@ def _needs_cache_markers(litellm: Any, model_id: str) -> bool:
         return False
 
 
-def _collect(litellm: Any, stream: Any, messages: Any, on_delta: OnDelta) -> Any:
-    """Read a streamed response, passing each delta on; returns the assembled response."""
-    chunks = []
-    for chunk in stream:
-        chunks.append(chunk)
-        _pass_on(chunk, on_delta)
-    return _assembled(litellm, chunks, messages)
-
-
-async def _acollect(litellm: Any, stream: Any, messages: Any, on_delta: OnDelta) -> Any:
-    chunks = []
-    async for chunk in stream:
-        chunks.append(chunk)
-        _pass_on(chunk, on_delta)
-    return _assembled(litellm, chunks, messages)
-
-
-def _pass_on(chunk: Any, on_delta: OnDelta) -> None:
+def _deltas(chunk: Any) -> Iterator[TokenDelta]:
+    """The text pieces of one streamed chunk: reasoning, content, tool-call names and arguments."""
     choices = getattr(chunk, "choices", None) or []
     delta = getattr(choices[0], "delta", None) if choices else None
     if delta is None:
         return
     reasoning = getattr(delta, "reasoning_content", None)
     if reasoning:
-        on_delta(TokenDelta(reasoning, "reasoning"))
+        yield TokenDelta(reasoning, "reasoning")
     if getattr(delta, "content", None):
-        on_delta(TokenDelta(delta.content, "content"))
+        yield TokenDelta(delta.content, "content")
     for call in getattr(delta, "tool_calls", None) or []:
         function = getattr(call, "function", None)
         text = (getattr(function, "name", None) or "") + (
             getattr(function, "arguments", None) or ""
         )
         if text:
-            on_delta(TokenDelta(text, "tool_call"))
+            yield TokenDelta(text, "tool_call")
 
 
 def _assembled(litellm: Any, chunks: list[Any], messages: Any) -> Any:
@@ -351,18 +395,17 @@ class _Attempts:
         self.deadline = deadline
         self.failures = 0
 
-    def before(self, request: dict[str, Any], on_delta: OnDelta | None) -> None:
-        """Cap this attempt's timeout by the deadline (raise when it has passed)."""
-        if self.failures and on_delta is not None:
-            on_delta(TokenDelta("", "restart"))
-        if self.deadline is None:
-            return
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise ModelError(
-                f"model {self.target.model_id!r} gave no reply within the time the run had left"
-            )
-        request["timeout"] = min(self.model.timeout, left)
+    def before(self, request: dict[str, Any]) -> bool:
+        """Cap this attempt's timeout by the deadline (raise when it has passed); whether it
+        is a retry."""
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise ModelError(
+                    f"model {self.target.model_id!r} gave no reply within the time the run had left"
+                )
+            request["timeout"] = min(self.model.timeout, left)
+        return self.failures > 0
 
     def after_failure(self, exc: Exception, request: dict[str, Any]) -> float:
         """Seconds to wait before the next attempt, or raise the ``ModelError`` to report."""

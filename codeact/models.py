@@ -16,7 +16,7 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -95,7 +95,8 @@ class ChatMessage:
 
 @dataclass
 class TokenDelta:
-    """A piece of a reply while the model writes it.
+    """A piece of a reply while the model writes it (from a model's optional ``stream`` and
+    ``astream`` methods, which end with the whole ``ChatMessage``).
 
     ``kind`` is ``"content"`` (the reply's text), ``"reasoning"`` (a reasoning model's
     thinking), ``"tool_call"`` (a tool call's name and arguments as they stream) or
@@ -107,9 +108,6 @@ class TokenDelta:
     kind: str = "content"
     agent: str = ""
     step: int = 0
-
-
-OnDelta = Callable[[TokenDelta], None]
 
 
 class ModelError(RuntimeError):
@@ -129,9 +127,8 @@ class ModelConfigError(ModelError):
 def accepted_options(method: Callable[..., Any], **options: Any) -> dict[str, Any]:
     """The ``options`` that ``method`` takes as keywords, leaving out ``None`` values.
 
-    The agent offers a model more than the ``Model`` protocol requires (``on_delta`` for token
-    streaming, ``timeout`` for the run's time cap); a model of your own that doesn't take them
-    still works.
+    The agent offers a model more than the ``Model`` protocol requires (``timeout``: the time
+    its run has left); a model of your own that doesn't take it still works.
     """
     taken = _keywords(getattr(method, "__func__", method))
     return {k: v for k, v in options.items() if v is not None and (taken is None or k in taken)}
@@ -150,7 +147,12 @@ def _keywords(function: Callable[..., Any]) -> frozenset[str] | None:
 
 @runtime_checkable
 class Model(Protocol):
-    """Messages (+ tool schemas, stop sequences) in, an assistant message out."""
+    """Messages (+ tool schemas, stop sequences) in, an assistant message out.
+
+    Optional, used when present: a ``timeout`` keyword (seconds the run has left), and
+    ``stream``/``astream`` methods with ``generate``'s arguments that yield ``TokenDelta``s
+    and then the ``ChatMessage`` (for token streaming).
+    """
 
     model_id: str
 
@@ -181,8 +183,7 @@ class ScriptedModel:
     "tool_calls": [{"name": str, "arguments": dict}], "reasoning": str}``. ``requests`` keeps a
     copy of every message list it was sent, ``calls`` the keyword options of each call. Token
     usage is estimated from text length (~4 characters per token) so budgets and summaries work
-    offline. ``stop`` and ``timeout`` are ignored; with ``on_delta`` the reply is streamed word
-    by word.
+    offline. ``stop`` and ``timeout`` are ignored; ``stream`` gives the reply word by word.
     """
 
     model_id = "scripted"
@@ -212,7 +213,6 @@ class ScriptedModel:
         *,
         tools: list[dict[str, Any]] | None = None,
         stop: list[str] | None = None,
-        on_delta: OnDelta | None = None,
         timeout: float | None = None,
     ) -> ChatMessage:
         with self._lock:
@@ -225,8 +225,6 @@ class ScriptedModel:
                 f"(call {index + 1} asked for another); add responses to the script"
             )
         reply = self.responses[index]
-        if on_delta is not None:
-            _stream(reply, on_delta)
         usage = TokenUsage(_estimate_tokens(messages), _estimate_tokens([reply.to_dict()]))
         calls = copy.deepcopy(reply.tool_calls)
         return ChatMessage(
@@ -239,20 +237,37 @@ class ScriptedModel:
         *,
         tools: list[dict[str, Any]] | None = None,
         stop: list[str] | None = None,
-        on_delta: OnDelta | None = None,
         timeout: float | None = None,
     ) -> ChatMessage:
-        return self.generate(messages, tools=tools, stop=stop, on_delta=on_delta)
+        return self.generate(messages, tools=tools, stop=stop)
 
+    def stream(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        stop: list[str] | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[TokenDelta | ChatMessage]:
+        """The scripted reply a word at a time (reasoning, text, tool calls), then whole."""
+        reply = self.generate(messages, tools=tools, stop=stop)
+        for kind, text in (("reasoning", reply.reasoning), ("content", reply.content)):
+            for piece in re.findall(r"\S+\s*|\s+", text or ""):
+                yield TokenDelta(piece, kind)
+        for call in reply.tool_calls:
+            yield TokenDelta(f"{call.name}({json.dumps(call.arguments)})", "tool_call")
+        yield reply
 
-def _stream(reply: ChatMessage, on_delta: OnDelta) -> None:
-    """Send a scripted reply as deltas: reasoning, text, then tool calls, a word at a time."""
-    for kind, text in (("reasoning", reply.reasoning), ("content", reply.content)):
-        for piece in re.findall(r"\S*\s*", text or ""):
-            if piece:
-                on_delta(TokenDelta(piece, kind))
-    for call in reply.tool_calls:
-        on_delta(TokenDelta(f"{call.name}({json.dumps(call.arguments)})", "tool_call"))
+    async def astream(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        stop: list[str] | None = None,
+        timeout: float | None = None,
+    ) -> AsyncIterator[TokenDelta | ChatMessage]:
+        for item in self.stream(messages, tools=tools, stop=stop):
+            yield item
 
 
 def _scripted_reply(response: str | dict[str, Any], index: int) -> ChatMessage:

@@ -93,11 +93,9 @@ def test_deltas_arrive_in_order_and_add_up_to_the_reply(openai_server):
     openai_server.complete(
         "The answer is 42.", reasoning_content="Six sevens.", prompt_tokens=9, completion_tokens=4
     )
-    deltas: list[TokenDelta] = []
+    model = LiteLLMModel(openai_server.model_id, api_base=openai_server.url)
 
-    reply = LiteLLMModel(openai_server.model_id, api_base=openai_server.url).generate(
-        USER, on_delta=deltas.append
-    )
+    *deltas, reply = model.stream(USER)
 
     assert openai_server.completion_requests[0].body["stream"] is True
     content = [d.text for d in deltas if d.kind == "content"]
@@ -110,11 +108,9 @@ def test_deltas_arrive_in_order_and_add_up_to_the_reply(openai_server):
 
 def test_streamed_tool_calls_arrive_as_deltas_and_in_the_reply(openai_server):
     openai_server.complete(None, [{"name": "python", "arguments": {"code": "print(6 * 7)"}}])
-    deltas: list[TokenDelta] = []
+    model = LiteLLMModel(openai_server.model_id, api_base=openai_server.url)
 
-    reply = LiteLLMModel(openai_server.model_id, api_base=openai_server.url).generate(
-        USER, on_delta=deltas.append
-    )
+    *deltas, reply = model.stream(USER)
 
     assert "".join(d.text for d in deltas if d.kind == "tool_call") == (
         'python{"code": "print(6 * 7)"}'
@@ -125,27 +121,38 @@ def test_streamed_tool_calls_arrive_as_deltas_and_in_the_reply(openai_server):
 
 def test_deltas_come_while_the_model_writes(openai_server):
     openai_server.complete("one two three four five six", chunk_delay_s=0.15)
-    seen: list[float] = []
+    model = LiteLLMModel(openai_server.model_id, api_base=openai_server.url)
 
-    LiteLLMModel(openai_server.model_id, api_base=openai_server.url).generate(
-        USER, on_delta=lambda d: seen.append(time.monotonic())
-    )
+    seen = [time.monotonic() for item in model.stream(USER) if isinstance(item, TokenDelta)]
 
     assert len(seen) >= 5
     assert seen[-1] - seen[0] > 0.4  # spread over the stream, not delivered at the end
 
 
+def test_a_broken_stream_is_retried_and_says_so(openai_server):
+    openai_server.drop()
+    openai_server.complete("whole")
+    model = LiteLLMModel(openai_server.model_id, api_base=openai_server.url, backoff=0.01)
+
+    *deltas, reply = model.stream(USER)
+
+    assert [d.kind for d in deltas][0] == "restart" and reply.content == "whole"
+
+
 def test_async_streaming(openai_server):
     openai_server.complete("streamed asynchronously")
-    deltas: list[TokenDelta] = []
     model = LiteLLMModel(openai_server.model_id, api_base=openai_server.url)
-    reply = asyncio.run(model.agenerate(USER, on_delta=deltas.append))
+
+    async def collect():
+        return [item async for item in model.astream(USER)]
+
+    *deltas, reply = asyncio.run(collect())
     assert "".join(d.text for d in deltas) == reply.content == "streamed asynchronously"
 
 
 def test_scripted_model_streams_its_replies_word_by_word():
-    deltas: list[TokenDelta] = []
-    ScriptedModel([{"content": "a b c", "reasoning": "r"}]).generate(USER, on_delta=deltas.append)
+    *deltas, reply = ScriptedModel([{"content": "a b c", "reasoning": "r"}]).stream(USER)
+    assert reply.content == "a b c"
     assert [(d.kind, d.text) for d in deltas] == [
         ("reasoning", "r"),
         ("content", "a "),
@@ -189,9 +196,9 @@ def test_models_without_the_new_options_still_get_the_old_ones():
 
     def anything(messages, **kwargs): ...
 
-    offered = {"tools": [1], "stop": None, "on_delta": print, "timeout": 3.0}
+    offered = {"tools": [1], "stop": None, "timeout": 3.0}
     assert accepted_options(Plain().generate, **offered) == {"tools": [1]}
-    assert accepted_options(anything, **offered) == {"tools": [1], "on_delta": print, "timeout": 3}
+    assert accepted_options(anything, **offered) == {"tools": [1], "timeout": 3.0}
 
 
 # --- prompt-cache markers ---------------------------------------------------------------------
