@@ -3,8 +3,9 @@
 A backend supplies ``spawn()``, which starts a worker and returns a ``Transport`` to it (e.g.
 ``sandboxes.local.PipeTransport``); ``WorkerClient`` does the rest: handshake, runs, tool calls,
 timeouts, and restarts. The worker is untrusted: every message is size-capped, parsed as JSON only
-and validated; anything else counts as a dead worker, which is killed and replaced so that the
-next ``run`` works.
+and validated, and must carry the nonce of the request it answers (a fresh, unguessable one per
+request, which only the worker's supervisor sees); anything else counts as a dead worker, which is
+killed and replaced so that the next ``run`` works.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -124,7 +126,14 @@ class WorkerClient:
                 self._spawn_worker()
             transport = self._live[0]
             self._runs += 1
-            message = {"op": "run", "id": self._runs, "code": code, "timeout": self.timeout}
+            nonce = _nonce()
+            message = {
+                "op": "run",
+                "nonce": nonce,
+                "id": self._runs,
+                "code": code,
+                "timeout": self.timeout,
+            }
             try:
                 transport.send(_encode(message))
             except OSError:  # it died between runs: the code never reached it
@@ -136,7 +145,7 @@ class WorkerClient:
                 )
                 return Execution(error=error, duration_s=time.perf_counter() - t0)
             try:
-                return self._serve(transport, t0)
+                return self._serve(transport, t0, nonce)
             except _Lost as lost:
                 reason = self._discard()
                 if self._closing:
@@ -200,7 +209,8 @@ class WorkerClient:
 
     def _handshake(self, transport: Transport) -> None:
         tools = {name: _describe_tool(fn) for name, fn in self._tools.items()}
-        transport.send(_encode({**self.options, "op": "start", "tools": tools}))
+        nonce = _nonce()
+        transport.send(_encode({**self.options, "op": "start", "nonce": nonce, "tools": tools}))
         line = transport.readline(self.start_timeout)
         if line is None:
             raise SandboxError(
@@ -208,13 +218,15 @@ class WorkerClient:
                 "check that the machine is not overloaded"
             )
         message = _decode(line) if line.endswith(b"\n") else None
+        if message is not None and message.get("nonce") != nonce:
+            raise ProtocolError("an answer without the request's nonce")
         if message is None or message.get("op") == "error":
             detail = message.get("error") if message else _exit_reason(transport)
             raise SandboxError(f"the sandbox worker failed to start: {str(detail)[:_MAX_ERROR]}")
         if message.get("op") != "ready":
             raise ProtocolError(f"expected 'ready', got {str(message.get('op'))[:50]!r}")
 
-    def _serve(self, transport: Transport, t0: float) -> Execution:
+    def _serve(self, transport: Transport, t0: float, nonce: str) -> Execution:
         """Answer tool calls until the worker reports ``done``; raise ``_Lost`` if it can't.
 
         Past the deadline only a ``done`` already on its way is taken, so a worker that keeps
@@ -234,6 +246,8 @@ class WorkerClient:
                     )
                 message = _decode(line)
                 op = message.get("op")
+                if message.get("nonce") != nonce:
+                    raise ProtocolError("a message without the run's nonce")
                 if op == "done":
                     if message.get("id") != self._runs:
                         raise ProtocolError("a result for another run")
@@ -311,6 +325,11 @@ class WorkerClient:
         transport = self._live.pop()
         transport.kill()
         return _exit_reason(transport)
+
+
+def _nonce() -> str:
+    """An unguessable token for one request (128 bits from the OS's random source)."""
+    return os.urandom(16).hex()
 
 
 def _encode(message: dict[str, Any]) -> bytes:

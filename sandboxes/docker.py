@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import secrets
 import select
@@ -43,14 +44,14 @@ _TMPFS = "rw,noexec,nosuid,nodev,size=64m,mode=1777"
 # /tmp, and the allowance the worker adds on top of its limit for libraries' reservations.
 _MEMORY_HEADROOM_MB = 64 + 128
 
-# Runs in the container as `python3 -c`. Reads the worker's source from stdin (a 10-digit length,
-# then the bytes; unbuffered, so nothing after it is consumed here) and serves its main() on the
-# same stdin/stdout. Each cell runs alone: a process the code forked exits when it leaves the cell
-# instead of answering the host, and whatever the cell left running is killed when it ends
-# (kill(-1) reaches every process of the container but init and the worker itself) and reaped,
-# so that no zombies eat into the pids limit.
+# Runs in the container as `python3 -c`, as its pid 1. Reads the worker's modules from stdin (a
+# 10-digit length, then a JSON object {module name: source}; unbuffered, so nothing after it is
+# consumed here), registers them under a `sandboxes` package of their own, and makes this process
+# the supervisor on the same stdin/stdout (see sandboxes.supervisor): the cells run in its child,
+# which holds none of the attach stream's descriptors. As the container's init it reaps orphans and
+# kills whatever a cell left running before it forwards the cell's result.
 _BOOTSTRAP = """\
-import os, sys, types
+import json, os, sys, types
 def take(n):
     data = b""
     while len(data) < n:
@@ -59,28 +60,20 @@ def take(n):
             raise SystemExit("codeact: no worker source on stdin")
         data += chunk
     return data
-worker = types.ModuleType("codeact_worker")
-sys.modules[worker.__name__] = worker
-exec(compile(take(int(take(10))), "worker.py", "exec"), worker.__dict__)
-owner, run_cell = os.getpid(), worker.Runner.run
-def run_alone(self, *args, **kwargs):
-    try:
-        return run_cell(self, *args, **kwargs)
-    finally:
-        if os.getpid() != owner:
-            os._exit(0)
-        try:
-            os.kill(-1, 9)
-        except OSError:
-            pass
-        try:
-            while True:
-                os.waitpid(-1, 0)
-        except ChildProcessError:
-            pass
-worker.Runner.run = run_alone
-worker.main()
+package = types.ModuleType("sandboxes")
+package.__path__ = []
+sys.modules["sandboxes"] = package
+for name, source in json.loads(take(int(take(10)))).items():
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    setattr(package, name.rpartition(".")[2], module)
+    exec(compile(source, name.replace(".", "/") + ".py", "exec"), module.__dict__)
+from sandboxes.supervisor import Supervisor
+from sandboxes.worker import serve_cells
+Supervisor(0, 1, serve_cells, dumpable_cell=True).serve()
 """
+#: The modules the container's worker is made of, in the order they are loaded.
+_WORKER_MODULES = ("supervisor", "worker")
 
 
 class DockerSandbox(Sandbox):
@@ -234,7 +227,9 @@ def launch(
         nano_cpus=int(cpus * 1e9),
         pids_limit=pids_limit,
         ulimits=[Ulimit(name="nofile", soft=1024, hard=1024)],
-        init=True,  # reaps the zombies a fork bomb leaves; the worker handles its own signals
+        # No docker-init: the supervisor is pid 1, so that no process the code can reach (an
+        # init of the same uid, open to /proc/1/fd) holds the attach stream.
+        init=False,
         log_config=LogConfig(type=LogConfig.types.NONE),  # output never lands on the host disk
     )
     container_id = api.create_container(
@@ -362,9 +357,12 @@ _source: bytes | None = None
 
 
 def _worker_source() -> bytes:
+    """The worker's modules as the bootstrap reads them: JSON of {module name: source}."""
     global _source
     if _source is None:
-        _source = Path(__file__).with_name("worker.py").read_bytes()
+        here = Path(__file__).parent
+        modules = {f"sandboxes.{n}": (here / f"{n}.py").read_text() for n in _WORKER_MODULES}
+        _source = json.dumps(modules).encode()
     return _source
 
 

@@ -2,36 +2,42 @@
 
 Standard library only, so this file runs in any image with ``python3``. ``Runner`` executes cells
 in one persistent namespace (used in-process by ``inline``); ``main()`` serves a ``Runner`` over a
-line-based JSON protocol (used by ``local`` and ``docker``), run as ``python3 worker.py`` or
-``python -m sandboxes.worker``.
+line-based JSON protocol (used by ``local`` and ``docker``), run as ``python -m sandboxes.worker``.
+The program is two processes: a supervisor (``sandboxes.supervisor``) holds the host's channel,
+and the cells run in its child (``serve_cells``), which has a socket of its own to the supervisor.
 
 The protocol: one JSON object per line (UTF-8) on the worker's stdin (host to worker) and stdout
-(worker to host). Everything else the worker or the code writes to fd 1 goes to ``/dev/null``.
+(worker to host). Nothing else the worker or the code writes reaches the host's stream.
 
 Host to worker::
 
-    {"op": "start", "tools": {name: doc}, "restricted": bool, "allowed_imports": [...],
-     "max_output": n, "memory_mb": n | null, "sys_path": [...]}     -> "ready" or "error"
-    {"op": "run", "id": n, "code": str, "timeout": seconds | null}   -> "tool_call"*, then "done"
+    {"op": "start", "nonce": str, "tools": {name: doc}, "restricted": bool,
+     "allowed_imports": [...], "max_output": n, "memory_mb": n | null, "sys_path": [...]}
+                                                                     -> "ready" or "error"
+    {"op": "run", "nonce": str, "id": n, "code": str, "timeout": seconds | null}
+                                                                     -> "tool_call"*, then "done"
     {"op": "tool_result", "id": n, "ok": true, "value": ...}
     {"op": "tool_result", "id": n, "ok": false, "type": "ValueError", "error": "message"}
 
-Worker to host::
+Worker to host, each with the ``nonce`` of the request it answers::
 
     {"op": "ready"}  |  {"op": "error", "error": str}                (answers to "start")
     {"op": "tool_call", "id": n, "name": str, "args": [...], "kwargs": {...}}
     {"op": "done", "id": n, "stdout": str, "value": ..., "error": str | null, "is_final": bool,
      "final_answer": ..., "duration_s": float}
 
-``start`` may be sent again to get a fresh namespace; limits and ``sys_path`` apply once per
-process. Tools are stubs that send ``tool_call`` and block for the matching ``tool_result``; an
-error result is raised in the code as an exception of the same type name (a builtin exception
-class when one exists, else a ``RuntimeError`` subclass). Only JSON crosses: a value that is not
-JSON-serialisable (inside a result, an argument or a tool's return) crosses as its ``repr``
-string, and a value whose JSON exceeds ``MAX_VALUE`` bytes crosses as a shortened ``repr``; an
-error message is cut at ``MAX_ERROR`` characters. ``done`` echoes the ``id`` of its ``run``. A
-``tool_result`` whose ``id`` is not awaited is dropped: it answers a call the timeout interrupted.
-The worker stops itself at ``timeout`` (SIGALRM); a host that gets no ``done`` in time kills it.
+The nonce is the host's proof that a message came through the supervisor: the cell process never
+sees it (the supervisor removes it from requests and adds it to answers), and a message outside a
+pending request ends the worker (see ``sandboxes.supervisor``). ``start`` may be sent again to
+get a fresh namespace; limits and ``sys_path`` apply once per process. Tools are stubs that send
+``tool_call`` and block for the matching ``tool_result``; an error result is raised in the code as
+an exception of the same type name (a builtin exception class when one exists, else a
+``RuntimeError`` subclass). Only JSON crosses: a value that is not JSON-serialisable (inside a
+result, an argument or a tool's return) crosses as its ``repr`` string, and a value whose JSON
+exceeds ``MAX_VALUE`` bytes crosses as a shortened ``repr``; an error message is cut at
+``MAX_ERROR`` characters. ``done`` echoes the ``id`` of its ``run``. A ``tool_result`` whose ``id``
+is not awaited is dropped: it answers a call the timeout interrupted. The worker stops the code
+at ``timeout`` (SIGALRM); a host that gets no ``done`` in time kills it.
 """
 
 from __future__ import annotations
@@ -428,21 +434,18 @@ _limits_applied = False
 
 
 class _Channel:
-    """The worker's end of the protocol, on private copies of fds 0 and 1.
+    """The cell process's end of the protocol: its socket ``fd`` to the supervisor.
 
-    fds 0 and 1 themselves are pointed at ``/dev/null`` so that stray writes (C extensions,
-    ``os.write(1, ...)`` in unrestricted mode) cannot corrupt the protocol stream.
+    Tool calls are made one at a time (a lock), so threads of the code that call tools at once
+    wait for each other instead of reading each other's results.
     """
 
-    def __init__(self) -> None:
-        self._in = os.fdopen(os.dup(0), "rb")
-        self._out = os.dup(1)
-        devnull = os.open(os.devnull, os.O_RDWR)
-        os.dup2(devnull, 0)
-        os.dup2(devnull, 1)
-        os.close(devnull)
+    def __init__(self, fd: int) -> None:
+        self._in = os.fdopen(fd, "rb", closefd=False)
+        self._out = fd
         self._last_call = 0
         self._pid = os.getpid()
+        self._calling = threading.Lock()
 
     def _owner_only(self) -> None:
         """A process forked by the code (possible unrestricted, in a container) must never
@@ -451,7 +454,7 @@ class _Channel:
             os._exit(0)
 
     def recv(self) -> dict[str, Any] | None:
-        """The next message from the host, or ``None`` when the host has gone."""
+        """The next message from the supervisor, or ``None`` when it has gone."""
         self._owner_only()
         line = self._in.readline()
         return json.loads(line) if line else None
@@ -482,13 +485,14 @@ class _Channel:
             raise TypeError(f"arguments of {name}() cannot be sent to the tool: {exc}") from None
         if len(data) > 4 * MAX_VALUE:
             raise ValueError(f"arguments of {name}() are too large to send ({len(data)} bytes)")
-        self.write(data)
-        while True:
-            reply = self.recv()
-            if reply is None:
-                os._exit(0)  # the host has gone; nobody is left to answer
-            if reply.get("op") == "tool_result" and reply.get("id") == call_id:
-                break
+        with self._calling:
+            self.write(data)
+            while True:
+                reply = self.recv()
+                if reply is None:
+                    os._exit(0)  # the host has gone; nobody is left to answer
+                if reply.get("op") == "tool_result" and reply.get("id") == call_id:
+                    break
         if reply.get("ok"):
             return reply.get("value")
         raise _tool_error(reply.get("type"), reply.get("error"))
@@ -567,13 +571,22 @@ def _apply_limits(memory_mb: int | None) -> None:
 
 
 def _start(message: dict[str, Any], channel: _Channel) -> Runner:
+    """A runner with a fresh namespace, once the caller has dropped the last one.
+
+    The last namespace is collected here (its memory goes now, not in some later cell; what it
+    left suspended is closed outside any cell, so its cleanup code does not run); then what
+    survives (modules, caches) is frozen out of the collector's sight, so that the next
+    collection walks only what the cells made since, not every module's objects.
+    """
     for path in reversed(message.get("sys_path") or []):
         if path not in sys.path:
             sys.path.insert(0, path)
     policy = None
     if message.get("restricted"):
         from sandboxes.policy import RestrictedPolicy
-
+    gc.collect()
+    gc.freeze()
+    if message.get("restricted"):
         policy = RestrictedPolicy(message.get("allowed_imports") or ())
     _apply_limits(message.get("memory_mb"))
     runner = Runner(
@@ -609,8 +622,9 @@ def _send_done(channel: _Channel, result: dict[str, Any], run_id: Any) -> None:
 
 
 def _exit_when_orphaned(interval: float = 1.0) -> None:
-    """End this process once its parent is gone. A host killed outright never closes the pipe
-    on a worker busy in code without a timeout, which would otherwise run on forever."""
+    """End this process once its parent is gone, where the kernel cannot do it
+    (``PR_SET_PDEATHSIG`` is Linux only): a supervisor killed outright never closes the socket
+    of a child busy in code without a timeout, which would otherwise run on forever."""
     parent = os.getppid()
 
     def watch() -> None:
@@ -622,22 +636,21 @@ def _exit_when_orphaned(interval: float = 1.0) -> None:
     threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
 
 
-def main() -> None:
-    """Serve the protocol in the module docstring on stdin/stdout until the host goes away."""
-    _exit_when_orphaned()
-    channel = _Channel()
+def serve_cells(fd: int) -> None:
+    """The cell process: serve the protocol to the supervisor on socket ``fd`` until it goes."""
+    if not sys.platform.startswith("linux"):
+        _exit_when_orphaned()
+    channel = _Channel(fd)
     runner: Runner | None = None
     while True:
         message = channel.recv()
         if message is None:
-            return
+            os._exit(0)
         op = message.get("op")
         try:
             if op == "start":
+                runner = None
                 runner = _start(message, channel)
-                # The last namespace's memory goes now, not in some later cell; what it left
-                # suspended is closed outside any cell, so its cleanup code does not run.
-                gc.collect()
                 channel.send({"op": "ready"})
             elif op == "run":
                 if runner is None:
@@ -652,6 +665,21 @@ def main() -> None:
             else:
                 channel.send({"op": "error", "error": error})
         # any other op (a late "tool_result" for an interrupted call) is dropped
+        if os.getpid() == 1:  # the init of its own pid namespace reaps what the code left
+            _reap_children()
+
+
+def _reap_children() -> None:
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+def main() -> None:
+    """The worker program on stdin/stdout: a supervisor, with the cells in its child."""
+    from sandboxes.supervisor import Supervisor
+
+    Supervisor(0, 1, serve_cells).serve()
 
 
 if __name__ == "__main__":

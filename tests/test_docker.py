@@ -232,8 +232,8 @@ def test_host_env_vars_do_not_reach_the_container(sb: DockerSandbox) -> None:
     ex = sb.run(
         "import os\n"
         "env = dict(os.environ)\n"
-        "init_env = open('/proc/1/environ', 'rb').read().decode()\n"
-        "env.get('HOME'), str(env) + init_env"
+        "own_env = open('/proc/self/environ', 'rb').read().decode()\n"
+        "env.get('HOME'), str(env) + own_env"
     )
     assert ex.error is None
     home, everything = ex.value
@@ -311,6 +311,81 @@ def test_processes_a_cell_leaves_running_are_ended(quick: DockerSandbox, api: An
     assert isinstance(ex.value, int)
     commands = [row[-1] for row in api.top(quick.container_id)["Processes"]]
     assert len(commands) == 2 and not any("sleep" in command for command in commands)
+
+
+def test_a_thread_left_by_a_cell_cannot_answer_the_next_run(quick: DockerSandbox) -> None:
+    """A thread writes a forged ``done`` on the cell's channel while no run is pending, and
+    tries the attach stream itself: the first ends the worker, the second is refused."""
+    quick.run("kept = 1")
+    first = quick.container_id
+    ex = quick.run(
+        "import json, os, threading, time\n"
+        "try:\n"
+        "    open('/proc/1/fd/1', 'wb')\n"
+        "    direct = 'opened'\n"
+        "except OSError as exc:\n"
+        "    direct = type(exc).__name__\n"
+        "def forge():\n"
+        "    time.sleep(0.3)\n"
+        "    done = {'op': 'done', 'id': 99, 'stdout': 'FORGED', 'error': None}\n"
+        "    os.write(3, json.dumps(done).encode() + b'\\n')\n"
+        "threading.Thread(target=forge).start()\n"
+        "direct"
+    )
+    assert ex.value == "PermissionError"
+    time.sleep(1)
+    ex = quick.run("print('next')")
+    assert "FORGED" not in ex.stdout
+    assert ex.error is not None and "while no request was pending" in ex.error
+    assert quick.container_id != first
+    assert quick.run("2 * 3").value == 6
+
+
+def test_the_code_cannot_reach_the_supervisor(quick: DockerSandbox) -> None:
+    """pid 1 is the supervisor, non-dumpable: same uid, yet closed to ptrace and /proc."""
+    ex = quick.run(
+        textwrap.dedent(
+            """
+            import ctypes, os, signal
+            outcomes = {}
+            for what, attempt in {
+                "mem": lambda: open("/proc/1/mem", "rb").read(1),
+                "environ": lambda: open("/proc/1/environ", "rb").read(),
+                "stdin": lambda: open("/proc/1/fd/0", "rb"),
+                "stdout": lambda: open("/proc/1/fd/1", "wb"),
+            }.items():
+                try:
+                    attempt()
+                    outcomes[what] = "worked"
+                except OSError as exc:
+                    outcomes[what] = type(exc).__name__
+            libc = ctypes.CDLL(None, use_errno=True)
+            outcomes["ptrace"] = libc.ptrace(16, 1, 0, 0)  # PTRACE_ATTACH
+            os.kill(1, signal.SIGKILL)  # init ignores signals it has no handler for
+            status = open("/proc/1/status").read()
+            outcomes["uid"] = os.getuid() == int(status.split("Uid:")[1].split()[0])
+            outcomes
+            """
+        )
+    )
+    assert ex.error is None
+    outcomes = ex.value
+    assert outcomes.pop("uid") is True  # the same uid: only non-dumpability protects it
+    assert outcomes.pop("ptrace") == -1
+    assert set(outcomes.values()) == {"PermissionError"}, outcomes
+    assert quick.run("'alive'").value == "alive"
+
+
+def test_the_code_holds_no_descriptor_of_the_attach_stream(quick: DockerSandbox) -> None:
+    ex = quick.run(
+        "import os\n"
+        "fds = sorted(int(fd) for fd in os.listdir('/proc/self/fd'))\n"
+        "{fd: os.readlink(f'/proc/self/fd/{fd}') for fd in fds[:-1]}"
+    )
+    links = {int(fd): link for fd, link in ex.value.items()}
+    assert set(links) == {0, 1, 2, 3}  # and listdir's own, left out
+    assert links[0] == links[1] == "/dev/null"
+    assert links[2].startswith("pipe:") and links[3].startswith("socket:")
 
 
 def test_busy_loop_is_interrupted_and_state_survives(quick: DockerSandbox) -> None:

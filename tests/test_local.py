@@ -388,6 +388,7 @@ async def test_run_from_asyncio(sb: LocalSandbox) -> None:
 
 # --- a compromised worker: the client stays safe ------------------------------------------------
 
+# A worker that has lost all its guards: it plays the supervisor too, so it knows each nonce.
 _FAKE_WORKER = textwrap.dedent(
     """
     import json, os, sys
@@ -395,10 +396,12 @@ _FAKE_WORKER = textwrap.dedent(
     def send(data):
         out.write(data)
         out.flush()
-    for line in sys.stdin.buffer:
-        msg = json.loads(line)
+    def line(**fields):
+        return json.dumps({**fields, "nonce": msg["nonce"]}).encode() + b"\\n"
+    for raw in sys.stdin.buffer:
+        msg = json.loads(raw)
         if msg["op"] == "start":
-            send(b'{"op": "ready"}\\n')
+            send(line(op="ready"))
             continue
         code, run_id = msg["code"], msg.get("id")
         if code == "garbage":
@@ -406,24 +409,28 @@ _FAKE_WORKER = textwrap.dedent(
         elif code == "huge":
             send(b"x" * 5_000_000)
         elif code == "bad_done":
-            send(json.dumps({"op": "done", "id": run_id, "stdout": 12}).encode() + b"\\n")
+            send(line(op="done", id=run_id, stdout=12))
         elif code == "bad_op":
-            send(b'{"op": "exec", "code": "import os"}\\n')
+            send(line(op="exec", code="import os"))
         elif code == "nested":
             send(b"[" * 100_000 + b"\\n")
         elif code == "huge_int":
             send(b'{"op": "done", "stdout": "", "value": ' + b"9" * 100_000 + b"}\\n")
         elif code == "ready_again":
-            send(b'{"op": "ready"}\\n')
+            send(line(op="ready"))
+        elif code == "no_nonce":
+            send(json.dumps({"op": "done", "id": run_id, "stdout": "forged"}).encode() + b"\\n")
+        elif code == "wrong_nonce":
+            forged = {"op": "done", "id": run_id, "stdout": "forged", "nonce": "0" * 32}
+            send(json.dumps(forged).encode() + b"\\n")
         elif code == "exit":
             os._exit(3)
         elif code == "call_unknown_tool":
-            send(b'{"op": "tool_call", "id": 1, "name": "rm_rf", "args": [], "kwargs": {}}\\n')
+            send(line(op="tool_call", id=1, name="rm_rf", args=[], kwargs={}))
             reply = json.loads(sys.stdin.buffer.readline())
-            done = {"op": "done", "id": run_id, "stdout": reply["error"]}
-            send(json.dumps(done).encode() + b"\\n")
+            send(line(op="done", id=run_id, stdout=reply["error"]))
         else:
-            send(json.dumps({"op": "done", "id": run_id, "stdout": "ok " + code}).encode() + b"\\n")
+            send(line(op="done", id=run_id, stdout="ok " + code))
     """
 )
 
@@ -452,7 +459,18 @@ def fake_client(tmp_path: Path) -> Iterator[tuple[WorkerClient, list[subprocess.
 
 
 @pytest.mark.parametrize(
-    "misbehaviour", ["garbage", "huge", "bad_done", "bad_op", "nested", "huge_int", "ready_again"]
+    "misbehaviour",
+    [
+        "garbage",
+        "huge",
+        "bad_done",
+        "bad_op",
+        "nested",
+        "huge_int",
+        "ready_again",
+        "no_nonce",
+        "wrong_nonce",
+    ],
 )
 def test_worker_breaking_the_protocol_is_replaced(fake_client, misbehaviour: str) -> None:
     client, procs = fake_client
@@ -490,27 +508,36 @@ def test_messages_are_json_lines(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         cwd=tmp_path,
     )
-    start = {"op": "start", "tools": {"t": "doc"}, "restricted": False, "max_output": 100}
-    run = {"op": "run", "id": 7, "code": "print(t(1))", "timeout": 5}
+    start = {"op": "start", "nonce": "n1", "tools": {"t": "doc"}, "restricted": False}
+    run = {"op": "run", "nonce": "n2", "id": 7, "code": "print(t(1))", "timeout": 5}
     result = {"op": "tool_result", "id": 1, "ok": True, "value": "two"}
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write((json.dumps(start) + "\n" + json.dumps(run) + "\n").encode())
     proc.stdin.flush()
-    assert json.loads(proc.stdout.readline()) == {"op": "ready"}
+    assert json.loads(proc.stdout.readline()) == {"op": "ready", "nonce": "n1"}
     call = json.loads(proc.stdout.readline())
-    assert call == {"op": "tool_call", "id": 1, "name": "t", "args": [1], "kwargs": {}}
+    assert call == {
+        "op": "tool_call",
+        "id": 1,
+        "name": "t",
+        "args": [1],
+        "kwargs": {},
+        "nonce": "n2",
+    }
     proc.stdin.write((json.dumps(result) + "\n").encode())
-    proc.stdin.close()
+    proc.stdin.flush()
     done = json.loads(proc.stdout.readline())
-    assert done["op"] == "done" and done["id"] == 7
+    assert done["op"] == "done" and done["id"] == 7 and done["nonce"] == "n2"
     assert done["stdout"] == "two\n" and done["error"] is None
+    proc.stdin.close()
     assert proc.wait(timeout=10) == 0
 
 
 # --- a hostile worker: real processes speaking the protocol badly on purpose --------------------
 
 # Answers "start" like a worker, then runs the test's statements for each "run" message, with
-# `msg`, `run_id`, `send(bytes)`, `recv()` and `done(**fields)` at hand.
+# `msg`, `run_id`, `send(bytes)`, `recv()`, `line(**fields)` (a message with the request's nonce)
+# and `done(**fields)` at hand.
 _HOSTILE_PRELUDE = textwrap.dedent(
     """
     import json, os, sys, threading, time
@@ -521,14 +548,16 @@ _HOSTILE_PRELUDE = textwrap.dedent(
     def recv():
         line = sys.stdin.buffer.readline()
         return json.loads(line) if line else None
+    def line(**fields):
+        return json.dumps({**fields, "nonce": msg["nonce"]}).encode() + b"\\n"
     def done(**fields):
-        send(json.dumps({"op": "done", "id": run_id, "stdout": "", **fields}).encode() + b"\\n")
+        send(line(**{"op": "done", "id": run_id, "stdout": "", **fields}))
     while True:
         msg = recv()
         if msg is None:
             break
         if msg["op"] == "start":
-            send(b'{"op": "ready"}\\n')
+            send(line(op="ready"))
             continue
         if msg["op"] != "run":
             continue
@@ -583,7 +612,7 @@ def test_tool_call_flood_past_the_deadline_ends_the_run() -> None:
         """
         threading.Thread(target=lambda: [None for _ in sys.stdin.buffer], daemon=True).start()
         for n in range(1, 10**9):
-            send(b'{"op": "tool_call", "id": %d, "name": "x", "args": [], "kwargs": {}}\\n' % n)
+            send(line(op="tool_call", id=n, name="x", args=[], kwargs={}))
         """
     )
     try:
@@ -602,7 +631,7 @@ def test_worker_not_reading_tool_results_is_dropped_at_the_deadline() -> None:
 
     client, procs = _hostile(
         """
-        send(b'{"op": "tool_call", "id": 1, "name": "big", "args": [], "kwargs": {}}\\n')
+        send(line(op="tool_call", id=1, name="big", args=[], kwargs={}))
         time.sleep(3600)
         """,
         write_timeout=3600,
@@ -616,7 +645,8 @@ def test_worker_not_reading_tool_results_is_dropped_at_the_deadline() -> None:
 
 
 def test_result_for_an_earlier_run_restarts_the_worker() -> None:
-    """A second ``done`` is never taken as the answer to the next run (the host would lag)."""
+    """A second ``done`` is never taken as the answer to the next run (the host would lag):
+    it carries the last run's nonce."""
     client, procs = _hostile(
         """
         done(stdout="answer " + msg["code"])
@@ -627,7 +657,7 @@ def test_result_for_an_earlier_run_restarts_the_worker() -> None:
     try:
         assert client.run("twice").stdout == "answer twice"
         ex = client.run("next")
-        assert ex.error.startswith("SandboxError") and "a result for another run" in ex.error
+        assert ex.error.startswith("SandboxError") and "without the run's nonce" in ex.error
         assert len(procs) == 2
         assert client.run("again").stdout == "answer again"
     finally:
@@ -639,7 +669,8 @@ def test_hostile_values_are_made_harmless() -> None:
     client, _ = _hostile(
         """
         deep = b"[" * 900 + b"]" * 900
-        send(b'{"op": "done", "id": %d, "stdout": "\\\\ud800", "value": %s}\\n' % (run_id, deep))
+        head = b'{"op": "done", "id": %d, "nonce": "%s", "stdout": "\\\\ud800", "value": '
+        send(head % (run_id, msg["nonce"].encode()) + deep + b"}\\n")
         """
     )
     try:

@@ -1,0 +1,445 @@
+"""The worker's supervisor: the end of the host's channel, out of the code's reach.
+
+The worker program (``python -m sandboxes.worker``, the docker bootstrap, a child of the local
+fork server) is two processes. The supervisor holds the host's channel and never runs code; the
+cells run in a child process (``sandboxes.worker.serve_cells``) that talks to the supervisor over
+a socket of its own. The supervisor relays between them (one JSON object per line, see
+``sandboxes.worker``) and enforces:
+
+- **The child holds nothing of the host's.** Its fds 0 and 1 are ``/dev/null``, fd 2 is a pipe
+  the supervisor drains, fd 3 its own socket, and nothing else is open: code that escapes every
+  other guard can neither write to the host's stream or stderr nor read what the host sends
+  (tool results, the nonces below).
+- **The child cannot reach the supervisor.** The supervisor is non-dumpable
+  (``PR_SET_DUMPABLE`` 0): a process of the same uid can neither ptrace it nor open its
+  ``/proc/<pid>/mem`` or ``/proc/<pid>/fd/*``. Where the kernel allows, the child is also pid 1
+  of a pid namespace of its own, in which the supervisor has no pid to signal.
+- **Each request has a nonce.** ``start`` and ``run`` carry a ``nonce`` that only the supervisor
+  sees (it is removed before the request is forwarded) and that the supervisor adds to every
+  message it forwards for that request. A message that reaches the host's stream any other way
+  lacks it, and the host refuses it.
+- **The child speaks only in turn.** While a request is pending it may send ``tool_call``
+  messages (in a run) and then one answer (``ready`` or ``error`` to ``start``, ``done`` to
+  ``run``). A message when nothing is pending, anything after the answer, a line that is not a
+  JSON object with an ``op``, or another op ends the worker: the child is killed and the reason
+  goes to stderr.
+- **What the code leaves behind dies with the worker.** The child gets SIGKILL when the
+  supervisor dies (``PR_SET_PDEATHSIG``) and, as pid 1 of its own pid namespace, takes every
+  process in it along: the kernel kills a namespace with its init, and ``setsid()`` does not
+  leave a namespace as it leaves a process group. A supervisor that is pid 1 itself (a
+  container's init) also kills every process but the child after each run, before it forwards
+  the run's answer.
+
+Standard library only (it runs in any image with ``python3``); the Linux calls go through
+``ctypes`` and are skipped where they do not exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import select
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from typing import Any
+
+#: Longest line the child may send (its values are capped far below this).
+MAX_LINE = 16 * 2**20
+#: The answers that end a pending request, by the request's op.
+ANSWERS = {"start": ("ready", "error"), "run": ("done",)}
+CHILD_FD = 3  # the child's end of its socket, in the child
+_STDERR_KEPT = 2000  # bytes of the child's stderr kept for the report of its end
+_TOOL_RESULT = b'{"op":"tool_result"'  # how the host starts tool results: forwarded unparsed
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+_PR_CAPBSET_DROP = 24
+_PR_SET_NO_NEW_PRIVS = 38
+_LAST_CAP = 63
+
+
+class OutOfTurn(Exception):
+    """The child broke the protocol; the message says how."""
+
+
+class Supervisor:
+    """Serves the host on ``host_in``/``host_out`` by running cells in a child process.
+
+    ``cell(fd)`` is the child's program: it serves requests on socket ``fd`` and never returns.
+    ``namespaces`` are ``CLONE_NEW*`` flags wanted beyond the child's own user and pid
+    namespaces, and ``setup()`` runs once they exist, before the child is forked (to mount its
+    file system, say). When the kernel refuses them the child runs without any, and
+    ``isolated`` is ``False``. ``dumpable_cell`` leaves the child dumpable (in a container,
+    where the code runs unrestricted and reads its own ``/proc/self``).
+    """
+
+    def __init__(
+        self,
+        host_in: int,
+        host_out: int,
+        cell: Callable[[int], None],
+        *,
+        namespaces: int = 0,
+        setup: Callable[[], None] | None = None,
+        dumpable_cell: bool = False,
+    ) -> None:
+        self.host_in, self.host_out = host_in, host_out
+        self._cell = cell
+        self._dumpable_cell = dumpable_cell
+        set_dumpable(False)  # before the fork: the child starts non-dumpable too
+        self.isolated = unshare(CLONE_NEWUSER | CLONE_NEWPID | namespaces)
+        if self.isolated and setup is not None:
+            setup()
+        self._init = os.getpid() == 1
+        self.child, self._sock, self._err = self._spawn()
+        self._status: int | None = None  # the child's wait status, once reaped
+        self._from_host = _Lines(host_in)
+        self._from_child = _Lines(self._sock)
+        self._stderr = b""
+        self._poll = select.poll()
+        self._pidfd = _pidfd(self.child)
+        for fd in (host_in, self._sock, self._err, self._pidfd):
+            if fd is not None:
+                self._poll.register(fd, select.POLLIN)
+
+    def serve(self) -> None:
+        """Relay until the host goes (exit 0), or the child ends or breaks the protocol (exit
+        non-zero, the reason on stderr); never returns."""
+        try:
+            while True:
+                lines = self._from_host.take()
+                while not lines:
+                    self._wait()
+                    if self._from_child.pending():
+                        raise OutOfTurn("it sent a message while no request was pending")
+                    lines = self._from_host.take()
+                for line in lines:
+                    self._request(line)
+        except OutOfTurn as exc:
+            self._end(f"the code's process broke the protocol ({exc}) and was killed", 3)
+        except _ChildEnded:
+            self._end(*_describe(self._status or 0))
+        except _HostGone:
+            self._end(None, 0)
+
+    # --- requests -------------------------------------------------------------------------
+
+    def _request(self, line: bytes) -> None:
+        message = None if line.startswith(_TOOL_RESULT) else json.loads(line)
+        op = message.get("op") if isinstance(message, dict) else None
+        if message is None or op not in ANSWERS:
+            return  # e.g. a tool result with nothing pending: for a call the timeout interrupted
+        nonce = message.pop("nonce", None)
+        self._to_child(_encode(message))
+        self._pending(op, None if nonce is None else b',"nonce":' + _encode(nonce)[:-1] + b"}\n")
+
+    def _pending(self, op: str, stamp: bytes | None) -> None:
+        """Forward tool results to the child and its messages, stamped, to the host, until the
+        child answers ``op``."""
+        answers = ANSWERS[op]
+        while True:
+            for line in self._from_host.take():
+                if line.startswith(_TOOL_RESULT) or _host_op(line) == "tool_result":
+                    self._to_child(line)
+            for line in self._from_child.take():
+                kind = _kind(line)
+                if not (kind in answers or kind == "tool_call" and op == "run"):
+                    raise OutOfTurn(f"a {kind!r} message while answering {op!r}")
+                if kind in answers and self._from_child.pending():
+                    raise OutOfTurn(f"it sent more after its {kind!r}")
+                if kind in answers and self._init:
+                    self._kill_all_but_child()
+                self._to_host(line if stamp is None else line.rstrip()[:-1] + stamp)
+                if kind in answers:
+                    return
+            self._wait()
+
+    # --- the channels ---------------------------------------------------------------------
+
+    def _wait(self) -> None:
+        """Block until a channel has data or the child ends; read what came. The end of the
+        host's channel ends the worker at once, even in a run (the host has died, say)."""
+        for fd, _ in self._poll.poll():
+            if fd == self.host_in and not self._from_host.fill():
+                raise _HostGone
+            if fd == self._sock and not self._from_child.fill():
+                self._reap()
+            if fd == self._err:
+                chunk = _read(self._err)
+                if not chunk:
+                    self._poll.unregister(self._err)
+                self._stderr = (self._stderr + chunk)[-_STDERR_KEPT:]
+            if fd == self._pidfd:
+                self._reap()
+
+    def _to_child(self, data: bytes) -> None:
+        try:
+            _write_all(self._sock, data)
+        except OSError:
+            self._reap()
+
+    def _to_host(self, data: bytes) -> None:
+        try:
+            _write_all(self.host_out, data)
+        except OSError:
+            raise _HostGone from None
+
+    # --- the child ------------------------------------------------------------------------
+
+    def _spawn(self) -> tuple[int, int, int]:
+        ours, theirs = socket.socketpair()
+        sock, child_sock = ours.detach(), theirs.detach()
+        err_r, err_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: only its own fds, no privileges, then the cells
+            try:
+                _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+                os.setsid()
+                devnull = os.open(os.devnull, os.O_RDWR)
+                for fd, target in ((devnull, 0), (devnull, 1), (err_w, 2), (child_sock, CHILD_FD)):
+                    os.dup2(fd, target)
+                os.closerange(CHILD_FD + 1, _max_fd())
+                drop_privileges()
+                if self._dumpable_cell:
+                    set_dumpable(True)
+                self._cell(CHILD_FD)
+            finally:
+                os._exit(70)
+        os.close(child_sock)
+        os.close(err_w)
+        return pid, sock, err_r
+
+    def _reap(self) -> None:
+        """The child ended or stopped listening: make sure it is gone, then report it."""
+        if self._status is None:
+            _kill(self.child)
+            while self._status is None:
+                try:
+                    pid, status = os.waitpid(self.child, 0)
+                except ChildProcessError:  # reaped already (an init's reaping of orphans)
+                    status = 0
+                except InterruptedError:
+                    continue
+                self._status = status
+        raise _ChildEnded
+
+    def _kill_all_but_child(self) -> None:
+        """As a namespace's init: SIGKILL every other process in it and reap them, until a
+        pass finds none (processes forked during a pass go in the next)."""
+        keep = (os.getpid(), self.child)
+        for _ in range(100):
+            others = [int(e) for e in _listdir("/proc") if e.isdigit() and int(e) not in keep]
+            for pid in others:
+                _kill(pid)
+            self._reap_orphans()
+            if not others:
+                return
+
+    def _reap_orphans(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid == self.child:
+                self._status = status
+
+    def _end(self, reason: str | None, code: int) -> None:
+        """Kill the child (and, as init, everything else), report ``reason``, exit ``code``."""
+        _kill(self.child)
+        with contextlib.suppress(_ChildEnded, OSError):
+            self._reap()
+        if self._init:
+            self._kill_all_but_child()
+        if reason is not None:
+            tail = self._stderr.decode("utf-8", "replace").strip()
+            reason += f"; its last output: {tail}" if tail else ""
+            with contextlib.suppress(OSError):
+                os.write(2, f"codeact worker: {reason}\n".encode("utf-8", "replace"))
+        os._exit(code)
+
+
+class _HostGone(Exception):
+    """The host closed its channel."""
+
+
+class _ChildEnded(Exception):
+    """The child process has ended and been reaped."""
+
+
+class _Lines:
+    """Bytes read from a descriptor, handed out as complete lines (at most ``MAX_LINE``)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._buf = bytearray()
+
+    def fill(self) -> bool:
+        """Read what is there; ``False`` at EOF."""
+        chunk = _read(self.fd)
+        self._buf += chunk
+        if len(self._buf) > MAX_LINE and b"\n" not in self._buf:
+            raise OutOfTurn(f"a line longer than {MAX_LINE} bytes")
+        return bool(chunk)
+
+    def take(self) -> list[bytes]:
+        end = self._buf.rfind(b"\n")
+        if end < 0:
+            return []
+        data = bytes(self._buf[: end + 1])
+        del self._buf[: end + 1]
+        return data.splitlines(keepends=True)
+
+    def pending(self) -> bool:
+        return bool(self._buf)
+
+
+def _host_op(line: bytes) -> Any:
+    message = json.loads(line)
+    return message.get("op") if isinstance(message, dict) else None
+
+
+def _kind(line: bytes) -> str:
+    """The op of a message from the child; ``OutOfTurn`` unless it is a JSON object with one."""
+    try:
+        message = json.loads(line)
+    except (ValueError, RecursionError):
+        raise OutOfTurn("a line that is not JSON") from None
+    op = message.get("op") if isinstance(message, dict) else None
+    if not isinstance(op, str):
+        raise OutOfTurn("a message without an op")
+    return op[:50]
+
+
+def _describe(status: int) -> tuple[str, int]:
+    """How the child ended, and the exit code that tells the host (128 + signal, as shells)."""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return f"the code's process was killed by {name}", 128 + number
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1
+    return f"the code's process ended with exit code {code}", code or 1
+
+
+def _encode(message: Any) -> bytes:
+    text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8", "surrogatepass") + b"\n"
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 1 << 18)
+    except OSError:  # a reset connection counts as its end
+        return b""
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def _max_fd() -> int:
+    try:
+        return max(os.sysconf("SC_OPEN_MAX"), 256)
+    except (ValueError, OSError):
+        return 65536
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when ``pid`` ends (Linux 5.3+), or ``None``."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+# --- Linux process controls, through ctypes ---------------------------------------------------
+
+_libc: Any = None
+
+
+def _load_libc() -> Any:
+    global _libc
+    if _libc is None:
+        _libc = False
+        if sys.platform.startswith("linux"):
+            with contextlib.suppress(OSError):
+                _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc or None
+
+
+def _prctl(option: int, arg: int) -> bool:
+    libc = _load_libc()
+    return libc is not None and libc.prctl(option, arg, 0, 0, 0) == 0
+
+
+def set_dumpable(dumpable: bool) -> bool:
+    """Make this process (non-)dumpable: a non-dumpable process cannot be ptraced, nor its
+    ``/proc/<pid>/mem``, ``environ`` or ``fd`` opened, by anyone without ``CAP_SYS_PTRACE``."""
+    return _prctl(_PR_SET_DUMPABLE, int(dumpable))
+
+
+def unshare(flags: int) -> bool:
+    """Move this process into new namespaces (``CLONE_NEW*``), its uid and gid mapped to
+    themselves in a new user namespace; ``False``, nothing changed, when the kernel refuses.
+    A new pid namespace holds the children forked afterwards."""
+    libc = _load_libc()
+    if libc is None:
+        return False
+    uid, gid = os.geteuid(), os.getegid()
+    if libc.unshare(flags) != 0:
+        return False
+    if flags & CLONE_NEWUSER:
+        maps = (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1"))
+        for name, text in maps:
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+    return True
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint32) for name in ("effective", "permitted", "inheritable")]
+
+
+def drop_privileges() -> None:
+    """No capabilities, none to regain: empty bounding set, capability sets and
+    ``no_new_privs`` (what a new user namespace granted goes; a setuid binary grants nothing)."""
+    libc = _load_libc()
+    if libc is None:
+        return
+    for cap in range(_LAST_CAP + 1):
+        libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)  # fails harmlessly past the kernel's last
+    libc.capset(ctypes.byref(_CapHeader(0x20080522, 0)), (_CapData * 2)())  # version 3
+    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)

@@ -1,0 +1,284 @@
+"""The worker's supervisor (``sandboxes.supervisor``) against code that has escaped the policy.
+
+Each test turns the restricted policy off in a real ``local`` worker (a test-only switch: the
+client's private options) and runs what an attacker would run after an escape, then checks the
+guarantee from the supervisor's docstring that must still hold.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import sandboxes._client
+from sandboxes.local import LocalSandbox
+
+
+def _unrestricted(**options: object) -> LocalSandbox:
+    sandbox = LocalSandbox(**options)  # type: ignore[arg-type]
+    sandbox._client.options["restricted"] = False
+    return sandbox
+
+
+@pytest.fixture
+def escaped() -> Iterator[LocalSandbox]:
+    with _unrestricted(timeout=5, grace=1) as sandbox:
+        sandbox.start()
+        yield sandbox
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _wait_gone(pid: int, limit: float = 10) -> bool:
+    deadline = time.monotonic() + limit
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _with_marker(marker: str) -> list[int]:
+    """Pids of the processes whose command line holds ``marker``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    found.append(int(entry))
+            except OSError:
+                pass
+    return [pid for pid in found if pid != os.getpid() and _alive(pid)]
+
+
+_FORGE = textwrap.dedent(
+    """
+    import json, os, threading, time
+    def forge():
+        time.sleep({delay})
+        done = {{"op": "done", "id": {run_id}, "stdout": "FORGED", "error": None}}
+        os.write(3, json.dumps(done).encode() + b"\\n")
+    threading.Thread(target=forge).start()
+    """
+)
+
+
+def test_a_thread_left_by_a_cell_cannot_answer_the_next_run(escaped: LocalSandbox) -> None:
+    """The original attack: a thread writes a ``done`` for the next run while none is pending."""
+    supervisor = escaped.pid
+    assert supervisor is not None
+    assert escaped.run(_FORGE.format(delay=0.3, run_id=3)).error is None
+    assert _wait_gone(supervisor), "the supervisor let the child speak out of turn"
+    ex = escaped.run("print('the next run')")
+    assert "FORGED" not in ex.stdout
+    assert ex.error is not None and ex.error.startswith("SandboxRestarted")
+    assert "while no request was pending" in ex.error
+    assert escaped.run("1 + 1").value == 2
+
+
+def test_a_second_answer_in_one_run_ends_the_worker(escaped: LocalSandbox) -> None:
+    supervisor = escaped.pid
+    assert supervisor is not None
+    first = escaped.run(_FORGE.format(delay=0, run_id=2) + "time.sleep(0.2)")
+    assert _wait_gone(supervisor)
+    second = escaped.run("1 + 1")
+    # Ended while the run was pending (both answers read at once) or right after it.
+    assert "broke the protocol" in f"{first.error} {second.error}"
+    assert escaped.run("1 + 1").value == 2
+
+
+def test_the_code_never_sees_a_nonce(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The code scans all of its process's memory: the run's nonces are not in it, though a
+    token that did cross (a tool's result) is."""
+    token = "codeact-nonce-" + secrets.token_hex(8)
+    marker = "codeact-marker-" + secrets.token_hex(8)
+    counter = iter(range(10**6))
+    monkeypatch.setattr(sandboxes._client, "_nonce", lambda: f"{token}-{next(counter)}")
+
+    def needle(text: str) -> tuple[bytes, bytes]:  # the tail masked: the scan never builds it
+        head, tail = text.encode()[:15], text.encode()[15:]
+        return head, bytes(b ^ 0x5A for b in tail)
+
+    scan = textwrap.dedent(
+        """
+        import ctypes
+        ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # dumpable again, so /proc/self/mem opens
+        def occurrences(head, masked):
+            found = 0
+            with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+                for line in maps:
+                    span, perms = line.split()[:2]
+                    if "r" not in perms:
+                        continue
+                    lo, hi = (int(x, 16) for x in span.split("-"))
+                    try:
+                        mem.seek(lo)
+                        data = mem.read(hi - lo)
+                    except (OSError, OverflowError, ValueError):
+                        continue
+                    at = data.find(head)
+                    while at >= 0:
+                        tail = data[at + len(head) : at + len(head) + len(masked)]
+                        found += bytes(b ^ 0x5A for b in tail) == masked
+                        at = data.find(head, at + 1)
+            return found
+        """
+    )
+    with _unrestricted(timeout=30) as sandbox:
+        sandbox.start({"marker": lambda: marker})
+        assert sandbox.run(scan + "\nseen = marker()").error is None
+        ex = sandbox.run(f"occurrences(*{needle(marker)!r}), occurrences(*{needle(token)!r})")
+    assert ex.error is None
+    marker_hits, nonce_hits = ex.value
+    assert marker_hits > 0
+    assert nonce_hits == 0
+
+
+def test_the_code_holds_none_of_the_hosts_descriptors(escaped: LocalSandbox) -> None:
+    transport = escaped._client.transport
+    assert transport is not None
+    proc = transport.proc  # type: ignore[attr-defined]
+    host_pipes = {f"pipe:[{os.fstat(s.fileno()).st_ino}]" for s in (proc.stdin, proc.stdout)}
+    host_pipes.add(f"pipe:[{os.fstat(proc.stderr.fileno()).st_ino}]")
+    ex = escaped.run(
+        "import os\n"
+        "fds = sorted(int(fd) for fd in os.listdir('/proc/self/fd'))\n"
+        "{fd: os.readlink(f'/proc/self/fd/{fd}') for fd in fds[:-1]}"
+    )
+    assert ex.error is None
+    links = {int(fd): link for fd, link in ex.value.items()}
+    assert links[0] == links[1] == "/dev/null"
+    assert links[3].startswith("socket:")
+    assert not host_pipes & set(links.values())
+    assert set(links) == {0, 1, 2, 3}  # and listdir's own, left out
+
+
+def test_the_code_cannot_reach_the_supervisor(escaped: LocalSandbox) -> None:
+    supervisor = escaped.pid
+    assert supervisor is not None
+    ex = escaped.run(
+        textwrap.dedent(
+            f"""
+            import ctypes, os, signal
+            outcomes = {{}}
+            for what, attempt in {{
+                "mem": lambda: open("/proc/{supervisor}/mem", "rb").read(1),
+                "environ": lambda: open("/proc/{supervisor}/environ", "rb").read(),
+                "stdin": lambda: open("/proc/{supervisor}/fd/0", "rb"),
+                "stdout": lambda: open("/proc/{supervisor}/fd/1", "wb"),
+                "kill": lambda: os.kill({supervisor}, signal.SIGKILL),
+            }}.items():
+                try:
+                    attempt()
+                    outcomes[what] = "worked"
+                except OSError as exc:
+                    outcomes[what] = type(exc).__name__
+            libc = ctypes.CDLL(None, use_errno=True)
+            outcomes["ptrace"] = libc.ptrace(16, {supervisor}, 0, 0)  # PTRACE_ATTACH
+            outcomes
+            """
+        )
+    )
+    assert ex.error is None
+    outcomes = ex.value
+    assert outcomes.pop("ptrace") == -1
+    assert "worked" not in outcomes.values(), outcomes
+    assert _alive(supervisor)
+    assert escaped.run("1 + 1").value == 2
+
+
+_DAEMON = textwrap.dedent(
+    """
+    import os, subprocess, sys
+    script = "import signal, time\\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\\ntime.sleep(600)"
+    subprocess.Popen([sys.executable, "-c", script, "{marker}"], start_new_session=True,
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """
+)
+
+
+def test_a_setsid_daemon_dies_with_the_sandbox() -> None:
+    marker = "codeact-daemon-" + secrets.token_hex(8)
+    with _unrestricted(timeout=10) as sandbox:
+        assert sandbox.run(_DAEMON.format(marker=marker)).error is None
+        deadline = time.monotonic() + 10
+        while not _with_marker(marker):
+            assert time.monotonic() < deadline, "the daemon did not start"
+            time.sleep(0.05)
+        (daemon,) = _with_marker(marker)
+        assert sandbox.run("1 + 1").value == 2  # it outlives its cell
+        assert _alive(daemon)
+    assert _wait_gone(daemon), "the daemon survived close()"
+
+
+def test_close_is_bounded_whatever_the_code_left_behind() -> None:
+    """Busy threads, a finaliser that never returns, a daemon that ignores SIGTERM, and a cell
+    still running: ``close()`` waits for none of them."""
+    marker = "codeact-daemon-" + secrets.token_hex(8)
+    leftovers = _DAEMON.format(marker=marker) + textwrap.dedent(
+        """
+        import threading
+        def spin():
+            while True:
+                pass
+        for _ in range(4):
+            threading.Thread(target=spin, daemon=False).start()
+        class Stuck:
+            def __del__(self):
+                while True:
+                    pass
+        stuck = Stuck()
+        stuck.me = stuck
+        del stuck
+        """
+    )
+    sandbox = _unrestricted(timeout=None)
+    sandbox.start()
+    assert sandbox.run(leftovers).error is None
+    runner = threading.Thread(target=sandbox.run, args=("while True:\n    pass",))
+    runner.start()
+    time.sleep(0.3)
+    supervisor = sandbox.pid
+    assert supervisor is not None
+    t0 = time.monotonic()
+    sandbox.close()
+    took = time.monotonic() - t0
+    runner.join(10)
+    assert not runner.is_alive()
+    assert took < 10, f"close() took {took:.1f} s"
+    assert _wait_gone(supervisor)
+    deadline = time.monotonic() + 10
+    while _with_marker(marker):
+        assert time.monotonic() < deadline, "the daemon survived close()"
+        time.sleep(0.05)
+
+
+def test_the_code_cannot_signal_a_host_process(escaped: LocalSandbox) -> None:
+    """The code's pid namespace has none of the host's pids (a process of the same uid)."""
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        ex = escaped.run(
+            f"import os, signal\ntry:\n    os.kill({bystander.pid}, signal.SIGKILL)\n"
+            "    outcome = 'killed'\nexcept OSError as exc:\n    outcome = type(exc).__name__\n"
+            "outcome"
+        )
+        assert ex.value == "ProcessLookupError"
+        time.sleep(0.2)
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
