@@ -1,11 +1,15 @@
-"""The ``inline`` backend: restricted execution in the host process.
+"""The ``inline`` backend: restricted execution in the host process, for trusted code and tests.
 
-Fastest, and used by tests; the code shares the host's memory and CPU, so a C call that never
-returns (``10**10**8``) cannot be interrupted here. Use ``local`` for untrusted code.
+Fastest, but it shares the host's memory and CPU: a C call that never returns to the interpreter
+(``10**10**8``, ``math.factorial(10**7)``, a catastrophic regular expression, a huge matrix
+inversion) cannot be interrupted, and there is no memory limit. Use ``local`` (the default) for
+untrusted code: its worker is killed and restarted when it overruns. Tools get and return data,
+as under ``local`` and ``docker``: JSON values, other objects as their ``repr``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -17,7 +21,7 @@ from sandboxes.base import (
     check_importable,
 )
 from sandboxes.policy import RestrictedPolicy
-from sandboxes.worker import Runner, restore_tuples
+from sandboxes.worker import MAX_ERROR, MAX_VALUE, Runner, _tool_error, restore_tuples
 
 
 class InlineSandbox(Sandbox):
@@ -45,7 +49,7 @@ class InlineSandbox(Sandbox):
         return self._runner.policy.allowed_imports  # type: ignore[union-attr]
 
     def start(self, tools: Mapping[str, Callable[..., Any]] | None = None) -> None:
-        self._runner.start(tools)
+        self._runner.start({name: _data_tool(name, fn) for name, fn in (tools or {}).items()})
         self._started = True
 
     def run(self, code: str) -> Execution:
@@ -59,3 +63,41 @@ class InlineSandbox(Sandbox):
     def close(self) -> None:
         self._runner.namespace = {}
         self._started = False
+
+
+def _data_tool(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` as the code gets it under every backend: it is called with data made from the
+    code's arguments (here, inside the cell's time limit: the code's ``__repr__`` runs now, never
+    later in the tool), returns data, and its errors come as the same kind of exception the
+    worker raises, with the message only (no host objects in ``args`` or a traceback)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            text = json.dumps([args, kwargs], ensure_ascii=False, default=repr)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise TypeError(f"arguments of {name}() cannot be sent to the tool: {exc}") from None
+        if len(text) > 4 * MAX_VALUE:
+            raise ValueError(f"arguments of {name}() are too large to send ({len(text)} bytes)")
+        data_args, data_kwargs = json.loads(text)
+        error = None
+        try:
+            result = fn(*data_args, **data_kwargs)
+        except Exception as exc:
+            error = _tool_error(type(exc).__name__, _message(exc))
+        if error is not None:  # raised here, not in the except: no __context__ to the host's
+            raise error
+        try:
+            return json.loads(json.dumps(result, ensure_ascii=False, default=repr))
+        except Exception:  # cycles, keys that are not strings, a __repr__ that raises
+            return _message(result, repr)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = getattr(fn, "description", None) or getattr(fn, "__doc__", None)
+    return call
+
+
+def _message(value: Any, convert: Callable[[Any], str] = str) -> str:
+    try:
+        return convert(value)[:MAX_ERROR]
+    except Exception:
+        return f"<{type(value).__name__} object>"

@@ -62,21 +62,19 @@ MAX_ERROR = 20_000  # characters of an error message (`raise ValueError(huge)` m
 #: Seconds between repeats of a timeout's interrupt: code that catches the first one on its way
 #: out (a loop in ``__exit__`` or ``finally``) gets another.
 REFIRE_S = 0.1
-#: The namespace of the cells that run in this context. The restricted policy ends code of
-#: another namespace (or none) that would run here, outside its own cells' time limit: the
-#: ``finally`` of a generator that the garbage collector closes long after its cell, possibly
-#: in the host.
-CELL_GLOBALS: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
-    "codeact_cell_globals", default=None
-)
 
 
 class Policy(Protocol):
-    """How a cell is compiled and which globals it sees (see ``sandboxes.policy``)."""
+    """How a cell is compiled and which globals it sees (see ``sandboxes.policy``); it is told
+    when cells run, so that the code it compiled refuses to run at any other time."""
 
     def compile(self, tree: ast.Module | ast.Expression, filename: str, mode: str) -> Any: ...
 
     def prepare(self, namespace: dict[str, Any]) -> None: ...
+
+    def enter_cell(self) -> None: ...
+
+    def leave_cell(self) -> None: ...
 
 
 class _FinalAnswer(BaseException):
@@ -88,7 +86,13 @@ class _Interrupted(BaseException):
 
 
 class _CappedOutput:
-    """A text sink that keeps the first ``limit`` characters and counts the rest."""
+    """A text sink that keeps the first ``limit`` characters and counts the rest.
+
+    It answers what libraries ask of ``sys.stdout`` before printing (``encoding``: sympy's
+    ``pprint`` draws with Unicode only when the stream can take it)."""
+
+    encoding = "utf-8"
+    errors = "strict"
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -108,6 +112,12 @@ class _CappedOutput:
     def flush(self) -> None:
         pass
 
+    def isatty(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
     def getvalue(self) -> str:
         out = "".join(self.parts)
         if self.dropped:
@@ -116,14 +126,28 @@ class _CappedOutput:
 
 
 def format_error(exc: BaseException, source: str) -> str:
-    """``Type: message`` plus the deepest line of the agent's own code that was running."""
-    message = f"{type(exc).__name__}: {exc}"
+    """``Type: message`` plus the deepest line of the agent's own code that was running.
+
+    The message, and a ``SyntaxError``'s ``lineno`` and ``text``, may be the code's own
+    (``__str__``, properties): ``Runner`` calls this inside the cell's time limit, and whatever
+    they raise gives a plain message instead of an error here."""
+    kind = type(exc).__name__
+    try:
+        return _error_text(exc, source)
+    except (_Interrupted, KeyboardInterrupt):
+        raise
+    except BaseException:
+        return f"{str.__str__(kind) if isinstance(kind, str) else 'Exception'}: (no message)"
+
+
+def _error_text(exc: BaseException, source: str) -> str:
     lines = source.splitlines()
     if isinstance(exc, SyntaxError):
         lineno, text = exc.lineno, exc.text
         message = f"{type(exc).__name__}: {exc.msg}"
     else:
         lineno, text, tb = None, None, exc.__traceback__
+        message = f"{type(exc).__name__}: {exc}"
         while tb is not None:
             if tb.tb_frame.f_code.co_filename == CELL_FILENAME:
                 lineno = tb.tb_lineno
@@ -133,8 +157,8 @@ def format_error(exc: BaseException, source: str) -> str:
     if lineno and not text and 0 < lineno <= len(lines):
         text = lines[lineno - 1]
     if lineno:
-        message += f"\n  at line {lineno}: {(text or '').strip()[:1000]}"
-    return message
+        message += f"\n  at line {lineno}: {str(text or '').strip()[:1000]}"
+    return str.__str__(message)
 
 
 class Runner:
@@ -168,6 +192,7 @@ class Runner:
         self._carried = _own_variables(_cell_context(self.namespace))
         self._out = _CappedOutput(max_output)
         self._final: tuple[bool, Any] = (False, None)
+        self._finishing = False
         self._lock = threading.Lock()
         self._running = False
         self._fired = False
@@ -203,27 +228,14 @@ class Runner:
             try:
                 body, last = self._compile(code)
                 self._arm(timeout)
-                raw = None
-                try:
-                    self._context.run(exec, body, self.namespace)
-                    if last is not None:
-                        raw = self._context.run(eval, last, self.namespace)
-                except _FinalAnswer:
-                    pass
-                if self.plain_values:  # the code's __repr__ runs here, inside the time limit
-                    is_final, answer = self._final
-                    if is_final:
-                        self._final = (False, None)  # until its data is made
-                        self._final = (True, self._context.run(plain_value, answer))
-                    raw = self._context.run(plain_value, raw)
-                value = raw
+                value, error = self._context.run(self._cell, body, last, code)
             finally:
                 self._disarm()
         except (_Interrupted, KeyboardInterrupt):
             error = "KeyboardInterrupt: the code was interrupted"
             if timeout:
                 error = f"TimeoutError: the code ran longer than {timeout:g} s and was interrupted"
-        except BaseException as exc:  # the code's own errors, SystemExit included
+        except BaseException as exc:  # the compiler's verdict (a SyntaxError), the worker's own
             error = format_error(exc, code)
             del exc
         self._disarm()  # again: an interrupt may have landed inside the first call
@@ -240,6 +252,38 @@ class Runner:
             "duration_s": time.perf_counter() - t0,
         }
 
+    def _cell(self, body: Any, last: Any, code: str) -> tuple[Any, str | None]:
+        """The cell under its time limit: the code, and all of the code's that making the result
+        runs (its exception's ``__str__``, a value's ``__repr__`` when ``plain_values``)."""
+        value, error = None, None
+        try:
+            exec(body, self.namespace)
+            if last is not None:
+                value = eval(last, self.namespace)
+        except _FinalAnswer:
+            pass
+        except (_Interrupted, KeyboardInterrupt):
+            raise
+        except BaseException as exc:  # the code's own errors, SystemExit included
+            value, error = None, format_error(exc, code)
+            del exc
+        if self.plain_values:
+            self._finishing = True  # final_answer() from a __repr__ now would bring back objects
+            try:
+                is_final, answer = self._final
+                if is_final:
+                    self._final = (False, None)  # until its data is made
+                    self._final = (True, plain_value(answer))
+                value = plain_value(value)
+            except (_Interrupted, KeyboardInterrupt):
+                raise
+            except BaseException as exc:  # a __repr__ that raises (json's default=repr)
+                value, error = None, format_error(exc, code)
+                del exc
+            finally:
+                self._finishing = False
+        return value, error
+
     def _compile(self, code: str) -> tuple[Any, Any]:
         tree = ast.parse(code, CELL_FILENAME, "exec")
         last = None
@@ -251,6 +295,8 @@ class Runner:
 
     def _final_answer(self, answer: Any = None) -> None:
         """Finish the task with ``answer``."""
+        if self._finishing:
+            raise RuntimeError("final_answer() cannot be called while the cell's result is made")
         self._final = (True, answer)
         raise _FinalAnswer
 
@@ -267,6 +313,8 @@ class Runner:
             self._redirect = contextlib.redirect_stdout(self._out)
             self._redirect.__enter__()
         self._running = True
+        if self.policy is not None:
+            self.policy.enter_cell()
         if timeout and self.interrupt == "signal":
             signal.setitimer(signal.ITIMER_REAL, timeout, REFIRE_S)
         elif timeout:
@@ -277,6 +325,8 @@ class Runner:
     def _disarm(self) -> None:
         """Stop the timer and undo redirection; idempotent, safe to re-run after an interrupt."""
         self._running = False  # first, so a late signal handler no longer raises
+        if self.policy is not None:
+            self.policy.leave_cell()
         if self.interrupt == "signal":
             signal.setitimer(signal.ITIMER_REAL, 0)
         if self._redirect is not None:
@@ -379,10 +429,8 @@ def restore_tuples(value: Any) -> Any:
 
 def _cell_context(namespace: dict[str, Any]) -> contextvars.Context:
     """The context the first cell of ``namespace`` runs in: the caller's context variables, with
-    ``CELL_GLOBALS`` set, and a ``decimal`` context of its own (``getcontext().prec = 2``
-    must not reach the host's)."""
+    a ``decimal`` context of its own (``getcontext().prec = 2`` must not reach the host's)."""
     context = contextvars.copy_context()
-    context.run(CELL_GLOBALS.set, namespace)
     decimal = sys.modules.get("decimal")  # not imported yet: the cells create their own anyway
     if decimal is not None:
         context.run(decimal.setcontext, decimal.Context())
@@ -391,7 +439,7 @@ def _cell_context(namespace: dict[str, Any]) -> contextvars.Context:
 
 def _own_variables(context: contextvars.Context) -> dict[contextvars.ContextVar[Any], Any]:
     """The context variables ``context`` holds that differ from the caller's: what the cells
-    set (their decimal context, ``CELL_GLOBALS``), carried from one cell to the next."""
+    set (their decimal context), carried from one cell to the next."""
     caller = contextvars.copy_context()
     return {var: value for var, value in context.items() if caller.get(var, _UNSET) is not value}
 

@@ -889,6 +889,115 @@ TOOLS = {"lookup": lookup}
 
 _OS = "__import__('os').getpid()"  # what an eval-based attack evaluates once it is out
 
+# Pattern-matching attacks: ``attr(obj, name)`` reads an attribute through a pattern; the walk
+# takes a running generator's frame up to the outermost (host) frame and its real builtins.
+_FRAME_WALK = """
+def walk():
+    me = yield
+    frame = attr(me, "gi_frame")
+    while attr(frame, "f_back") is not None:
+        frame = attr(frame, "f_back")
+    yield attr(frame, "f_builtins")
+gen = walk()
+next(gen)
+gen.send(gen)["__import__"]("os").name.replace("posix", "ESCAPED")
+"""
+
+
+def _walk_frames(reader: str) -> str:
+    return reader + _FRAME_WALK
+
+
+_KEYWORD_READER = """
+def attr(obj, name):
+    match obj:
+        case object(gi_frame=value) if name == "gi_frame":
+            return value
+        case object(f_back=value) if name == "f_back":
+            return value
+        case object(f_builtins=value) if name == "f_builtins":
+            return value
+"""
+_CLASS_BODY_READER = """
+import abc
+def attr(obj, name):
+    class Reader(abc.ABC):
+        __match_args__ = (name,)
+    Reader.register(type(obj))
+    match obj:
+        case Reader(value):
+            return value
+"""
+# A guard that reads __match_args__ once, before the interpreter reads it again, sees "nothing".
+_DESCRIPTOR_READER = """
+import abc
+class Flip:
+    def __init__(self, name):
+        self.names, self.calls = (name, "nothing"), []
+    def __get__(self, obj, owner=None):
+        self.calls.append(1)
+        return (self.names[len(self.calls) % 2],)
+def attr(obj, name):
+    class Reader(abc.ABC):
+        __match_args__ = Flip(name)
+    Reader.register(type(obj))
+    for _ in range(2):
+        match obj:
+            case Reader(value):
+                return value
+"""
+_DATACLASS_READER = """
+import abc, dataclasses
+def attr(obj, name):
+    class Reader(abc.ABC):
+        pass
+    Reader.__annotations__[name] = int
+    dataclasses.dataclass(Reader)
+    Reader.register(type(obj))
+    match obj:
+        case Reader(value):
+            return value
+"""
+_MAKE_DATACLASS_READER = """
+import abc, dataclasses
+class Base(abc.ABC):
+    pass
+def attr(obj, name):
+    Reader = dataclasses.make_dataclass("Reader", [name], bases=(Base,))
+    Reader.register(type(obj))
+    match obj:
+        case Reader(value):
+            return value
+"""
+# A value pattern compares the subject with the attribute it names: the subject's __eq__ gets it.
+_VALUE_PATTERN_WALK = """
+class Spy:
+    def __eq__(self, other):
+        self.seen = other
+        return False
+def walk():
+    me = yield
+    spy = Spy()
+    match spy:
+        case me.gi_frame:
+            pass
+    frame = spy.seen
+    while True:
+        match spy:
+            case frame.f_back:
+                pass
+        if spy.seen is None:
+            break
+        frame = spy.seen
+    match spy:
+        case frame.f_builtins:
+            pass
+    yield spy.seen
+gen = walk()
+next(gen)
+gen.send(gen)["__import__"]("os").name.replace("posix", "ESCAPED")
+"""
+
 ATTACKS: list[tuple[str, str]] = [
     # --- the class hierarchy: object.__subclasses__() lists os._wrap_close -------------------
     (
@@ -1638,6 +1747,30 @@ match (lambda: 0):
 (b["__import__"] if isinstance(b, dict) else b.__import__)("os").getpid() and "ESCAPED"
 """,
     ),
+    # Patterns read attributes natively: by the keyword names of a class pattern, the dotted
+    # names of a value pattern, and the names in the class's __match_args__ (however it got
+    # them: a descriptor, a dataclass field, make_dataclass), from any subject that passes
+    # isinstance (an own ABC registered with the generator or frame type). Each reads a running
+    # generator's frame and walks f_back up to the host's frames and their real builtins.
+    ("match_keyword_reads_frames", _walk_frames(_KEYWORD_READER)),
+    ("match_value_pattern_leaks_frames", _VALUE_PATTERN_WALK),
+    ("match_args_in_class_body", _walk_frames(_CLASS_BODY_READER)),
+    ("match_args_descriptor_changes_between_reads", _walk_frames(_DESCRIPTOR_READER)),
+    ("match_args_from_dataclass_annotations", _walk_frames(_DATACLASS_READER)),
+    ("match_args_from_make_dataclass_own_base", _walk_frames(_MAKE_DATACLASS_READER)),
+    (
+        "match_args_guarded_name_on_str_subclass",
+        """
+import abc
+class Fmt(abc.ABC):
+    __match_args__ = ("format",)
+Fmt.register(str)
+match "{0.__globals__[__builtins__].__dict__[open]}":
+    case Fmt(fmt):
+        pass
+"ESCAPED" if "built-in function open" in fmt(lambda: 0) else None
+""",
+    ),
     # --- poisoning the host through module views and host classes -------------------------------
     (
         "module_attribute_assignment",
@@ -1951,6 +2084,9 @@ v._sb_resolve("codecs").sys.modules["os"].getpid() and "ESCAPED"
         'codecs.sys.modules["os"].getpid() and "ESCAPED"',
     ),
     ("guard_rebinding", '__sb_getattr__ = getattr\n(lambda: 0).__globals__\n"ESCAPED"'),
+    # The guards are constants bound into the compiled code: a marker string the code wrote
+    # itself would be bound to them too.
+    ("forged_guard_marker", 'g = "\\x00sb:guards"\ng.read and "ESCAPED"'),
     (
         "guard_cache_poisoning",
         """
@@ -1975,6 +2111,7 @@ SANDBOX_SPECIFIC: frozenset[str] = frozenset(
         "view_reinit",
         "eval_leaks_guard_caches",
         "guard_cache_poisoning",
+        "forged_guard_marker",
     }
 )
 
@@ -2258,6 +2395,45 @@ np.load("/tmp/sandbox-attack.npy", allow_pickle=True)[0]["a"] == 1 and "ESCAPED"
         "cm.__enter__()\n"
         "'ESCAPED' if pd.get_option('display.max_rows') == 3 else None",
     ),
+    # Libraries that write into their caller's namespace (sympy.var, any name, any Basic or
+    # FunctionClass object) must not be able to replace what the compiled code calls.
+    (
+        "sympy_var_replaces_the_timeout_guard",
+        """
+import sympy
+class Nop(sympy.Symbol):
+    def __call__(self, *args):
+        return None
+sympy.var("__sb_reraise__", cls=Nop)
+try:
+    final_answer("caught")
+except BaseException:
+    print("ESCAPED")
+""",
+    ),
+    (
+        "sympy_var_replaces_the_write_guard",
+        """
+import json, sympy
+class Same(sympy.Symbol):
+    def __call__(self, obj, name):
+        return obj
+sympy.var("__sb_write__", cls=Same)
+json.JSONEncoder.item_separator = "ESCAPED"
+print(json.dumps([1, 2]))
+""",
+    ),
+    (
+        "sympy_var_replaces_the_pattern_guard",
+        """
+import sympy
+class Same(sympy.Symbol):
+    def __call__(self, cls):
+        return cls
+sympy.var("__sb_matchcls__", cls=Same)
+"""
+        + _walk_frames(_CLASS_BODY_READER),
+    ),
     (
         "sympy_global_evaluate_off",
         "import sympy\n"
@@ -2273,3 +2449,101 @@ np.load("/tmp/sandbox-attack.npy", allow_pickle=True)[0]["a"] == 1 and "ESCAPED"
         "'ESCAPED' if e.mp.prec == 10 else None",
     ),
 ]
+
+#: Code that leaves something for the host to run after the cell, outside its time limit: a
+#: finaliser, a callback a library keeps, a key in a host cache, a tool argument kept alive.
+#: The sandbox is started with the tool ``mark``; an attack works when ``mark("ESCAPED")`` is
+#: called after the cell, once ``after_cell`` has done what a host does later (collect garbage,
+#: use its caches, look at what its tools were given) and the sandbox was closed.
+AFTER_CELL: list[tuple[str, str]] = [
+    (
+        "io_subclass_close_at_collection",
+        """
+import io
+class Log(io.StringIO):
+    def close(self):
+        mark("ESCAPED")
+log = Log()
+log.me = log  # a cycle: only the garbage collector frees it, and it calls close()
+del log
+""",
+    ),
+    (
+        "exit_stack_callback_in_abandoned_generator",
+        """
+import contextlib
+def report():
+    mark("ESCAPED")
+def steps():
+    with contextlib.ExitStack() as stack:
+        stack.callback(report)
+        yield 1
+        yield 2
+left = steps()
+next(left)  # suspended inside the with: closing it later runs the stack's callbacks
+""",
+    ),
+    (
+        "generator_finally_after_close",
+        """
+def steps():
+    try:
+        yield 1
+    finally:
+        mark("ESCAPED")
+left = steps()
+next(left)
+""",
+    ),
+    (
+        "host_cache_calls_eq_later",
+        """
+import typing
+class Key:
+    def __call__(self):  # typing takes any callable for a type
+        pass
+    def __hash__(self):
+        return hash(int)
+    def __eq__(self, other):
+        mark("ESCAPED")
+        return False
+typing.Optional[Key()]  # cached by typing, compared with the host's own keys later
+""",
+    ),
+    (
+        "tool_keeps_the_codes_object",
+        """
+class Shout:
+    def __repr__(self):
+        mark("ESCAPED")
+        return "Shout()"
+mark(Shout())  # a tool that logs its arguments later would run Shout.__repr__
+""",
+    ),
+    (
+        "resumed_generator_after_cell",
+        """
+def steps():
+    yield 1
+    mark("ESCAPED")
+    yield 2
+left = steps()
+next(left)
+mark(left)  # a tool that keeps what it gets and iterates it later
+""",
+    ),
+]
+
+
+def after_cell(received: list[Any]) -> None:
+    """What a host does after a cell, where what the code left behind would run: collect
+    garbage, look up its typing cache, show and iterate the values its tools were given."""
+    import gc
+    import typing
+
+    gc.collect()
+    typing.Optional[int]  # noqa: UP045 (the spelling that reaches the cache)
+    for value in received:
+        repr(value)
+        if hasattr(value, "__next__"):
+            next(value, None)

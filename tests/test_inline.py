@@ -14,6 +14,7 @@ from attacks import BENIGN
 
 from sandboxes import Execution, make_sandbox
 from sandboxes.base import Sandbox
+from sandboxes.policy.control import OutsideCellError
 
 
 @pytest.fixture
@@ -499,3 +500,76 @@ def test_a_generator_closed_inside_a_cell_cleans_up_as_usual(sb: Sandbox) -> Non
     )
     ex = sb.run(code)
     assert ex.error is None and ex.stdout == "exit\nclean\nexit\nclean\n"
+
+
+_STUCK_MAKING_THE_ERROR = {
+    "exception_str": "class E(Exception):\n    def __str__(self):\n        while True:\n"
+    "            pass\nraise E()",
+    "syntax_error_lineno": "class E(SyntaxError):\n    @property\n    def lineno(self):\n"
+    "        while True:\n            pass\nraise E('x')",
+    "value_repr_calls_final_answer": "class X:\n    def __repr__(self):\n"
+    "        final_answer(self)\nX()",
+}
+
+
+@pytest.mark.parametrize("backend", ["inline", "local"])
+@pytest.mark.parametrize("code", _STUCK_MAKING_THE_ERROR.values(), ids=_STUCK_MAKING_THE_ERROR)
+def test_the_result_is_made_while_the_time_limit_holds(backend: str, code: str) -> None:
+    """An exception's ``__str__``, a ``SyntaxError``'s ``lineno``: the code's own, run while the
+    host makes the error message, inside the time limit (or they would hang the host)."""
+    with make_sandbox(backend, timeout=0.5) as sb:
+        ex = sb.run(code)
+        assert ex.error is not None and not ex.is_final
+        assert ex.error.startswith(("TimeoutError", "RuntimeError: final_answer() cannot"))
+        assert sb.run("1 + 1").value == 2
+
+
+def test_an_error_whose_message_fails_still_reports_its_type(sb: Sandbox) -> None:
+    ex = sb.run(
+        "class Odd(Exception):\n    def __str__(self):\n        raise ValueError\nraise Odd"
+    )
+    assert ex.error == "Odd: (no message)"
+
+
+def test_the_codes_functions_refuse_to_run_after_its_cell(sb: Sandbox) -> None:
+    """What the host holds of the code after a cell (here taken from the namespace; in real life
+    kept by a cache, a finaliser, a callback) no longer runs: there is no time limit there."""
+    sb.run(
+        "def f():\n    return 'ran'\n"
+        "class K:\n    def __eq__(self, other):\n        return True\nk = K()"
+    )
+    namespace = sb._runner.namespace  # type: ignore[attr-defined]
+    with pytest.raises(OutsideCellError):
+        namespace["f"]()
+    assert (namespace["k"] == 1) is False  # comparisons fall back to identity instead of failing
+    assert sb.run("f(), k == 1").value == ("ran", True)
+
+
+def test_tools_get_data_and_return_data(sb: Sandbox) -> None:
+    got: list[object] = []
+
+    def keep(*args: object, **kwargs: object) -> dict[str, object]:
+        """Keeps what it gets."""
+        got.append((args, kwargs))
+        return {"n": 1, "obj": object()}
+
+    sb.start({"keep": keep})
+    ex = sb.run(
+        "class P:\n    def __repr__(self):\n        return 'P()'\n"
+        "r = keep([1, (2, 3)], P(), k={'a': P()})\n[r['n'], r['obj'].startswith('<object')]"
+    )
+    assert ex.value == [1, True]
+    assert got == [(([1, [2, 3]], "P()"), {"k": {"a": "P()"}})]
+
+
+def test_tool_errors_carry_no_host_objects(sb: Sandbox) -> None:
+    def fail() -> None:
+        """Fails with a host object in its error."""
+        raise KeyError(object())
+
+    sb.start({"fail": fail})
+    ex = sb.run(
+        "try:\n    fail()\nexcept KeyError as e:\n    error = e\n"
+        "[type(error).__name__, error.args[0].startswith('<object'), error.__context__]"
+    )
+    assert ex.value == ["KeyError", True, None]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import decimal
+import gc
 import json
 import math
 import subprocess
@@ -18,7 +19,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
-from attacks import ATTACKS, LIBRARIES, LIBRARY_ATTACKS, SANDBOX_SPECIFIC, TOOLS
+from attacks import (
+    AFTER_CELL,
+    ATTACKS,
+    LIBRARIES,
+    LIBRARY_ATTACKS,
+    SANDBOX_SPECIFIC,
+    TOOLS,
+    after_cell,
+)
 
 from sandboxes import Execution, make_sandbox
 from sandboxes.policy import DEFAULT_ALLOWED_IMPORTS, RestrictedPolicy
@@ -54,24 +63,64 @@ def test_library_attack_is_contained_inline(code: str) -> None:
     assert not _escaped(ex), ex
 
 
+@pytest.mark.parametrize("code", [a[1] for a in AFTER_CELL], ids=[a[0] for a in AFTER_CELL])
+def test_nothing_the_code_left_runs_after_the_cell_inline(code: str) -> None:
+    received: list[tuple[str, object]] = []
+    phase = ["during"]
+
+    def mark(value: object = None) -> None:
+        received.append((phase[0], value))
+
+    sb = make_sandbox("inline", timeout=5)
+    sb.start({"mark": mark})
+    ex = sb.run(code)
+    assert ex.error is None, ex  # the setup itself is ordinary code
+    phase[0] = "after"
+    after_cell([value for _, value in received])
+    sb.close()
+    gc.collect()
+    assert ("after", "ESCAPED") not in received
+
+
 _PLAIN_RUNNER = """
-import ast, os, sys
+import ast, gc, os, sys
 sys.path.insert(0, sys.argv[1])
 import attacks
 from sandboxes.worker import Runner
 assert "sandboxes.policy" not in sys.modules  # plain Python: no guards, no patched copy
 for library in attacks.LIBRARIES:  # imported once, before the forks
     __import__(library)
+
+
+def after_cell_escapes(code):
+    received, phase = [], ["during"]
+    mark = lambda value=None: received.append((phase[0], value))
+    runner = Runner(None)
+    runner.start({"mark": mark})
+    runner.run(code, timeout=5)
+    phase[0] = "after"
+    attacks.after_cell([value for _, value in received])
+    runner.namespace = {}
+    gc.collect()
+    return any(p == "after" and isinstance(v, str) and v == "ESCAPED" for p, v in received)
+
+
 results = {}
-for name, code in attacks.ATTACKS + attacks.LIBRARY_ATTACKS:
+corpus = [(name, code, False) for name, code in attacks.ATTACKS + attacks.LIBRARY_ATTACKS]
+corpus += [(name, code, True) for name, code in attacks.AFTER_CELL]
+for name, code, after in corpus:
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # each attack in its own child: poisoning one must not help the next
         os.close(read)
-        runner = Runner(None)
-        runner.start(attacks.TOOLS)
-        res = runner.run(code, timeout=5)
-        os.write(write, repr(res["value"] == "ESCAPED" or "ESCAPED" in res["stdout"]).encode())
+        if after:
+            escaped = after_cell_escapes(code)
+        else:
+            runner = Runner(None)
+            runner.start(attacks.TOOLS)
+            res = runner.run(code, timeout=5)
+            escaped = res["value"] == "ESCAPED" or "ESCAPED" in res["stdout"]
+        os.write(write, repr(escaped).encode())
         os._exit(0)
     os.close(write)
     data = b"".join(iter(lambda: os.read(read, 4096), b""))
@@ -98,7 +147,7 @@ def plain_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bool]:
     return ast.literal_eval(out.stdout.strip().splitlines()[-1])
 
 
-_ALL = ATTACKS + LIBRARY_ATTACKS
+_ALL = ATTACKS + LIBRARY_ATTACKS + AFTER_CELL
 
 
 @pytest.mark.parametrize("name", [a[0] for a in _ALL if a[0] not in SANDBOX_SPECIFIC])

@@ -2,10 +2,12 @@
 
 ``RestrictedPolicy`` is what ``sandboxes.worker.Runner`` calls: ``compile`` rewrites a parsed
 cell with our RestrictedPython transformer (``transformer.py``; rules in ``rules.py``), and
-``prepare`` gives a namespace safe builtins (``namespace.py``), the run-time guards
-(``guards.py``, ``control.py``, ``formatting.py``; own-versus-host classes in ``classes.py``)
-and an ``__import__`` that hands out read-only views of allowed modules (``modules.py``, with
-safe stand-ins in ``replacements.py``).
+``prepare`` gives a namespace safe builtins (``namespace.py``) and an ``__import__`` that hands
+out read-only views of allowed modules (``modules.py``, with safe stand-ins in
+``replacements.py``). The run-time guards (``guards.py``, ``control.py``, ``formatting.py``;
+own-versus-host classes in ``classes.py``) are bound into the compiled code as constants
+(``bindings.py``), out of reach of the code and of any library writing into its namespace;
+``enter_cell``/``leave_cell`` tell them when the code may run at all.
 
 Trade-off: loads of public attributes and all item access compile to native byte code, so
 CPU-bound code runs at close to plain ``exec`` speed (bench/bench_inline.py). What needs a look
@@ -24,10 +26,11 @@ import types
 from collections.abc import Iterable
 from typing import Any
 
-from sandboxes.policy.classes import install_copy_guard
+from sandboxes.policy.bindings import bind
+from sandboxes.policy.classes import TOKEN, install_copy_guard
 from sandboxes.policy.expressions import CODE_FILENAMES
 from sandboxes.policy.modules import ModuleViews
-from sandboxes.policy.namespace import make_namespace
+from sandboxes.policy.namespace import make_guard_table, make_namespace
 from sandboxes.policy.transformer import transform
 
 __all__ = ["DEFAULT_ALLOWED_IMPORTS", "RestrictedPolicy"]
@@ -94,6 +97,7 @@ class RestrictedPolicy:
         install_copy_guard()
         self.allowed_imports = DEFAULT_ALLOWED_IMPORTS | frozenset(allowed_imports)
         self._views = ModuleViews(self.allowed_imports)
+        self._guards = make_guard_table(self._views)
         self._builtins, self._install = make_namespace(self._views, self.compile)
 
     def compile(
@@ -105,9 +109,17 @@ class RestrictedPolicy:
         if problems:
             lineno, col, message = problems[0]
             raise SyntaxError(message, (filename, lineno or None, col + 1, None))
-        return compile(new, filename, mode, dont_inherit=True)
+        return bind(compile(new, filename, mode, dont_inherit=True), self._guards, TOKEN)
 
     def prepare(self, namespace: dict[str, Any]) -> None:
-        """Install safe builtins and the guard functions; tools and ``print`` come after."""
+        """Install safe builtins; tools and ``print`` come after."""
         self._install(namespace)
         self._views.guards.namespace = namespace
+
+    def enter_cell(self) -> None:
+        """A cell starts, under its time limit: the code's functions may run until
+        ``leave_cell``. Outside cells they refuse (``control.outside``)."""
+        self._guards.on = True
+
+    def leave_cell(self) -> None:
+        self._guards.on = False

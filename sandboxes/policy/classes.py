@@ -21,12 +21,12 @@ import typing
 from collections.abc import Iterable
 from typing import Any
 
-from sandboxes.policy.rules import HOST_PROTOCOL_DUNDERS, is_dunder
+from sandboxes.policy.bindings import is_policy_code
+from sandboxes.policy.rules import HOST_PROTOCOL_DUNDERS, is_dunder, native_reason
 
 #: The value of the mark a class statement puts in its class body (see the transformer).
 TOKEN = object()
 OWN_MARK = "__sb_own__"
-TOKEN_NAME = "__sb_token__"
 
 
 def is_own_class(cls: Any) -> bool:
@@ -34,7 +34,23 @@ def is_own_class(cls: Any) -> bool:
 
 
 def is_own_function(fn: Any) -> bool:
-    return type(fn) is types.FunctionType and fn.__globals__.get(TOKEN_NAME) is TOKEN
+    """A function the code defined: its code object was compiled by the policy."""
+    return type(fn) is types.FunctionType and is_policy_code(fn.__code__)
+
+
+def check_match_args(cls: Any, names: Any) -> None:
+    """``TypeError`` unless ``names`` (what ``cls.__match_args__`` will be) is a tuple of names
+    a native attribute load may read: a class pattern ``case cls(p)`` reads them from whatever
+    the subject is, with no guard (an ABC the code registers a host type with, a protocol).
+    Checked where a class of the code's gets them, so every class is safe to match on."""
+    if type(names) is not tuple:
+        raise TypeError(f"{cls.__name__}.__match_args__ must be a tuple in the sandbox")
+    for name in names:
+        reason = "it is not a string" if type(name) is not str else native_reason(name)
+        if reason:
+            raise TypeError(
+                f"{cls.__name__}.__match_args__ may not name {name!r} in the sandbox: {reason}"
+            )
 
 
 #: Host ABCs no host code asks isinstance() of: the bases of the code's own ABCs and protocols.
@@ -148,6 +164,8 @@ def build_class(func: Any, name: str, /, *bases: Any, **kwargs: Any) -> Any:
     cls = builtins.__build_class__(func, name, *bases, **kwargs)
     if isinstance(cls, type):
         check_base(cls)
+        if "__match_args__" in cls.__dict__:
+            check_match_args(cls, cls.__dict__["__match_args__"])
         if is_own_class(cls):
             hook = cls.__dict__.get("__getattr__")
             if hook is not None:

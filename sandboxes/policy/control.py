@@ -1,20 +1,30 @@
-"""Timeouts and ``final_answer`` must get through the code's own ``except`` and ``with``.
+"""Timeouts and ``final_answer`` must get through the code's own ``except`` and ``with``; and the
+code's cleanup must not run outside its cells.
 
 The host stops a cell by raising a control-flow exception into it (a ``BaseException`` that is
 not an ``Exception``). ``except BaseException`` or an ``__exit__`` returning ``True`` would
-swallow it, so every handler starts with ``reraise_control()`` and every ``with`` item is wrapped.
+swallow it, so every handler starts with ``reraise()`` and every ``with`` item is wrapped.
+
+A generator the garbage collector closes after its cell runs its ``finally``, ``except`` and
+``__exit__`` blocks wherever the host (or a later cell) happens to be, with no time limit of its
+own: there ``G.on`` is false, and ``GeneratorExit`` ends it quietly.
 """
 
 from __future__ import annotations
 
 import builtins
 import sys
+from collections.abc import Callable
 from typing import Any
 
+from sandboxes.policy.bindings import GuardTable
 from sandboxes.policy.classes import Frozen, is_own_class
-from sandboxes.worker import CELL_GLOBALS
 
 _GROUP = getattr(builtins, "BaseExceptionGroup", ())  # Python 3.11+
+
+
+class OutsideCellError(RuntimeError):
+    """Code of a sandbox was called when none of its cells runs (by the host, later)."""
 
 
 def _is_control(exc: BaseException) -> bool:
@@ -37,30 +47,35 @@ def control_exception(exc: BaseException | None) -> BaseException | None:
     return exc if exc is not None and _is_control(exc) else None
 
 
-def reraise_control() -> None:
-    """Called first in every ``except`` and ``finally`` block: re-raise a timeout instead of
-    handling it; outside a cell, end the code instead (``outside_cell``)."""
-    found = control_exception(sys.exc_info()[1])
-    if found is not None:
-        raise found
-    if sys._getframe(1).f_globals is not CELL_GLOBALS.get():
-        outside_cell()
+def make_reraise(table: GuardTable) -> Callable[[], None]:
+    """``G.reraise()``, called first in every ``except`` and ``finally`` block: re-raise a
+    timeout instead of handling it; outside a cell, end the code instead."""
+
+    def reraise() -> None:
+        found = control_exception(sys.exc_info()[1])
+        if found is not None:
+            raise found
+        if not table.on:
+            raise GeneratorExit
+
+    return reraise
 
 
-def outside_cell() -> None:
-    """The code runs outside its own cells, where no time limit of its own holds: a generator
-    that the garbage collector closes after its namespace was replaced runs its ``finally``,
-    ``except`` and ``__exit__`` blocks wherever the host (or a later cell) happens to be.
-    ``GeneratorExit`` ends such a generator quietly, and ends any other stray call too."""
-    raise GeneratorExit
+def outside() -> None:
+    """``G.outside()``: what a function of the code does when it is entered (or a generator
+    resumed) outside the sandbox's cells, where no time limit holds."""
+    raise OutsideCellError(
+        "code from a sandbox was called outside its cells (by the host, after the code ran), "
+        "where it may not run"
+    )
 
 
 class GuardedContext(metaclass=Frozen):
     """Wraps a ``with`` item so its ``__exit__`` cannot suppress a timeout."""
 
-    __slots__ = ("_sb_cm", "_sb_exit")
+    __slots__ = ("_sb_cm", "_sb_exit", "_sb_table")
 
-    def __init__(self, cm: Any) -> None:
+    def __init__(self, cm: Any, table: GuardTable) -> None:
         kind = type(cm)
         if not hasattr(kind, "__enter__") or not hasattr(kind, "__exit__"):
             raise TypeError(
@@ -68,14 +83,15 @@ class GuardedContext(metaclass=Frozen):
             )
         object.__setattr__(self, "_sb_cm", cm)
         object.__setattr__(self, "_sb_exit", kind.__exit__)
+        object.__setattr__(self, "_sb_table", table)
 
     def __enter__(self) -> Any:
         cm = self._sb_cm
         return type(cm).__enter__(cm)
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
-        if sys._getframe(1).f_globals is not CELL_GLOBALS.get() and is_own_class(type(self._sb_cm)):
-            outside_cell()  # the host's own context managers still clean up
+        if not self._sb_table.on and is_own_class(type(self._sb_cm)):
+            raise GeneratorExit  # the host's own context managers still clean up
         suppress = self._sb_exit(self._sb_cm, kind, exc, tb)
         return bool(suppress) and control_exception(exc) is None
 
@@ -83,9 +99,9 @@ class GuardedContext(metaclass=Frozen):
 class GuardedAsyncContext(metaclass=Frozen):
     """``GuardedContext`` for ``async with``."""
 
-    __slots__ = ("_sb_cm", "_sb_exit")
+    __slots__ = ("_sb_cm", "_sb_exit", "_sb_table")
 
-    def __init__(self, cm: Any) -> None:
+    def __init__(self, cm: Any, table: GuardTable) -> None:
         kind = type(cm)
         if not hasattr(kind, "__aenter__") or not hasattr(kind, "__aexit__"):
             raise TypeError(
@@ -94,13 +110,14 @@ class GuardedAsyncContext(metaclass=Frozen):
             )
         object.__setattr__(self, "_sb_cm", cm)
         object.__setattr__(self, "_sb_exit", kind.__aexit__)
+        object.__setattr__(self, "_sb_table", table)
 
     async def __aenter__(self) -> Any:
         cm = self._sb_cm
         return await type(cm).__aenter__(cm)
 
     async def __aexit__(self, kind: Any, exc: Any, tb: Any) -> bool:
-        if sys._getframe(1).f_globals is not CELL_GLOBALS.get() and is_own_class(type(self._sb_cm)):
-            outside_cell()
+        if not self._sb_table.on and is_own_class(type(self._sb_cm)):
+            raise GeneratorExit
         suppress = await self._sb_exit(self._sb_cm, kind, exc, tb)
         return bool(suppress) and control_exception(exc) is None

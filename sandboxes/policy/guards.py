@@ -318,20 +318,6 @@ class Guards:
         hidden = HOST_PROTOCOL_DUNDERS | {"__builtins__"}
         return sorted(n for n in names if not n.startswith(RESERVED_PREFIX) and n not in hidden)
 
-    def match_class(self, cls: Any) -> Any:
-        """A class in a ``case C(...)`` pattern: its ``__match_args__`` must be public names."""
-        if not isinstance(cls, type):
-            raise TypeError("called match pattern must be a class")
-        for name in getattr(cls, "__match_args__", ()):
-            if isinstance(name, str) and (
-                name.startswith("_") or name in GUARDED_ATTRS or name in NEVER_ATTRS
-            ):
-                raise TypeError(
-                    f"{cls.__name__}.__match_args__ names {name!r}: positional class patterns "
-                    "may only read public attributes in the sandbox"
-                )
-        return cls
-
 
 def _pure(cls: type) -> bool:
     """Own classes over builtins only: no host code can answer a private name on them."""

@@ -1,4 +1,4 @@
-"""What the code's namespace holds: safe builtins and the guard functions the compiler calls."""
+"""What the code's namespace holds (safe builtins), and the guard table its compiled code calls."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from sandboxes.policy import transformer as names
-from sandboxes.policy.classes import TOKEN, SafeType, build_class
-from sandboxes.policy.control import GuardedAsyncContext, GuardedContext, reraise_control
+from sandboxes.policy.bindings import GuardTable, guard_table
+from sandboxes.policy.classes import SafeType, build_class
+from sandboxes.policy.control import GuardedAsyncContext, GuardedContext, make_reraise, outside
 from sandboxes.policy.modules import ModuleViews
-from sandboxes.policy.rules import RESERVED_PREFIX
 
 SAFE_BUILTINS = [
     "abs",
@@ -94,17 +93,6 @@ DENIED_BUILTINS = {
 }
 
 
-def _reserved(key: Any) -> bool:
-    return str(key).startswith(RESERVED_PREFIX)
-
-
-def _clean(locals: Any, globals: dict[str, Any]) -> Any:
-    """A copy of ``locals`` without reserved names (a forged guard would shadow the real one)."""
-    if locals is None or locals is globals:
-        return locals
-    return {k: v for k, v in dict(locals).items() if not _reserved(k)}
-
-
 def _denied(name: str, why: str) -> Callable[..., Any]:
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise PermissionError(f"{name}() is not available in the sandbox: {why}")
@@ -121,11 +109,31 @@ def _exceptions() -> dict[str, type]:
     }
 
 
+def make_guard_table(views: ModuleViews) -> GuardTable:
+    """The guards the compiled code calls (``transformer``), bound into it as a constant."""
+    guards = views.guards
+    table = guard_table()
+    table.__dict__.update(
+        read=guards.read,
+        write=guards.write,
+        reraise=make_reraise(table),
+        with_=lambda cm: GuardedContext(cm, table),
+        awith=lambda cm: GuardedAsyncContext(cm, table),
+        type=type,
+        own_types=guards.own_types,
+        pure_types=guards.pure_types,
+        on=False,  # a cell of this sandbox is running (RestrictedPolicy.enter_cell)
+        outside=outside,
+        not_implemented=NotImplemented,
+    )
+    return table
+
+
 def make_namespace(
     views: ModuleViews, compile_: Callable[[ast.AST, str, str], Any]
 ) -> tuple[dict[str, Any], Callable[[dict[str, Any]], None]]:
     """One sandbox's ``__builtins__`` (its ``eval`` and ``__import__`` are bound to it), and the
-    function that installs them and the guard functions into a namespace."""
+    function that installs them into a namespace."""
     guards = views.guards
     table: dict[str, Any] = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
     table.update(_exceptions())
@@ -147,22 +155,22 @@ def make_namespace(
             raise TypeError("globals must be a dict")
         else:
             return _eval_in(code, globals, locals)
-        return builtins.eval(code, globals, _clean(locals, globals))
+        return builtins.eval(code, globals, locals)
 
     def _eval_in(code: Any, given: dict[str, Any], locals: Any) -> Any:
-        """Evaluate in a copy of the code's ``globals`` dict, so the guards never land in it."""
+        """Evaluate in a copy of the code's ``globals`` dict with the sandbox's builtins (a dict
+        without ``__builtins__`` would get the real ones)."""
         scope = dict(given)
         install(scope)
         try:
-            return builtins.eval(code, scope, _clean(locals, scope))
+            return builtins.eval(code, scope, locals)
         finally:
             for key, value in scope.items():  # write back what the expression bound (walrus)
-                if not _reserved(key) and key != "__builtins__" and given.get(key) is not value:
+                if key != "__builtins__" and given.get(key) is not value:
                     given[key] = value
 
     def install(namespace: dict[str, Any]) -> None:
         namespace["__builtins__"] = table
-        namespace.update(guard_functions)
 
     table.update(
         {
@@ -178,16 +186,4 @@ def make_namespace(
             "__build_class__": build_class,
         }
     )
-    guard_functions = {
-        names.GETATTR: guards.read,
-        names.WRITE: guards.write,
-        names.RERAISE: reraise_control,
-        names.WITH: GuardedContext,
-        names.AWITH: GuardedAsyncContext,
-        names.MATCH_CLASS: guards.match_class,
-        names.TOKEN: TOKEN,
-        names.REAL_TYPE: type,
-        names.OWN_TYPES: guards.own_types,
-        names.PURE_TYPES: guards.pure_types,
-    }
     return table, install

@@ -10,6 +10,7 @@ draws from a generator of its own, ``time.sleep`` stays interruptible, ``pprint`
 from __future__ import annotations
 
 import contextlib
+import keyword
 import time
 import types
 import typing
@@ -19,6 +20,7 @@ from typing import Any
 from sandboxes.policy.classes import check_base, is_own_class
 from sandboxes.policy.expressions import checked_expression_method, guard_sympy_parser
 from sandboxes.policy.guards import Guards
+from sandboxes.policy.rules import native_reason
 
 Replacements = dict[str, Any]
 
@@ -213,25 +215,33 @@ def _dispatch_type(obj: Any) -> bool:
 
 
 def dataclasses_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """``dataclass`` and ``make_dataclass`` build methods with ``exec`` from the field names, and
+    give the class ``__match_args__`` from them: names are checked for both first."""
+
     def dataclass(cls: Any = None, /, **options: Any) -> Any:
         """``dataclasses.dataclass`` for classes defined in the sandbox (it rewrites the class)."""
 
         def wrap(target: Any) -> Any:
             if not is_own_class(target):
                 raise TypeError("dataclass() can only decorate classes defined in the sandbox")
-            return module.dataclass(target, **options)
+            names = list(target.__dict__.get("__annotations__", {}))
+            _check_field_names(names, options)
+            return check_base(module.dataclass(target, **options))
 
         return wrap if cls is None else wrap(cls)
 
     def make_dataclass(
         cls_name: str, fields: Any, *, bases: Any = (), namespace: Any = None, **options: Any
     ) -> Any:
-        """``make_dataclass`` with public field names and no dunders in ``namespace``."""
+        """``make_dataclass`` with field names a native attribute load may read, and no dunders
+        in ``namespace``."""
         fields = list(fields)
-        for spec in fields:
-            name = spec if isinstance(spec, str) else spec[0]
-            if not isinstance(name, str) or name.startswith("_"):
-                raise TypeError(f"field names must be public identifiers in the sandbox: {name!r}")
+        names = [spec if isinstance(spec, str) else spec[0] for spec in fields]
+        for name in names:
+            reason = native_reason(name) if isinstance(name, str) else "it is not a string"
+            if reason:
+                raise TypeError(f"field name {name!r} is not allowed in the sandbox: {reason}")
+        _check_field_names(names, options)
         for key in namespace or {}:
             if not isinstance(key, str) or key.startswith("__"):
                 raise TypeError(f"namespace keys may not start with '__' in the sandbox: {key!r}")
@@ -239,3 +249,20 @@ def dataclasses_module(guards: Guards, module: types.ModuleType) -> Replacements
         return check_base(cls)
 
     return {"dataclass": dataclass, "make_dataclass": make_dataclass}
+
+
+def _check_field_names(names: list[Any], options: dict[str, Any]) -> None:
+    """Field names go into the source of the methods dataclasses ``exec``s: identifiers only.
+    Class patterns read the fields by name (``__match_args__``): where one may not be read
+    natively (``_cache``), the class gets no ``__match_args__`` (unless asked to: an error)."""
+    for name in names:
+        if type(name) is not str or not name.isidentifier() or keyword.iskeyword(name):
+            raise TypeError(f"dataclass field names must be identifiers: {name!r}")
+    blocked = [name for name in names if native_reason(name)]
+    if blocked and options.get("match_args", True):
+        if options.get("match_args") is True:
+            raise TypeError(
+                f"match_args=True is not allowed in the sandbox with the field {blocked[0]!r}: "
+                f"{native_reason(blocked[0])}"
+            )
+        options["match_args"] = False

@@ -260,6 +260,20 @@ def is_dunder(name: str) -> bool:
     return len(name) > 4 and name.startswith("__") and name.endswith("__")
 
 
+def native_reason(name: str) -> str | None:
+    """Why ``obj.name`` may not compile to a native attribute load (``None`` when it may): what
+    the interpreter reads by name without a guard (class patterns, ``__match_args__``) must
+    pass this too."""
+    reason = never_reason(name)
+    if reason:
+        return reason
+    if name.startswith("_"):
+        return "private and dunder names are only readable through the sandbox's checks"
+    if name in GUARDED_ATTRS:
+        return "the sandbox checks this attribute at run time"
+    return None
+
+
 def never_reason(name: str) -> str | None:
     """Why ``name`` may never be read or written, or ``None`` when it may be (with guards)."""
     if name.startswith(RESERVED_PREFIX):

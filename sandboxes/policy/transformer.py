@@ -1,17 +1,20 @@
 """Compile-time rules: which syntax the agent's code may use, and where run-time guards go.
 
-Ordinary Python compiles to ordinary byte code. Only what can be dangerous is rewritten:
+Ordinary Python compiles to ordinary byte code. Only what can be dangerous is rewritten, into
+calls of the sandbox's guard table ``G`` (a constant bound into the code, see ``bindings``):
 
-* ``obj.name`` stays a native attribute load when ``name`` is public and not in
-  ``GUARDED_ATTRS``; private, dunder and guarded names become ``__sb_getattr__(obj, "name")``.
-* every attribute store or delete becomes ``__sb_write__(obj, "name").name = value``, so the
-  guard can refuse writes to host classes, functions and modules;
+* ``obj.name`` stays a native attribute load when ``rules.native_reason`` allows it; private,
+  dunder and guarded names become ``G.read(obj, "name")``;
+* every attribute store or delete becomes ``G.write(obj, "name").name = value``, so the guard
+  can refuse writes to host classes, functions and modules;
 * when ``obj`` is a plain name (``self``), stores and private loads first test
-  ``__sb_type__(obj) in __sb_own_types__`` (or ``__sb_pure_types__``): classes the guards have
-  cleared take the native path, the rest the guard;
-* ``with`` items, ``except`` handlers, ``finally`` blocks, class bodies and class patterns get
-  a guard each (timeouts cannot be swallowed, classes are marked as the code's own,
-  ``__match_args__`` is checked); the sandbox's ``__build_class__`` checks metaclasses and bases.
+  ``G.type(obj) in G.own_types`` (or ``G.pure_types``): classes the guards have cleared take the
+  native path, the rest the guard;
+* ``with`` items, ``except`` handlers and ``finally`` blocks get a guard each (timeouts cannot be
+  swallowed), class bodies a mark (the class is the code's own); the sandbox's
+  ``__build_class__`` checks metaclasses, bases and ``__match_args__``;
+* every function starts with ``if not G.on: G.outside()`` (and generators check again where they
+  resume), so nothing the code defined runs outside one of its cells.
 
 Names that can only mean an escape (``__globals__``, ``gi_frame``, ...) are rejected here with a
 ``SyntaxError`` that says why; the same names are refused at run time for ``getattr``.
@@ -24,26 +27,21 @@ from typing import Any
 
 from RestrictedPython.transformer import RestrictingNodeTransformer
 
+from sandboxes.policy.bindings import GUARDS, MARK_PREFIX, TOKEN
 from sandboxes.policy.rules import (
     CLASS_BODY_FORBIDDEN,
     GUARDED_ATTRS,
     RESERVED_PREFIX,
     WRITABLE_DUNDERS,
     is_dunder,
+    native_reason,
     never_reason,
 )
 
-GETATTR = "__sb_getattr__"
-WRITE = "__sb_write__"
-RERAISE = "__sb_reraise__"
-WITH = "__sb_with__"
-AWITH = "__sb_awith__"
-MATCH_CLASS = "__sb_matchcls__"
-TOKEN = "__sb_token__"
 OWN_MARK = "__sb_own__"
-REAL_TYPE = "__sb_type__"
-OWN_TYPES = "__sb_own_types__"
-PURE_TYPES = "__sb_pure_types__"
+#: Methods that answer ``NotImplemented`` when called outside the sandbox's cells (a host cache
+#: comparing keys later then falls back to identity instead of failing).
+_COMPARISONS = frozenset({"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"})
 
 #: Dunder names the code may read as plain names.
 _READABLE_DUNDER_NAMES = frozenset({"__name__"})
@@ -53,8 +51,30 @@ def _name(id_: str, ctx: ast.expr_context | None = None) -> ast.Name:
     return ast.Name(id=id_, ctx=ctx or ast.Load())
 
 
-def _call(func: str, *args: ast.expr) -> ast.Call:
-    return ast.Call(func=_name(func), args=list(args), keywords=[])
+def _guard(attr: str) -> ast.Attribute:
+    """``G.attr``: a guard of the sandbox's table (``bindings``), bound as a constant."""
+    return ast.Attribute(value=ast.Constant(GUARDS), attr=attr, ctx=ast.Load())
+
+
+def _call(guard: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=_guard(guard), args=list(args), keywords=[])
+
+
+def _in_cell_check(node: ast.AST, outside: ast.stmt | None = None) -> ast.stmt:
+    """``if not G.on: G.outside()``: code the sandbox defined, entered or resumed outside one of
+    its cells (no time limit holds there), stops before it does anything."""
+    body = outside or ast.Expr(_call("outside"))
+    check = ast.If(test=ast.UnaryOp(ast.Not(), _guard("on")), body=[body], orelse=[])
+    line, col = getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
+    for part in ast.walk(check):
+        if "lineno" in part._attributes:
+            part.lineno, part.end_lineno, part.col_offset, part.end_col_offset = (
+                line,
+                line,
+                col,
+                col,
+            )
+    return check
 
 
 class PolicyTransformer(RestrictingNodeTransformer):
@@ -65,7 +85,6 @@ class PolicyTransformer(RestrictingNodeTransformer):
         self.problems: list[tuple[int, int, str]] = []
         self._classes: list[str] = []  # enclosing class names, for private name mangling
         self._scopes: list[str] = ["module"]  # "module" | "class" | "function"
-        self._tmp = 0
 
     # --- errors -----------------------------------------------------------------------------
 
@@ -159,20 +178,20 @@ class PolicyTransformer(RestrictingNodeTransformer):
             return node
         name = ast.Constant(self._mangled(attr))
         if isinstance(node.ctx, ast.Load):
-            if not attr.startswith("_") and attr not in GUARDED_ATTRS:
+            if native_reason(attr) is None:
                 return node  # the fast path: a native attribute load
-            guarded = ast.copy_location(_call(GETATTR, node.value, name), node)
+            guarded = ast.copy_location(_call("read", node.value, name), node)
             if isinstance(node.value, ast.Name) and not is_dunder(attr):
                 # self._x: native once the guard has cleared the class of self.
-                test = self._cleared(node.value, PURE_TYPES)
+                test = self._cleared(node.value, "pure_types")
                 return ast.copy_location(ast.IfExp(test, node, guarded), node)
             return guarded
         if is_dunder(attr) and attr not in WRITABLE_DUNDERS:
             self.error(node, f"assigning or deleting '{attr}' is not allowed in the sandbox")
             return node
-        target: ast.expr = _call(WRITE, node.value, name)
+        target: ast.expr = _call("write", node.value, name)
         if isinstance(node.value, ast.Name) and not is_dunder(attr):
-            cleared = PURE_TYPES if attr.startswith("_") else OWN_TYPES
+            cleared = "pure_types" if attr.startswith("_") else "own_types"
             obj = _name(node.value.id)
             target = ast.IfExp(self._cleared(node.value, cleared), obj, target)
         node.value = ast.copy_location(target, node.value)
@@ -181,7 +200,7 @@ class PolicyTransformer(RestrictingNodeTransformer):
     @staticmethod
     def _cleared(obj: ast.Name, cache: str) -> ast.expr:
         """``type(obj) in cache``: the guards' record of classes cleared for native access."""
-        return ast.Compare(_call(REAL_TYPE, _name(obj.id)), [ast.In()], [_name(cache)])
+        return ast.Compare(_call("type", _name(obj.id)), [ast.In()], [_guard(cache)])
 
     def visit_Subscript(self, node: ast.Subscript) -> Any:
         return self.node_contents_visit(node)  # items are not attributes: native
@@ -229,11 +248,21 @@ class PolicyTransformer(RestrictingNodeTransformer):
         node.args = self.visit(node.args)
         if node.returns is not None:
             node.returns = self.visit(node.returns)
+        method = self._scopes[-1] == "class"
         self._scopes.append("function")
         try:
-            node.body = self._visit_body(node.body)
+            body = self._visit_body(node.body)
         finally:
             self._scopes.pop()
+        resumes = _resumes(body)
+        if resumes:
+            body = _check_resumptions(body)
+        docstring = body[:1] if body and _is_docstring(body[0]) else []
+        outside = None
+        if method and node.name in _COMPARISONS and not resumes:
+            outside = ast.Return(_guard("not_implemented"))
+        check = _in_cell_check(node, outside and ast.copy_location(outside, node))
+        node.body = docstring + [check] + body[len(docstring) :]
         return node
 
     def _visit_body(self, body: list[ast.stmt]) -> list[ast.stmt]:
@@ -252,7 +281,12 @@ class PolicyTransformer(RestrictingNodeTransformer):
         return self._visit_function(node)
 
     def visit_Lambda(self, node: ast.Lambda) -> Any:
-        return self.node_contents_visit(node)
+        node = self.node_contents_visit(node)
+        # ``body if G.on else G.outside()``: the check of ``_in_cell_check``, as an expression.
+        node.body = ast.copy_location(
+            ast.IfExp(_guard("on"), node.body, _call("outside")), node.body
+        )
+        return node
 
     def visit_ClassDef(self, node: ast.ClassDef) -> Any:
         self._check_binding(node, node.name)
@@ -269,7 +303,7 @@ class PolicyTransformer(RestrictingNodeTransformer):
             self._scopes.pop()
         # The mark makes the class "the code's own" from its creation on (before
         # __init_subclass__ or a dataclass decorator sees it); guards check for it.
-        mark = ast.Assign(targets=[_name(OWN_MARK, ast.Store())], value=_name(TOKEN))
+        mark = ast.Assign(targets=[_name(OWN_MARK, ast.Store())], value=ast.Constant(TOKEN))
         docstring = body[:1] if body and _is_docstring(body[0]) else []
         node.body = docstring + [ast.copy_location(mark, node)] + body[len(docstring) :]
         return node
@@ -281,7 +315,7 @@ class PolicyTransformer(RestrictingNodeTransformer):
         if node.name is not None:
             self.check_name(node, node.name)
         # A timeout or final_answer must not be swallowed by ``except BaseException``.
-        guard = ast.copy_location(ast.Expr(_call(RERAISE)), node)
+        guard = ast.copy_location(ast.Expr(_call("reraise")), node)
         node.body.insert(0, guard)
         return node
 
@@ -296,21 +330,23 @@ class PolicyTransformer(RestrictingNodeTransformer):
         """A timeout passes through ``finally`` untouched: its body could swallow it with
         ``continue``, ``break`` or ``return`` (and loop on, past the time limit)."""
         if node.finalbody:
-            guard = ast.copy_location(ast.Expr(_call(RERAISE)), node.finalbody[0])
+            guard = ast.copy_location(ast.Expr(_call("reraise")), node.finalbody[0])
             node.finalbody.insert(0, guard)
         return node
 
     def visit_With(self, node: ast.With) -> Any:
         node = self.node_contents_visit(node)
         for item in node.items:
-            item.context_expr = ast.copy_location(_call(WITH, item.context_expr), item.context_expr)
+            item.context_expr = ast.copy_location(
+                _call("with_", item.context_expr), item.context_expr
+            )
         return node
 
     def visit_AsyncWith(self, node: ast.AsyncWith) -> Any:
         node = self.node_contents_visit(node)
         for item in node.items:
             item.context_expr = ast.copy_location(
-                _call(AWITH, item.context_expr), item.context_expr
+                _call("awith", item.context_expr), item.context_expr
             )
         return node
 
@@ -343,29 +379,22 @@ class PolicyTransformer(RestrictingNodeTransformer):
     # --- pattern matching ---------------------------------------------------------------------
 
     def visit_Match(self, node: ast.Match) -> Any:
+        """Patterns read attributes natively, by names the interpreter takes from the pattern
+        (``case C(x=p)``, ``case a.b``) or from ``C.__match_args__``. The first are checked
+        here like any native load; ``__match_args__`` is checked where classes get it
+        (``classes.check_match_args``), so any class is safe to match on."""
         node.subject = self.visit(node.subject)
-        prelude: list[ast.stmt] = []
         for case in node.cases:
             for pattern in ast.walk(case.pattern):
                 if isinstance(pattern, ast.MatchClass):
                     self._check_pattern_path(pattern.cls)
-                    # Bind the class once, checked: positional sub-patterns read the
-                    # attributes named by its __match_args__.
-                    tmp = f"__sb_m{self._tmp}__"
-                    self._tmp += 1
-                    check = ast.Assign(
-                        targets=[_name(tmp, ast.Store())], value=_call(MATCH_CLASS, pattern.cls)
-                    )
-                    prelude.append(ast.copy_location(check, node))
-                    pattern.cls = ast.copy_location(_name(tmp), pattern.cls)
                     for attr in pattern.kwd_attrs:
-                        if (attr.startswith("_") or attr in GUARDED_ATTRS) and self._check_attr(
-                            pattern, attr
-                        ):
+                        reason = native_reason(attr)
+                        if reason:
                             self.error(
                                 pattern,
                                 f"matching the attribute '{attr}' in a class pattern is not "
-                                "allowed in the sandbox",
+                                f"allowed in the sandbox: {reason}",
                             )
                 elif isinstance(pattern, ast.MatchValue):
                     self._check_pattern_path(pattern.value)
@@ -379,16 +408,17 @@ class PolicyTransformer(RestrictingNodeTransformer):
             if case.guard is not None:
                 case.guard = self.visit(case.guard)
             case.body = self._visit_body(case.body)
-        return prelude + [node]
+        return node
 
     def _check_pattern_path(self, expr: ast.expr) -> None:
-        """Dotted names in patterns are compiled natively: only public, unguarded attributes."""
+        """Dotted names in patterns are compiled natively: only what a native load may read."""
         for sub in ast.walk(expr):
-            if isinstance(sub, ast.Attribute) and (
-                sub.attr.startswith("_") or sub.attr in GUARDED_ATTRS
-            ):
-                if self._check_attr(sub, sub.attr):
-                    self.error(sub, f"'.{sub.attr}' cannot be used in a pattern in the sandbox")
+            if isinstance(sub, ast.Attribute):
+                reason = native_reason(sub.attr)
+                if reason:
+                    self.error(
+                        sub, f"'.{sub.attr}' cannot be used in a pattern in the sandbox: {reason}"
+                    )
             elif isinstance(sub, ast.Name):
                 self.check_name(sub, sub.id)
 
@@ -414,8 +444,86 @@ def _is_docstring(stmt: ast.stmt) -> bool:
     )
 
 
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_RESUMPTIONS = (ast.Yield, ast.YieldFrom, ast.Await)
+
+
+def _own_nodes(node: ast.AST) -> list[ast.AST]:
+    """``node`` and what it contains, without the insides of nested functions and classes."""
+    found, todo = [], [node]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(c for c in ast.iter_child_nodes(current) if not isinstance(c, _SCOPES))
+    return found
+
+
+def _resumes(body: list[ast.stmt]) -> bool:
+    """Whether a function with this body is a generator or coroutine (resumed at its yields)."""
+    return any(isinstance(n, _RESUMPTIONS) for stmt in body for n in _own_nodes(stmt))
+
+
+def _header_resumes(stmt: ast.stmt) -> bool:
+    """A resumption point in ``stmt`` outside the statement lists it contains."""
+    for _, value in ast.iter_fields(stmt):
+        parts = value if isinstance(value, list) else [value]
+        for part in parts:
+            if isinstance(part, (ast.stmt, ast.excepthandler, ast.match_case, *_SCOPES)):
+                continue
+            if isinstance(part, ast.AST) and any(
+                isinstance(n, _RESUMPTIONS) for n in _own_nodes(part)
+            ):
+                return True
+    return False
+
+
+def _check_resumptions(body: list[ast.stmt]) -> list[ast.stmt]:
+    """``body`` with ``_in_cell_check`` after every statement that resumes at a ``yield`` or
+    ``await`` (and at the start of the blocks of a compound one): a generator the host keeps
+    and resumes after the cell stops there."""
+    out: list[ast.stmt] = []
+    for stmt in body:
+        if isinstance(stmt, _SCOPES):  # a nested function has checks of its own
+            out.append(stmt)
+            continue
+        header = _header_resumes(stmt)
+        for name, value in ast.iter_fields(stmt):
+            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+                inner = _check_resumptions(value)
+                if header:
+                    inner = [_in_cell_check(stmt), *inner]
+                setattr(stmt, name, inner)
+            elif isinstance(value, list) and value and isinstance(value[0], ast.excepthandler):
+                for handler in value:
+                    handler.body = _check_resumptions(handler.body)
+            elif name == "cases":
+                for case in value:
+                    case.body = _check_resumptions(case.body)
+        out.append(stmt)
+        if header and not isinstance(stmt, (ast.Return, ast.Raise)):
+            out.append(_in_cell_check(stmt))
+    return out
+
+
+def _markers(tree: ast.AST) -> list[tuple[int, int, str]]:
+    """The code may not write the policy's marker constants (``bindings``) itself."""
+    return [
+        (getattr(node, "lineno", 0) or 0, getattr(node, "col_offset", 0), _MARKER_PROBLEM)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value.startswith(MARK_PREFIX)
+    ]
+
+
+_MARKER_PROBLEM = "strings starting with '\\x00sb:' are reserved for the sandbox"
+
+
 def transform(tree: ast.Module | ast.Expression) -> tuple[ast.AST, list[tuple[int, int, str]]]:
     """Rewrite ``tree`` in place; returns it and the problems found as (line, column, message)."""
+    problems = _markers(tree)
+    if problems:
+        return tree, problems
     transformer = PolicyTransformer()
     new = transformer.visit(tree)
     ast.fix_missing_locations(new)
