@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -249,3 +250,11 @@ async def test_an_async_chat_checkpoints_and_resumes(tmp_path):
     assert first.stop_reason.startswith("a failed")
     resumed = await Chat(says("a", "a1"), says("b"), max_turns=2).arun("go", checkpoint=path)
     assert [c for _, c in turns(resumed)] == ["go", "b1", "a1"]
+
+
+def test_a_checkpoint_path_that_cannot_be_written_fails_before_any_turn(tmp_path):
+    b = says("b", "b1")
+    path = tmp_path / "missing" / "chat.json"
+    with pytest.raises(FileNotFoundError, match=re.escape(f"the chat checkpoint {path} (")):
+        chat(says("a"), b, "go", checkpoint=path)
+    assert b.model.requests == []  # nobody worked for a result that could not be kept

@@ -215,6 +215,13 @@ def test_a_function_can_summarise():
     assert result.summary == "2"
 
 
+def test_turn_limits_are_checked_when_the_chat_is_built():
+    with pytest.raises(ValueError, match="max_turns must be a whole number of turns, at least 1"):
+        Chat(says("a"), says("b"), max_turns=0)
+    with pytest.raises(ValueError, match="max_rounds must be"):
+        GroupChat([says("a")], max_rounds=-1)
+
+
 def test_summary_options_are_checked_when_the_chat_is_built():
     human = HumanAgent(input_fn=lambda prompt: "")
     with pytest.raises(ValueError, match="needs summary_model="):

@@ -8,10 +8,10 @@ from typing import Any, Protocol
 from codeact.models import Model
 from codeact.teams import summary as summaries
 from codeact.teams.checkpoint import CheckpointPath
-from codeact.teams.conversation import Conversation, Speaker, TurnCallback
+from codeact.teams.conversation import Conversation, Speaker, TurnCallback, turn_limit
 from codeact.teams.driver import Call, Loop, adrive, drive
 from codeact.teams.result import ChatResult, Turn
-from codeact.teams.termination import ChatState, MaxTurns, Termination
+from codeact.teams.termination import ChatState, Termination
 
 
 class Chat(Conversation):
@@ -43,7 +43,7 @@ class Chat(Conversation):
         super().__init__(
             [a, b],
             until=until,
-            limit=MaxTurns(max_turns),
+            limit=turn_limit("max_turns", max_turns),
             summary=summary,
             summary_model=summary_model,
             summary_prompt=summary_prompt,

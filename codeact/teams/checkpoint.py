@@ -20,12 +20,20 @@ def save(path: CheckpointPath, state: dict[str, Any]) -> None:
     """Write ``state`` to ``path`` atomically."""
     target = pathlib.Path(path)
     partial = target.with_name(f".{target.name}.partial")
-    with open(partial, "w", encoding="utf-8") as fh:
-        # dumps, not dump: its C encoder is several times faster than dump's streaming one
-        fh.write(json.dumps({"version": VERSION, **state}, ensure_ascii=False, default=repr))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(partial, target)
+    # dumps, not dump: its C encoder is several times faster than dump's streaming one
+    text = json.dumps({"version": VERSION, **state}, ensure_ascii=False, default=repr)
+    try:
+        with open(partial, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(partial, target)
+    except OSError as exc:
+        raise type(exc)(
+            exc.errno,
+            f"cannot write the chat checkpoint {target} ({exc.strerror}); give a path in a "
+            "directory that exists and is writable",
+        ) from exc
 
 
 def load(

@@ -26,7 +26,7 @@ from codeact.teams import summary as summaries
 from codeact.teams.checkpoint import CheckpointPath
 from codeact.teams.driver import Call, Loop, adrive, drive
 from codeact.teams.result import _CURRENT, ChatResult, Turn, TurnInfo, add_cost, current_turn
-from codeact.teams.termination import ChatState, Termination
+from codeact.teams.termination import ChatState, MaxTurns, Termination
 from codeact.tools import Tool
 
 TurnCallback = Callable[[Turn], None]
@@ -124,6 +124,13 @@ def as_turn(index: int, speaker: str, outcome: Any, task: str, duration: float) 
     output = outcome.output
     content = output if isinstance(output, str) else "" if output is None else str(output)
     return Turn(index, speaker, content, outcome, duration)
+
+
+def turn_limit(parameter: str, turns: int) -> MaxTurns:
+    """The cap on turns every conversation has (``max_turns``, ``max_rounds``), checked."""
+    if not isinstance(turns, int) or turns < 1:
+        raise ValueError(f"{parameter} must be a whole number of turns, at least 1 (got {turns!r})")
+    return MaxTurns(turns)
 
 
 class Conversation:
@@ -248,6 +255,8 @@ class Conversation:
                 },
             )
 
+        if saved is None:
+            save()  # before any turn: a path that cannot be written fails before work is lost
         done = True  # ended by the team's rules (not by a failed turn): saved as finished
         reason = (self.until.check(state) or self._ends(turns[-1])) if turns else None
         while reason is None:

@@ -16,9 +16,9 @@ from typing import Any
 from codeact.models import Model, ModelConfigError, ModelError
 from codeact.teams import summary as summaries
 from codeact.teams.checkpoint import CheckpointPath
-from codeact.teams.conversation import Conversation, Speaker, TurnCallback, model_call
+from codeact.teams.conversation import Conversation, Speaker, TurnCallback, model_call, turn_limit
 from codeact.teams.result import ChatResult, Turn, add_cost
-from codeact.teams.termination import ChatState, MaxTurns, Termination
+from codeact.teams.termination import ChatState, Termination
 
 Selector = Callable[[list[dict[str, str]], Sequence[Speaker]], Speaker]
 Transitions = Mapping[Any, Sequence[Any]]
@@ -75,7 +75,7 @@ class GroupChat(Conversation):
         super().__init__(
             agents,
             until=until,
-            limit=MaxTurns(max_rounds),
+            limit=turn_limit("max_rounds", max_rounds),
             summary=summary,
             summary_model=summary_model or model,
             summary_prompt=summary_prompt,

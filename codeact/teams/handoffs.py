@@ -17,10 +17,10 @@ from typing import Any
 from codeact.models import Model
 from codeact.teams import summary as summaries
 from codeact.teams.checkpoint import CheckpointPath
-from codeact.teams.conversation import Conversation, Speaker, TurnCallback, render_turn
+from codeact.teams.conversation import Conversation, Speaker, TurnCallback, render_turn, turn_limit
 from codeact.teams.group import resolve_graph
 from codeact.teams.result import ChatResult, Turn
-from codeact.teams.termination import ChatState, MaxTurns, Termination
+from codeact.teams.termination import ChatState, Termination
 from codeact.tools import Tool, ToolError
 
 
@@ -93,7 +93,7 @@ class HandoffChat(Conversation):
         super().__init__(
             agents,
             until=until,
-            limit=MaxTurns(max_turns),
+            limit=turn_limit("max_turns", max_turns),
             summary=summary,
             summary_model=summary_model,
             summary_prompt=summary_prompt,
