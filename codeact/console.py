@@ -132,7 +132,10 @@ class LiveView:
             for key in ("agent_name", "agent_kind", "model_id", "sandbox")
             if about.get(key)
         )
-        body = Text(task if len(task) <= 2000 else task[:2000] + " …")
+        turn, limit = _turn(), 2000
+        if turn is not None:  # a chat's turn: say whose and which; its task is the whole chat
+            details, limit = f"{turn.chat} · turn {turn.turn} · {details}", 600
+        body = Text(task if len(task) <= limit else "… " + task[-limit:])
         title = Text(details, style="bold")
         self._print(Panel(body, title=title, title_align="left", border_style="blue"), depth)
 
@@ -281,6 +284,12 @@ class _RetryLines(logging.Handler):
         with contextlib.suppress(Exception):
             active = _ACTIVE.get()
             self.view.note(record.getMessage(), active[1] if active else 0)
+
+
+def _turn() -> Any:
+    from codeact.teams import current_turn  # not at import: teams imports agents, which import us
+
+    return current_turn()
 
 
 def _thought(step: Step) -> str:

@@ -152,3 +152,16 @@ def test_retries_and_sandbox_restarts_are_shown_as_lines(capsys):
     with agent:
         assert agent.run("t").output == "after the restart"
     assert "sandbox worker restarted: TimeoutError" in capsys.readouterr().out
+
+
+def test_chat_turns_are_titled_with_the_chat_the_turn_and_the_speaker(capsys):
+    from codeact import chat
+
+    def says(name: str, text: str) -> CodeAgent:
+        reply = f"```python\nfinal_answer({text!r})\n```"
+        return CodeAgent(ScriptedModel([reply]), sandbox="inline", name=name, verbose=True)
+
+    result = chat(says("writer", "a draft"), says("critic", "APPROVED"), "Write.", max_turns=1)
+    assert result.messages[-1]["content"] == "APPROVED"
+    out = capsys.readouterr().out
+    assert "turn 1 · critic · code" in out and "step 1 · critic" in out
