@@ -20,7 +20,9 @@ from typing import Any, NoReturn
 
 #: Commands that live in optional modules, loaded only when called: name -> (module, help).
 #: Each module has ``main(argv: list[str]) -> int`` that parses the rest of the command line.
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "eval": ("codeact.eval.cli", "evaluate code and tool-calling agents on a suite of tasks"),
+}
 
 
 class UsageError(Exception):
