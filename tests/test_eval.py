@@ -293,3 +293,24 @@ def test_calculate_does_arithmetic_and_nothing_else():
     for attack in ("__import__('os').getpid()", "9 ** 9 ** 9", "().__class__", "x", "'a' * 9"):
         with pytest.raises(ToolError):
             evaluate_arithmetic(attack)
+
+
+def test_a_model_failing_mid_run_is_that_runs_error_with_its_steps(openai_server: OpenAIServer):
+    openai_server.complete('```python\nprint(convert(1, "km", "m"))\n```', prompt_tokens=500)
+    openai_server.fail(503, "overloaded")
+    openai_server.fail(503, "overloaded")
+    model = LiteLLMModel(
+        openai_server.model_id, api_base=openai_server.url, backoff=0.01, max_retries=1
+    )
+
+    (row,) = evaluate([BY_NAME["units/miles_to_km"]], model, agents=["code"], sandbox="inline")
+
+    assert row["state"] == "error" and row["success"] is False and "503" in row["error"]
+    assert (row["steps"], row["model_calls"], row["input_tokens"]) == (1, 1, 500)
+
+
+def test_runs_print_no_live_view_even_where_one_is_wanted(monkeypatch, capsys):
+    monkeypatch.setenv("CODEACT_VERBOSE", "1")  # concurrent runs would interleave on screen
+    rows = evaluate(SUITE[:3], oracle_model, sandbox="inline")
+    assert all(r["success"] for r in rows)
+    assert capsys.readouterr().out == ""

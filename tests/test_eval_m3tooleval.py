@@ -55,13 +55,13 @@ def test_fixture_tasks_load_without_their_repl_and_quietly(capsys):
     assert task.expected == "HI!" and not task.has_oracle
 
 
-def test_tools_take_the_documented_names_and_variadics_as_a_list():
+def test_tools_take_the_documented_names_and_variadic_arguments():
     tools = tools_of(by_name(FIXTURE)["toy/shout"])
     assert tools["shout"].usage() == "shout(text: str) -> str"
     assert tools["shout"](text="hi") == "HI!"
-    assert tools["largest"].usage() == "largest(args: list[int]) -> int"
-    assert tools["largest"](args=[3, 9, 4]) == 9
-    assert "pass the values as one list" in tools["largest"].description
+    assert tools["largest"].usage() == "largest(*args: int) -> int"
+    assert tools["largest"](3, 9, 4) == 9
+    assert tools["largest"].call_with({"args": [3, 9, 4]}) == 9  # as a tool call sends them
 
 
 def test_their_eval_calculator_is_replaced_by_arithmetic():
@@ -76,7 +76,7 @@ def test_fixture_tasks_run_end_to_end_with_fresh_state_and_their_checker():
     replies = {
         "toy/shout": {"code": [code('final_answer(shout("hi"))')], "tool": [final("hi!")]},
         "toy/largest": {
-            "code": [code("final_answer(largest([3, 9, 4]))")],
+            "code": [code("final_answer(largest(3, 9, 4))")],
             "tool": [
                 call("largest", args=[3, 9, 4]),
                 final("9"),
@@ -127,10 +127,9 @@ def test_the_real_suite_loads_every_task_and_tool():
             assert tool.to_schema()["function"]["parameters"]["type"] == "object"
     travel = tools_of(tasks["travel_itinerary_planning/plan_trip_to_0"])
     assert (
-        travel["book_hotel"].usage()
-        == "book_hotel(location: str, preferences: list[str]) -> List[Dict]"
+        travel["book_hotel"].usage() == "book_hotel(location: str, *preferences: str) -> List[Dict]"
     )
-    assert travel["max"](args=[3, 5.5, 1]) == 5.5
+    assert travel["max"](3, 5.5, 1) == 5.5
 
 
 @needs_checkout
@@ -169,7 +168,7 @@ def test_real_tasks_solved_through_their_tools():
         },
         "travel_itinerary_planning/plan_trip_to_0": {
             "code": [code('flight = find_flights("E", "A", "2023-12-25")[0]["price"]\n'
-                          'hotel = book_hotel("A", ["wifi", "pool"])[0]["price_per_night"]\n'
+                          'hotel = book_hotel("A", "wifi", "pool")[0]["price_per_night"]\n'
                           "final_answer(budget_calculator(flight, hotel, 5))")],
             "tool": [],
         },

@@ -7,9 +7,9 @@ The checkout is https://github.com/xingyaoww/code-act; its tasks live in
 user's own copy (so it runs that code on the host, as their harness does) and adapts each task:
 
 - Their tools are plain functions with a signature string for the prompt. Each becomes a
-  ``Tool`` with the documented parameter names and types; ``*args`` parameters (``max(*args)``,
-  ``book_hotel(location, *preferences)``) become one list parameter, since ``Tool`` has no
-  variadic parameters yet: the model passes the values as a list.
+  ``Tool`` with the documented parameter names and types, ``*args`` included
+  (``max(*args: float)``, ``book_hotel(location, *preferences)``): code calls them as they are
+  documented, tool calls pass the values as a list under the parameter's name.
 - Their ``calculator`` runs ``eval`` on what the model wrote; here it is replaced by
   arithmetic-only evaluation (tools run on the host, outside the sandbox).
 - Stateful tools (the web browser) get a deep copy of their state per run.
@@ -161,38 +161,27 @@ def as_tool(spec: Any) -> Tool:
     documented, returns = _parse_signature(spec.fn_signature)
     params = _parameters(function, documented)
 
-    def call(**arguments: Any) -> Any:
-        positional: list[Any] = []
-        for p in params:
-            value = arguments.get(p.name, p.default)
-            positional += list(value) if p.variadic else [value]
-        return function(*positional)
+    def call(*args: Any) -> Any:  # the documented names bind, the values go on by position
+        return function(*args)
 
-    annotations = {p.name: list[p.annotation] if p.variadic else p.annotation for p in params}
+    kind = inspect.Parameter
     call.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
-            inspect.Parameter(
+            kind(
                 p.name,
-                inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                default=p.default,
-                annotation=annotations[p.name],
+                kind.VAR_POSITIONAL if p.variadic else kind.POSITIONAL_OR_KEYWORD,
+                default=kind.empty if p.variadic else p.default,
+                annotation=p.annotation,
             )
             for p in params
         ],
         return_annotation=Any,
     )
-    call.__annotations__ = {**annotations, "return": Any}
-    lines = [
-        f"    {p.name}: "
-        + ("all the values, as one list" if p.variadic else f"the {p.name} (see above)")
-        for p in params
-    ]
-    call.__doc__ = "Wraps an M3ToolEval tool.\n\nArgs:\n" + "\n".join(lines)
+    call.__annotations__ = {**{p.name: p.annotation for p in params}, "return": Any}
+    docs = {p.name: "any number of values" if p.variadic else f"the {p.name}" for p in params}
     description = " ".join(spec.description.split())
-    if any(p.variadic for p in params):
-        description += " (Here: pass the values as one list.)"
-    tool = Tool(call, name=spec.name, description=description)
-    tool.output_type = returns
+    tool = Tool(call, name=spec.name, description=description, arg_descriptions=docs)
+    tool.output_type = returns  # as they document it, e.g. "(str, int)"
     return tool
 
 

@@ -139,9 +139,10 @@ class _Runs:
 
     def agent(self, task: Task, kind: str, tools: list[Tool]) -> Agent:
         model = self.model if isinstance(self.model, Model) else self.model(task, kind)
+        options = {"max_steps": self.max_steps, "verbose": False}  # many runs: the bar says
         if kind == "code":
-            return CodeAgent(model, tools, sandbox=self.sandbox, max_steps=self.max_steps)
-        return ToolCallingAgent(model, tools, max_steps=self.max_steps)
+            return CodeAgent(model, tools, sandbox=self.sandbox, **options)
+        return ToolCallingAgent(model, tools, **options)
 
     def start(self, task: Task, kind: str) -> _Started | RunResult:
         """Fresh state, tools and agent for one run; a ``RunResult`` when there is no run."""
@@ -162,7 +163,9 @@ class _Runs:
         if isinstance(outcome, ModelConfigError):  # the user's to fix (a key, a model id): stop
             self._stop(outcome)
             return _error_result(task, str(outcome))
-        if isinstance(outcome, Exception):  # a crashed sandbox, a broken tool: this run's error
+        if isinstance(getattr(outcome, "result", None), RunResult):  # the model failed mid-run
+            outcome = outcome.result  # type: ignore[union-attr]  # its steps and tokens so far
+        elif isinstance(outcome, Exception):  # a crashed sandbox, a broken tool: this run's error
             outcome = _error_result(task, f"{type(outcome).__name__}: {outcome}")
         success, error = _judge(task, outcome, run.state)
         path = self._save(task, run.kind, outcome)
