@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 #: Each module has ``main(argv: list[str]) -> int`` that parses the rest of the command line.
 COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("codeact.eval.cli", "evaluate code and tool-calling agents on a suite of tasks"),
+    "mcp": ("codeact.mcp.serve", "serve a sandbox (and agents) as MCP tools: codeact mcp serve"),
 }
 
 
