@@ -8,7 +8,7 @@ agent.run("...").output
 
 import logging
 
-from codeact.agents import Agent, CodeAgent, RunStream, ToolCallingAgent
+from codeact.agents import Agent, AsyncRunStream, CodeAgent, RunStream, ToolCallingAgent
 from codeact.litellm_model import LiteLLMModel
 from codeact.memory import RunResult, Step
 from codeact.models import (
@@ -54,6 +54,7 @@ logging.getLogger("codeact").addHandler(logging.NullHandler())
 __all__ = [
     "__version__",
     "Agent",
+    "AsyncRunStream",
     "Chat",
     "ChatMessage",
     "ChatResult",

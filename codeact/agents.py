@@ -7,6 +7,13 @@
                      stop when the action gave a final answer
     out of steps:    ask the model once for its best answer
 
+The loop (``Agent._loop``) is a generator that does no I/O itself: it yields what it needs done
+— ``Think`` (a model reply) or ``Act`` (an action carried out) — and gets the outcome sent back,
+and it yields each finished ``Step``. Two small drivers do the work: ``run`` (in this thread:
+``model.generate``, ``sandbox.run``) and ``arun``/``astream`` (on the event loop: the model
+awaited, async tools awaited, blocking work in ``codeact.blocking``'s threads). So sync and async
+runs share every line of the loop, and a run needs no thread of its own.
+
 A ``CodeAgent`` acts by running the code of the reply in a sandbox; a ``ToolCallingAgent`` by
 calling the tools the model named. Mistakes of the model (no code, a syntax error, an exception,
 an unknown tool, bad arguments, a timeout) become observations the model can react to; errors of
@@ -25,11 +32,12 @@ import os
 import threading
 import time
 import traceback
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
-from codeact import console, prompts
+from codeact import blocking, console, prompts
 from codeact.memory import RunResult, Step, ToolUse, scripted_reply
 from codeact.models import (
     RAW_ARGUMENTS_KEY,
@@ -40,9 +48,8 @@ from codeact.models import (
     ToolCall,
 )
 from codeact.tools import Tool, ToolError, final_answer
-from sandboxes import Sandbox, make_sandbox
+from sandboxes import Execution, Sandbox, make_sandbox
 
-Think = Callable[..., ChatMessage]
 StepCallback = Callable[[Step], None]
 
 log = logging.getLogger("codeact")
@@ -55,25 +62,24 @@ _TOOL_USE: contextvars.ContextVar[ToolUse | None] = contextvars.ContextVar(
 _MAX_RECORDED_CHARS = 10_000  # longer tool results are kept shortened in the step record
 
 
-class RunStream:
-    """Iterate to get each ``Step`` as it completes; ``result`` holds the ``RunResult`` after.
+@dataclass
+class Think:
+    """What the loop yields to get the model's next reply (a ``ChatMessage`` is sent back)."""
 
-    Leaving the loop early (``break``) ends the run: ``result`` is then the partial run, with
-    state ``"interrupted"``.
-    """
+    messages: list[dict[str, Any]]
+    options: dict[str, Any]
 
-    def __init__(self, steps: Generator[Step, None, RunResult], run: _Run) -> None:
-        self._steps = steps
-        self._run = run
-        self.result: RunResult | None = None
 
-    def __iter__(self) -> Iterator[Step]:
-        try:
-            self.result = yield from self._steps
-        finally:
-            if self.result is None:
-                self._steps.close()
-                self.result = self._run.result("interrupted", error="the stream was left early")
+@dataclass
+class Act:
+    """What the loop yields to have an action carried out (its outcome is sent back): code for
+    a ``CodeAgent`` (an ``Execution`` back), tool calls for a ``ToolCallingAgent``."""
+
+    action: Any
+
+
+#: The loop: yields ``Think``/``Act`` requests and finished ``Step``s, returns the ``RunResult``.
+Loop = Generator[Think | Act | Step, Any, RunResult]
 
 
 class _Run:
@@ -109,6 +115,82 @@ class _Run:
             cost,
             self.meta,
         )
+
+    def interrupted(self) -> RunResult:
+        return self.result("interrupted", error="the stream was left early")
+
+
+class RunStream:
+    """Iterate to get each ``Step`` as it completes; ``result`` holds the ``RunResult`` after.
+
+    Leaving the loop early (``break``) ends the run: ``result`` is then the partial run, with
+    state ``"interrupted"``.
+    """
+
+    def __init__(self, steps: Generator[Step, None, RunResult], run: _Run) -> None:
+        self._steps = steps
+        self._run = run
+        self.result: RunResult | None = None
+
+    def __iter__(self) -> Iterator[Step]:
+        try:
+            self.result = yield from self._steps
+        finally:
+            if self.result is None:
+                self._steps.close()
+                self.result = self._run.interrupted()
+
+
+class AsyncRunStream:
+    """``async for`` it to get each ``Step`` as it completes; ``result`` holds the ``RunResult``
+    after. Leaving the loop early (``break``) ends the run: ``result`` is then the partial run,
+    with state ``"interrupted"``."""
+
+    def __init__(self, agent: Agent, run: _Run) -> None:
+        self._agent = agent
+        self._run = run
+        self._loop: Loop | None = None
+        self._result: RunResult | None = None
+
+    def __aiter__(self) -> AsyncRunStream:
+        return self
+
+    async def __anext__(self) -> Step:
+        if self._result is not None:
+            raise StopAsyncIteration
+        try:
+            if self._loop is None:
+                await blocking.run(self._agent._prepare)
+                self._loop = self._agent._loop(self._run)
+            value, error = None, None
+            while True:
+                item = _resume(self._loop, value, error)
+                if isinstance(item, Step):
+                    return item
+                value, error = None, None
+                try:
+                    value = await self._agent._aperform(item)
+                except BaseException as exc:  # back into the loop, which decides
+                    error = exc
+        except StopIteration as done:
+            self._result = done.value
+            raise StopAsyncIteration from None
+        except BaseException:
+            self._close()
+            raise
+
+    @property
+    def result(self) -> RunResult | None:
+        """The run's result once iteration has stopped (``None`` before it started)."""
+        if self._result is None and self._loop is not None:
+            self._close()
+        return self._result
+
+    def _close(self) -> None:
+        if self._loop is not None:
+            self._loop.close()
+        if self._result is None:
+            self._result = self._run.interrupted()
 
 
 class Agent:
@@ -151,7 +233,7 @@ class Agent:
         self.step_callbacks = list(step_callbacks)
         self.verbose = verbose
 
-    # --- the loop -------------------------------------------------------------------------
+    # --- running: two drivers of one loop -------------------------------------------------
 
     def run(self, task: str, *, stream: bool = False) -> RunResult | RunStream:
         """Solve ``task``; with ``stream=True`` return a ``RunStream`` that yields steps live.
@@ -160,26 +242,60 @@ class Agent:
         partial run as ``exc.result``; the model's own mistakes are observations, not errors.
         """
         run = _Run(task, self.describe_run())
-        steps = self._loop(run, self.model.generate)
+        steps = RunStream(self._drive(run), run)
         if stream:
-            return RunStream(steps, run)
-        return _drain(steps, run)
+            return steps
+        for _ in steps:
+            pass
+        assert steps.result is not None
+        return steps.result
 
     async def arun(self, task: str) -> RunResult:
-        """The async twin of ``run``: the model's async API, the sandbox in a worker thread."""
-        import asyncio  # not at module level: keeps `import codeact` fast
+        """The async twin of ``run``: the model awaited, async tools awaited, blocking work
+        (sandbox runs, plain tools) in the bounded threads of ``codeact.blocking``."""
+        steps = self.astream(task)
+        async for _ in steps:
+            pass
+        assert steps.result is not None
+        return steps.result
 
-        loop = asyncio.get_running_loop()
+    def astream(self, task: str) -> AsyncRunStream:
+        """The async twin of ``run(task, stream=True)``: ``async for step in agent.astream(t)``."""
+        return AsyncRunStream(self, _Run(task, self.describe_run()))
 
-        def think(messages: list[dict[str, Any]], **kwargs: Any) -> ChatMessage:
-            call = self.model.agenerate(messages, **kwargs)
-            return asyncio.run_coroutine_threadsafe(call, loop).result()
-
-        run = _Run(task, self.describe_run())
-        return await asyncio.to_thread(lambda: _drain(self._loop(run, think), run))
-
-    def _loop(self, run: _Run, think: Think) -> Generator[Step, None, RunResult]:
+    def _drive(self, run: _Run) -> Generator[Step, None, RunResult]:
+        """The loop, driven in this thread: ``model.generate``, actions carried out here."""
         self._prepare()
+        loop = self._loop(run)
+        value, error = None, None
+        try:
+            while True:
+                try:
+                    item = _resume(loop, value, error)
+                except StopIteration as done:
+                    return done.value
+                value, error = None, None
+                if isinstance(item, Step):
+                    yield item
+                    continue
+                try:
+                    value = self._perform(item)
+                except BaseException as exc:  # back into the loop, which decides
+                    error = exc
+        finally:
+            loop.close()
+
+    def _perform(self, request: Think | Act) -> Any:
+        if isinstance(request, Think):
+            return self.model.generate(request.messages, **request.options)
+        return self._execute(request.action)
+
+    async def _aperform(self, request: Think | Act) -> Any:
+        if isinstance(request, Think):
+            return await self.model.agenerate(request.messages, **request.options)
+        return await self._aexecute(request.action)
+
+    def _loop(self, run: _Run) -> Loop:
         shown = console.view_for(self.verbose)
         view, depth = shown if shown else (None, 0)
         messages = [
@@ -199,7 +315,7 @@ class Agent:
             if view:
                 view.step_started(depth, index, self.name)
             try:
-                reply = think(messages, **self._think_options())
+                reply = yield Think(messages, self._think_options())
             except ModelError as exc:
                 raise _failed(exc, finish(run.result("error", error=str(exc)))) from None
             run.record(reply)
@@ -210,12 +326,15 @@ class Agent:
                 token_usage=reply.usage,
                 cost_usd=reply.cost_usd,
             )
-            token = _STEP.set(step)
-            try:
-                with view.active(depth) if view else _nothing():
-                    self._act(step)
-            finally:
-                _STEP.reset(token)
+            action = self._parse(step)
+            if action is not None:
+                token = _STEP.set(step)
+                try:
+                    with view.active(depth) if view else _nothing():
+                        outcome = yield Act(action)
+                finally:
+                    _STEP.reset(token)
+                self._observe(step, outcome)
             step.duration_s = time.perf_counter() - step_start
             run.steps.append(step)
             messages += self._render(step)
@@ -231,7 +350,7 @@ class Agent:
         if view:
             view.wait("asking for a best answer", depth)
         try:
-            reply = think(messages)
+            reply = yield Think(messages, {})
         except ModelError as exc:
             error = f"no final answer after {self.max_steps} steps: {exc}"
             return finish(run.result("max_steps", error=error))
@@ -266,24 +385,19 @@ class Agent:
 
     def _use_tool(self, tool: Tool, arguments: dict[str, Any], call: Callable[[], Any]) -> Any:
         """Make a host tool call for the running step, recording it (and a sub-agent's run)."""
-        use = ToolUse(tool.name, arguments)
-        step = _STEP.get()
-        if step is not None:
-            step.tool_uses.append(use)
-        started = time.perf_counter()
-        token = _TOOL_USE.set(use)
-        try:
+        with _recording(tool, arguments) as use:
             result = call()
             use.result = _recordable(result)
             return result
-        except Exception as exc:
-            use.error = str(exc) if isinstance(exc, ToolError) else f"{type(exc).__name__}: {exc}"
-            use.traceback = traceback.format_exc()
-            log.debug("tool %s failed:\n%s", tool.name, use.traceback)
-            raise
-        finally:
-            _TOOL_USE.reset(token)
-            use.duration_s = time.perf_counter() - started
+
+    async def _ause_tool(
+        self, tool: Tool, arguments: dict[str, Any], call: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """``_use_tool`` for an async tool call, awaited on the event loop."""
+        with _recording(tool, arguments) as use:
+            result = await call()
+            use.result = _recordable(result)
+            return result
 
     # --- what each kind supplies -----------------------------------------------------------
 
@@ -291,13 +405,26 @@ class Agent:
         raise NotImplementedError
 
     def _prepare(self) -> None:
-        """Get ready for a run (e.g. start the sandbox)."""
+        """Get ready for a run (e.g. start the sandbox); may block."""
 
     def _think_options(self) -> dict[str, Any]:
         return {}
 
-    def _act(self, step: Step) -> None:
-        """Turn the step's reply into an action, run it, and fill in the observation."""
+    def _parse(self, step: Step) -> Any:
+        """The action of the step's reply; ``None`` when it has none (after saying why in the
+        step's ``error`` and ``observation``)."""
+        raise NotImplementedError
+
+    def _execute(self, action: Any) -> Any:
+        """Carry out the action (may block); returns its outcome for ``_observe``."""
+        raise NotImplementedError
+
+    async def _aexecute(self, action: Any) -> Any:
+        """``_execute`` under asyncio; by default in a thread of ``codeact.blocking``."""
+        return await blocking.run(self._execute, action)
+
+    def _observe(self, step: Step, outcome: Any) -> None:
+        """Fill in the step's observation (and error, final answer) from the action's outcome."""
         raise NotImplementedError
 
     def _render(self, step: Step) -> list[dict[str, Any]]:
@@ -416,14 +543,18 @@ class CodeAgent(Agent):
     def _think_options(self) -> dict[str, Any]:
         return {"stop": ["\nObservation:"]}
 
-    def _act(self, step: Step) -> None:
+    def _parse(self, step: Step) -> str | None:
         code = prompts.extract_code(step.model_output)
         if code is None:
             step.error = "the reply contained no code block"
             step.observation = prompts.NO_CODE
-            return
         step.action = code
-        ex = self.sandbox.run(code)
+        return code
+
+    def _execute(self, code: str) -> Execution:
+        return self.sandbox.run(code)
+
+    def _observe(self, step: Step, ex: Execution) -> None:
         step.error = ex.error
         step.is_final, step.final_answer = ex.is_final, ex.final_answer
         final = (ex.final_answer,) if ex.is_final else ()
@@ -441,10 +572,16 @@ class CodeAgent(Agent):
         self._started = False
 
 
+#: What one tool call gave: (what the model sees, the error or None).
+Outcome = tuple[str, str | None]
+
+
 class ToolCallingAgent(Agent):
     """Acts through the model's native tool calls; finishes with the ``final_answer`` tool.
 
-    The tool calls of one reply run concurrently; one failing call doesn't lose the others.
+    The tool calls of one reply run concurrently (threads under ``run``; under ``arun`` async
+    tools are awaited together and plain ones run in threads); one failing call doesn't lose the
+    others.
     """
 
     default_name = "tool_agent"
@@ -457,23 +594,31 @@ class ToolCallingAgent(Agent):
         schemas = [t.to_schema() for t in self.tools.values()]
         return {"tools": [*schemas, final_answer.to_schema()]}
 
-    def _act(self, step: Step) -> None:
-        calls = step.tool_calls
-        if not calls:
+    def _parse(self, step: Step) -> list[ToolCall] | None:
+        if not step.tool_calls:
             step.error = "the reply called no tool"
             step.observation = prompts.NO_TOOL_CALL
-            return
+            return None
         step.action = json.dumps(
-            [{"name": c.name, "arguments": c.arguments} for c in calls], default=repr
+            [{"name": c.name, "arguments": c.arguments} for c in step.tool_calls], default=repr
         )
+        return step.tool_calls
+
+    def _execute(self, calls: list[ToolCall]) -> list[Outcome]:
         if len(calls) == 1:
-            outcomes = [self._call(calls[0])]
-        else:
-            with ThreadPoolExecutor(max_workers=min(len(calls), 8)) as pool:
-                # each call in a copy of this context: it records into this step, nests views
-                runs = [pool.submit(contextvars.copy_context().run, self._call, c) for c in calls]
-                outcomes = [future.result() for future in runs]
-        done = list(zip(calls, outcomes, strict=True))
+            return [self._call(calls[0])]
+        with ThreadPoolExecutor(max_workers=min(len(calls), 8)) as pool:
+            # each call in a copy of this context: it records into this step, nests views
+            runs = [pool.submit(contextvars.copy_context().run, self._call, c) for c in calls]
+            return [future.result() for future in runs]
+
+    async def _aexecute(self, calls: list[ToolCall]) -> list[Outcome]:
+        import asyncio  # not at module level: keeps `import codeact` fast
+
+        return list(await asyncio.gather(*(self._acall(call) for call in calls)))
+
+    def _observe(self, step: Step, outcomes: list[Outcome]) -> None:
+        done = list(zip(step.tool_calls, outcomes, strict=True))
         step.tool_results = [text for _, (text, _) in done]
         step.observation = "\n".join(f"{call.name}: {text}" for call, (text, _) in done)
         step.error = "; ".join(f"{call.name}: {err}" for call, (_, err) in done if err) or None
@@ -481,8 +626,34 @@ class ToolCallingAgent(Agent):
             if call.name == "final_answer" and err is None:
                 step.is_final, step.final_answer = True, call.arguments.get("answer")
 
-    def _call(self, call: ToolCall) -> tuple[str, str | None]:
-        """Run one tool call; returns (what the model sees, the error or None)."""
+    def _call(self, call: ToolCall) -> Outcome:
+        """Run one tool call (in this thread)."""
+        tool = self._tool_for(call)
+        if not isinstance(tool, Tool):
+            return tool
+        try:
+            if tool is final_answer:
+                return _as_text(tool.call_with(call.arguments)), None
+            invoke = functools.partial(tool.call_with, call.arguments)
+            return _as_text(self._use_tool(tool, dict(call.arguments), invoke)), None
+        except Exception as exc:
+            return _call_failed(exc)
+
+    async def _acall(self, call: ToolCall) -> Outcome:
+        """Run one tool call under asyncio: an async tool awaited here, others in a thread."""
+        tool = self._tool_for(call)
+        if not isinstance(tool, Tool) or tool is final_answer:
+            return self._call(call)
+        if not tool.is_async:
+            return await blocking.run(self._call, call)
+        try:
+            invoke = functools.partial(tool.acall_with, call.arguments)
+            return _as_text(await self._ause_tool(tool, dict(call.arguments), invoke)), None
+        except Exception as exc:
+            return _call_failed(exc)
+
+    def _tool_for(self, call: ToolCall) -> Tool | Outcome:
+        """The tool a call names, or the outcome that tells the model what is wrong with it."""
         tool = final_answer if call.name == "final_answer" else self.tools.get(call.name)
         if tool is None:
             known = ", ".join([*self.tools, "final_answer"])
@@ -494,16 +665,7 @@ class ToolCallingAgent(Agent):
             )
             error = f"arguments must be a JSON object, got: {str(raw or call.arguments)[:200]}"
             return f"Error: {error}", error
-        try:
-            if tool is final_answer:
-                return _as_text(tool.call_with(call.arguments)), None
-            invoke = functools.partial(tool.call_with, call.arguments)
-            return _as_text(self._use_tool(tool, dict(call.arguments), invoke)), None
-        except ToolError as exc:
-            return f"Error: {exc}", str(exc)
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            return f"Error: {error}", error
+        return tool
 
     def _render(self, step: Step) -> list[dict[str, Any]]:
         reply = step.reply().to_dict()
@@ -515,12 +677,12 @@ class ToolCallingAgent(Agent):
         ]
 
 
-def _drain(steps: Generator[Step, None, RunResult], run: _Run) -> RunResult:
-    stream = RunStream(steps, run)
-    for _ in stream:
-        pass
-    assert stream.result is not None
-    return stream.result
+def _resume(loop: Loop, value: Any, error: BaseException | None) -> Think | Act | Step:
+    """Hand the loop the outcome of its last request (or the exception it raised); its next
+    request or step. ``StopIteration`` carries the ``RunResult``."""
+    if error is not None:
+        return loop.throw(error)
+    return loop.send(value)
 
 
 def _failed(exc: ModelError, result: RunResult) -> ModelError:
@@ -529,9 +691,37 @@ def _failed(exc: ModelError, result: RunResult) -> ModelError:
     return exc
 
 
+def _call_failed(exc: Exception) -> Outcome:
+    if isinstance(exc, ToolError):
+        return f"Error: {exc}", str(exc)
+    error = f"{type(exc).__name__}: {exc}"
+    return f"Error: {error}", error
+
+
 @contextlib.contextmanager
 def _nothing() -> Iterator[None]:
     yield
+
+
+@contextlib.contextmanager
+def _recording(tool: Tool, arguments: dict[str, Any]) -> Iterator[ToolUse]:
+    """Record a host tool's call into the running step (its ``result`` is set by the caller)."""
+    use = ToolUse(tool.name, arguments)
+    step = _STEP.get()
+    if step is not None:
+        step.tool_uses.append(use)
+    started = time.perf_counter()
+    token = _TOOL_USE.set(use)
+    try:
+        yield use
+    except Exception as exc:
+        use.error = str(exc) if isinstance(exc, ToolError) else f"{type(exc).__name__}: {exc}"
+        use.traceback = traceback.format_exc()
+        log.debug("tool %s failed:\n%s", tool.name, use.traceback)
+        raise
+    finally:
+        _TOOL_USE.reset(token)
+        use.duration_s = time.perf_counter() - started
 
 
 def _named_arguments(tool: Tool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:

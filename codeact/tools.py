@@ -331,9 +331,27 @@ class Tool:
     def _invoke(self, checked: dict[str, Any]) -> Any:
         bound = inspect.BoundArguments(self.signature, checked)  # type: ignore[arg-type]
         result = self.fn(*bound.args, **bound.kwargs)
-        if inspect.isawaitable(result):
-            result = _run_coroutine(result)
+        if inspect.isawaitable(result):  # an async tool: see ``blocking.wait``
+            from codeact import blocking
+
+            result = blocking.wait(result)
         return result
+
+    @property
+    def is_async(self) -> bool:
+        """Whether the tool is a coroutine function (``async def``): awaited under ``arun``."""
+        return inspect.iscoroutinefunction(self.fn)
+
+    async def acall_with(self, arguments: dict[str, Any]) -> Any:
+        """``call_with`` from async code: an async tool is awaited here, on the event loop; a
+        plain function runs in a thread of ``codeact.blocking`` (it may block)."""
+        checked = self._check(arguments)
+        if not self.is_async:
+            from codeact import blocking
+
+            return await blocking.run(self._invoke, checked)
+        bound = inspect.BoundArguments(self.signature, checked)  # type: ignore[arg-type]
+        return await self.fn(*bound.args, **bound.kwargs)
 
     def usage(self) -> str:
         """The Python signature the model sees, e.g. ``get_weather(city: str) -> str``."""
@@ -377,17 +395,6 @@ class Tool:
 def tool(fn: Callable[..., Any]) -> Tool:
     """Turn a typed function with a Google-style docstring into a ``Tool``."""
     return Tool(fn)
-
-
-def _run_coroutine(coro: Any) -> Any:
-    """Run an async tool to completion from synchronous code (tools run off the event loop)."""
-    import asyncio  # not at module level: keeps `import codeact` fast
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    raise ToolError("async tools cannot be called from inside a running event loop thread")
 
 
 def _final_answer(answer: Any) -> Any:

@@ -9,8 +9,10 @@ as under ``local`` and ``docker``: JSON values, other objects as their ``repr``.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from sandboxes.base import (
@@ -18,6 +20,7 @@ from sandboxes.base import (
     DEFAULT_TIMEOUT,
     Execution,
     Sandbox,
+    SandboxError,
     check_importable,
 )
 from sandboxes.policy import RestrictedPolicy
@@ -25,7 +28,12 @@ from sandboxes.worker import MAX_ERROR, MAX_VALUE, Runner, _tool_error, restore_
 
 
 class InlineSandbox(Sandbox):
-    """Runs code with the restricted policy in this process; tools are called directly."""
+    """Runs code with the restricted policy in this process; tools are called directly.
+
+    One cell at a time: runs from several threads (two runs of one agent at once) take turns,
+    as under ``local``; a tool that runs code in its own sandbox is refused with an error, since
+    it would clobber the cell that called it.
+    """
 
     def __init__(
         self,
@@ -42,6 +50,8 @@ class InlineSandbox(Sandbox):
             plain_values=True,
         )
         self._started = False
+        self._lock = threading.Lock()
+        self._owner: int | None = None  # the thread running a cell
 
     @property
     def importable(self) -> frozenset[str]:
@@ -49,13 +59,16 @@ class InlineSandbox(Sandbox):
         return self._runner.policy.allowed_imports  # type: ignore[union-attr]
 
     def start(self, tools: Mapping[str, Callable[..., Any]] | None = None) -> None:
-        self._runner.start({name: _data_tool(name, fn) for name, fn in (tools or {}).items()})
-        self._started = True
+        with self._exclusive():
+            self._runner.start({name: _data_tool(name, fn) for name, fn in (tools or {}).items()})
+            self._started = True
 
     def run(self, code: str) -> Execution:
-        if not self._started:
-            self.start()
-        result = self._runner.run(code, self.timeout)
+        with self._exclusive():
+            if not self._started:
+                self._runner.start()
+                self._started = True
+            result = self._runner.run(code, self.timeout)
         result["value"] = restore_tuples(result["value"])
         result["final_answer"] = restore_tuples(result["final_answer"])
         return Execution(**result)
@@ -63,6 +76,20 @@ class InlineSandbox(Sandbox):
     def close(self) -> None:
         self._runner.namespace = {}
         self._started = False
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        if self._owner == threading.get_ident():
+            raise SandboxError(
+                "a tool of this sandbox used the sandbox itself (run or start), which would "
+                "overwrite the cell that called it; give the tool a sandbox of its own"
+            )
+        with self._lock:
+            self._owner = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._owner = None
 
 
 def _data_tool(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -7,6 +7,7 @@ import gc
 import json
 import random
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -573,3 +574,29 @@ def test_tool_errors_carry_no_host_objects(sb: Sandbox) -> None:
         "[type(error).__name__, error.args[0].startswith('<object'), error.__context__]"
     )
     assert ex.value == ["KeyError", True, None]
+
+
+def test_a_tool_running_code_in_its_own_sandbox_is_refused() -> None:
+    with make_sandbox("inline") as sb:
+
+        def nested() -> int:
+            """Run code in the same sandbox."""
+            return sb.run("1").value
+
+        sb.start({"nested": nested})
+        ex = sb.run("kept = 5\nnested()")
+        assert ex.error.startswith("SandboxError: a tool of this sandbox used the sandbox itself")
+        assert sb.run("kept").value == 5
+
+
+def test_runs_from_two_threads_take_turns() -> None:
+    with make_sandbox("inline") as sb:
+        sb.start({"pause": lambda: time.sleep(0.2)})
+        results: list[Execution] = []
+        code = "before = 1\npause()\nfinal_answer(before)"
+        threads = [threading.Thread(target=lambda: results.append(sb.run(code))) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert [(ex.error, ex.final_answer) for ex in results] == [(None, 1), (None, 1)]
