@@ -24,7 +24,14 @@ from sandboxes.base import (
     check_importable,
 )
 from sandboxes.policy import RestrictedPolicy
-from sandboxes.worker import MAX_ERROR, MAX_VALUE, Runner, _tool_error, restore_tuples
+from sandboxes.worker import (
+    MAX_ERROR,
+    MAX_VALUE,
+    Runner,
+    _tool_error,
+    call_as_host,
+    restore_tuples,
+)
 
 
 class InlineSandbox(Sandbox):
@@ -47,6 +54,7 @@ class InlineSandbox(Sandbox):
         self._runner = Runner(
             RestrictedPolicy(check_importable(allowed_imports)),
             max_output=max_output,
+            redirect_sys_stdout=True,
             plain_values=True,
         )
         self._started = False
@@ -108,7 +116,7 @@ def _data_tool(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         data_args, data_kwargs = json.loads(text)
         error = None
         try:
-            result = fn(*data_args, **data_kwargs)
+            result = call_as_host(fn, *data_args, **data_kwargs)
         except Exception as exc:
             error = _tool_error(type(exc).__name__, _message(exc))
         if error is not None:  # raised here, not in the except: no __context__ to the host's

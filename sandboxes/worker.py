@@ -47,6 +47,7 @@ import builtins
 import contextlib
 import contextvars
 import gc
+import io
 import json
 import os
 import signal
@@ -85,6 +86,65 @@ class _Interrupted(BaseException):
     """Raised into the running cell when its time is up."""
 
 
+#: The output of the cell running in this context, where ``sys.stdout`` and ``sys.stderr``
+#: writes go while cells run (``_Routed``).
+_CELL_OUTPUT: contextvars.ContextVar[_CappedOutput | None] = contextvars.ContextVar(
+    "codeact_cell_output", default=None
+)
+
+
+class _Routed:
+    """Stands in for ``sys.stdout`` or ``sys.stderr`` while cells run: what a cell writes
+    through them (a library printing: ``DataFrame.info()``, sympy's ``vprint``, warnings) goes
+    to the cell's output; writes of the host's own (other threads, other contexts) to the stream
+    it replaced. Per context, not per process, so ``inline`` can route in a threaded host."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def _target(self) -> Any:
+        return _CELL_OUTPUT.get() or self.stream
+
+    def write(self, text: str) -> int:
+        return self._target().write(text)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target(), name)
+
+
+def call_as_host(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call host code (a tool) from a cell with the host's own ``sys.stdout``/``sys.stderr``:
+    what it prints is the host's, as when a tool runs in the host's process under ``local``."""
+    token = _CELL_OUTPUT.set(None)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _CELL_OUTPUT.reset(token)
+
+
+_routing_lock = threading.Lock()
+_routing_cells = 0
+
+
+def _route_std_streams(on: bool) -> None:
+    """Put ``_Routed`` in front of ``sys.stdout``/``sys.stderr`` while any cell runs (counted:
+    sandboxes in several threads), and take it away after the last."""
+    global _routing_cells
+    with _routing_lock:
+        _routing_cells += 1 if on else -1
+        if _routing_cells != (1 if on else 0):
+            return  # another cell runs: the streams are routed already, and stay so
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            if on and not isinstance(stream, _Routed):
+                setattr(sys, name, _Routed(stream))
+            elif not on and isinstance(stream, _Routed):
+                setattr(sys, name, stream.stream)
+
+
 class _CappedOutput:
     """A text sink that keeps the first ``limit`` characters and counts the rest.
 
@@ -114,6 +174,9 @@ class _CappedOutput:
 
     def isatty(self) -> bool:
         return False
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation("the sandbox's output has no file descriptor")
 
     def writable(self) -> bool:
         return True
@@ -171,7 +234,9 @@ class Runner:
     such as ``time.sleep``; the worker's main thread only). SIGINT interrupts the same way.
     ``plain_values`` turns the value and final answer into data (``plain_value``) while the
     cell's time limit still holds, so that nothing the code defined runs when they are printed
-    or compared later, outside that limit.
+    or compared later, outside that limit. ``redirect_sys_stdout`` sends what a cell writes to
+    ``sys.stdout`` and ``sys.stderr`` (libraries print there) to its output too, per context
+    (``_Routed``): other threads of the host keep their streams.
     """
 
     def __init__(
@@ -198,7 +263,7 @@ class Runner:
         self._fired = False
         self._thread_id = 0
         self._timer: threading.Timer | None = None
-        self._redirect: contextlib.redirect_stdout[Any] | None = None
+        self._routing = False
         if interrupt == "signal":
             signal.signal(signal.SIGINT, self._on_sigint)
             signal.signal(signal.SIGALRM, self._on_sigint)
@@ -256,6 +321,7 @@ class Runner:
         """The cell under its time limit: the code, and all of the code's that making the result
         runs (its exception's ``__str__``, a value's ``__repr__`` when ``plain_values``)."""
         value, error = None, None
+        _CELL_OUTPUT.set(self._out)
         try:
             exec(body, self.namespace)
             if last is not None:
@@ -309,9 +375,9 @@ class Runner:
     def _arm(self, timeout: float | None) -> None:
         self._fired = False
         self._thread_id = threading.get_ident()
-        if self.redirect_sys_stdout:
-            self._redirect = contextlib.redirect_stdout(self._out)
-            self._redirect.__enter__()
+        if self.redirect_sys_stdout and not self._routing:
+            _route_std_streams(True)
+            self._routing = True
         self._running = True
         if self.policy is not None:
             self.policy.enter_cell()
@@ -329,9 +395,9 @@ class Runner:
             self.policy.leave_cell()
         if self.interrupt == "signal":
             signal.setitimer(signal.ITIMER_REAL, 0)
-        if self._redirect is not None:
-            self._redirect.__exit__(None, None, None)
-            self._redirect = None
+        if self._routing:
+            self._routing = False
+            _route_std_streams(False)
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()

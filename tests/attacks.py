@@ -2547,3 +2547,33 @@ def after_cell(received: list[Any]) -> None:
         repr(value)
         if hasattr(value, "__next__"):
             next(value, None)
+
+
+#: Library calls that write to ``sys.stdout``/``sys.stderr`` (or a stream they kept from import
+#: time) instead of where ``print`` goes. Run with ``allowed_imports=LIBRARIES``; an attack works
+#: when ``ESCAPED`` reaches the host's own stdout or stderr (the user's terminal under ``inline``,
+#: the protocol's stream in a worker).
+HOST_OUTPUT: list[tuple[str, str]] = [
+    ("pandas_info", "import pandas as pd\npd.DataFrame({'ESCAPED': [1]}).info()"),
+    (
+        "sympy_vprint",
+        "import sympy\nfrom sympy.physics.vector import vprint\nvprint(sympy.Symbol('ESCAPED'))",
+    ),
+    (
+        "sympy_strategies_debug_kept_stream",
+        "import sympy, sympy.strategies as st\nst.debug(lambda e: e + 1)(sympy.Symbol('ESCAPED'))",
+    ),
+    (
+        "unraisable_error_of_a_generator",  # printed by sys.unraisablehook, to sys.stderr
+        """
+def steps():
+    try:
+        yield 1
+    finally:
+        raise ValueError("ESCAPED")
+left = steps()
+next(left)
+del left
+""",
+    ),
+]

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import json
 import random
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -600,3 +601,87 @@ def test_runs_from_two_threads_take_turns() -> None:
         for thread in threads:
             thread.join(30)
     assert [(ex.error, ex.final_answer) for ex in results] == [(None, 1), (None, 1)]
+
+
+@pytest.mark.parametrize("backend", ["inline", "local"])
+def test_from_import_binds_the_names_before_a_missing_one(backend: str) -> None:
+    with make_sandbox(backend) as sb:
+        ex = sb.run(
+            "try:\n    from math import pi, tau, nope\nexcept ImportError as e:\n"
+            "    error = str(e)\n[round(pi, 2), round(tau, 2), error]"
+        )
+        assert ex.value == [3.14, 6.28, "cannot import name 'nope' from 'math'"]
+        ex = sb.run("from string import ascii_letters, Formatter")
+        assert ex.error is not None and ex.error.startswith(
+            "ImportError: cannot import name 'Formatter' from 'string' ('string.Formatter' is "
+            "not available in the sandbox"
+        )
+        assert sb.run("ascii_letters[:3]").value == "abc"
+
+
+@pytest.mark.parametrize("backend", ["inline", "local"])
+def test_sympy_and_mpmath_as_data_science_code_uses_them(backend: str) -> None:
+    """``from sympy import plot`` imports (calling it refuses), ``mpmath.mp.dps`` is the
+    sandbox's own precision, ``sympy.pprint`` draws with Unicode."""
+    mpmath = pytest.importorskip("mpmath")
+    pytest.importorskip("sympy")
+    with make_sandbox(backend, timeout=30, allowed_imports=["sympy", "mpmath"]) as sb:
+        ex = sb.run(
+            "from sympy import plot, symbols, sqrt, pprint\nx = symbols('x')\npprint(sqrt(x))\n"
+            "try:\n    plot(x)\nexcept PermissionError as e:\n    refused = str(e)\nrefused"
+        )
+        assert (ex.stdout, ex.error) == ("√x\n", None)
+        assert ex.value.startswith("plot(): plots are not available in the sandbox")
+        assert sb.run("import mpmath\nmpmath.mp.dps = 30\nstr(mpmath.sqrt(2))").value == (
+            "1.41421356237309504880168872421"
+        )
+        ex = sb.run(
+            "from mpmath import mp, mpf, workdps\nwith workdps(5):\n    a = str(mpf(1) / 3)"
+        )
+        assert (ex.error, sb.run("a, mp.dps").value) == (None, ("0.33333", 30))
+    assert mpmath.mp.dps == 15  # the host's precision, whatever the sandbox set
+
+
+@pytest.mark.parametrize("backend", ["inline", "local"])
+def test_what_libraries_print_is_in_the_output(backend: str) -> None:
+    pytest.importorskip("pandas")
+    with make_sandbox(backend, timeout=30, allowed_imports=["pandas"]) as sb:
+        ex = sb.run("import pandas as pd\npd.DataFrame({'col': [1, 2]}).info()")
+    assert ex.error is None and "RangeIndex: 2 entries" in ex.stdout and " col " in ex.stdout
+
+
+def test_library_output_of_a_host_thread_stays_on_the_host(
+    sb: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The code's ``sys.stdout`` is per context: the host's other threads print as before."""
+    started, done = threading.Event(), threading.Event()
+
+    def host_prints() -> None:
+        started.wait(5)
+        sys.stdout.write("host line\n")
+        done.set()
+
+    def go() -> None:
+        """Lets the host thread print, and waits for it."""
+        started.set()
+        done.wait(5)
+
+    sb.start({"go": go})
+    thread = threading.Thread(target=host_prints)
+    thread.start()
+    ex = sb.run("go()\nprint('cell line')")
+    thread.join(5)
+    assert ex.stdout == "cell line\n"
+    assert capsys.readouterr().out == "host line\n"
+
+
+def test_a_tool_prints_to_the_hosts_output(sb: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    def chatty() -> int:
+        """Prints on the host, as it would under local."""
+        print("from the tool")
+        return 1
+
+    sb.start({"chatty": chatty})
+    ex = sb.run("print('from the code')\nchatty()")
+    assert (ex.stdout, ex.value) == ("from the code\n", 1)
+    assert capsys.readouterr().out == "from the tool\n"

@@ -22,6 +22,7 @@ import pytest
 from attacks import (
     AFTER_CELL,
     ATTACKS,
+    HOST_OUTPUT,
     LIBRARIES,
     LIBRARY_ATTACKS,
     SANDBOX_SPECIFIC,
@@ -82,6 +83,19 @@ def test_nothing_the_code_left_runs_after_the_cell_inline(code: str) -> None:
     assert ("after", "ESCAPED") not in received
 
 
+@pytest.mark.parametrize("code", [a[1] for a in HOST_OUTPUT], ids=[a[0] for a in HOST_OUTPUT])
+def test_library_output_goes_where_print_goes_inline(
+    code: str, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for library in LIBRARIES:
+        pytest.importorskip(library)
+    monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)  # not pytest's: prints
+    ex = _run_inline(code, allowed_imports=LIBRARIES)
+    host = capfd.readouterr()
+    assert "ESCAPED" not in host.out + host.err
+    assert ex.error is None and "ESCAPED" in ex.stdout, ex
+
+
 _PLAIN_RUNNER = """
 import ast, gc, os, sys
 sys.path.insert(0, sys.argv[1])
@@ -105,16 +119,34 @@ def after_cell_escapes(code):
     return any(p == "after" and isinstance(v, str) and v == "ESCAPED" for p, v in received)
 
 
+def host_output_escapes(code):
+    import tempfile
+    host = tempfile.TemporaryFile()  # the process's own fds 1 and 2, as streams kept at import
+    os.dup2(host.fileno(), 1)
+    os.dup2(host.fileno(), 2)
+    runner = Runner(None)
+    runner.start({})
+    runner.run(code, timeout=5)
+    gc.collect()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    host.seek(0)
+    return b"ESCAPED" in host.read()
+
+
 results = {}
-corpus = [(name, code, False) for name, code in attacks.ATTACKS + attacks.LIBRARY_ATTACKS]
-corpus += [(name, code, True) for name, code in attacks.AFTER_CELL]
-for name, code, after in corpus:
+corpus = [(name, code, "") for name, code in attacks.ATTACKS + attacks.LIBRARY_ATTACKS]
+corpus += [(name, code, "after") for name, code in attacks.AFTER_CELL]
+corpus += [(name, code, "output") for name, code in attacks.HOST_OUTPUT]
+for name, code, kind in corpus:
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # each attack in its own child: poisoning one must not help the next
         os.close(read)
-        if after:
+        if kind == "after":
             escaped = after_cell_escapes(code)
+        elif kind == "output":
+            escaped = host_output_escapes(code)
         else:
             runner = Runner(None)
             runner.start(attacks.TOOLS)
@@ -147,7 +179,7 @@ def plain_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bool]:
     return ast.literal_eval(out.stdout.strip().splitlines()[-1])
 
 
-_ALL = ATTACKS + LIBRARY_ATTACKS + AFTER_CELL
+_ALL = ATTACKS + LIBRARY_ATTACKS + AFTER_CELL + HOST_OUTPUT
 
 
 @pytest.mark.parametrize("name", [a[0] for a in _ALL if a[0] not in SANDBOX_SPECIFIC])

@@ -196,6 +196,11 @@ RULES: dict[str, ModuleRules] = {
     ),
     "pandas": ModuleRules({}, replacements.pandas_module),
     "sympy": ModuleRules({}, replacements.sympy_module),
+    "sympy.strategies.core": ModuleRules({}, replacements.sympy_strategies_module),
+    "mpmath": ModuleRules(
+        {name: "it draws with matplotlib" for name in ("plot", "cplot", "splot")},
+        replacements.mpmath_module,
+    ),
     "io": ModuleRules(
         only=frozenset(
             {"StringIO", "BytesIO", "SEEK_SET", "SEEK_CUR", "SEEK_END", "UnsupportedOperation"}
@@ -298,10 +303,6 @@ PACKAGE_DENY: dict[str, dict[str, str]] = {
         ),
         **dict.fromkeys(("test", "doctest"), "it runs sympy's test suite (files, processes)"),
         **dict.fromkeys(
-            ("plot", "plot_parametric", "plot_implicit", "plot_backends", "textplot"),
-            "it draws with a plotting backend or prints to the host's stdout",
-        ),
-        **dict.fromkeys(
             (
                 "print_ccode",
                 "print_fcode",
@@ -371,6 +372,31 @@ class ModuleView(metaclass=Frozen):
         return f"<module {self.__name__!r}>"
 
 
+class FromImport(metaclass=Frozen):
+    """What ``from m import a, b`` imports from: ``m``'s view, name by name as Python binds them
+    (``a`` and ``b`` are bound before a missing ``c`` fails), a missing name raising
+    ``ImportError``. Not ``AttributeError``: on that the interpreter would look for the name in
+    ``sys.modules`` as ``"m.c"`` itself, and find the real module a view keeps back."""
+
+    __slots__ = ("_sb_view", "_sb_module")
+
+    def __init__(self, view: ModuleView, module: types.ModuleType) -> None:
+        object.__setattr__(self, "_sb_view", view)
+        object.__setattr__(self, "_sb_module", module)
+
+    def __getattr__(self, attr: str) -> Any:
+        view = object.__getattribute__(self, "_sb_view")
+        try:
+            return getattr(view, attr)
+        except AttributeError as exc:
+            module = object.__getattribute__(self, "_sb_module")
+            message = f"cannot import name {attr!r} from {module.__name__!r}"
+            if hasattr(module, attr):  # there, but kept back: say why
+                message += f" ({exc})"
+            error = ImportError(message, name=module.__name__)
+        raise error  # outside the except: no context that holds the real module
+
+
 class ModuleViews:
     """One sandbox's allowed modules, its views of them, and its ``__import__``."""
 
@@ -410,11 +436,7 @@ class ModuleViews:
             raise ImportError(f"import of {name!r} is not allowed; allowed modules: {allowed}")
         __import__(name)
         if fromlist:
-            target = self.view(sys.modules[name])
-            for item in fromlist:
-                if item != "*" and not _resolves(target, item):
-                    raise ImportError(f"cannot import name {item!r} from {name!r}")
-            return target
+            return FromImport(self.view(sys.modules[name]), sys.modules[name])  # type: ignore[return-value]
         target = self.view(sys.modules[top])
         node: Any = target
         for part in name.split(".")[1:]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import keyword
+import sys
 import time
 import types
 import typing
@@ -121,7 +122,57 @@ def sympy_module(guards: Guards, module: types.ModuleType) -> Replacements:
         """Pretty-print ``expr`` to the sandbox's output."""
         guards.namespace.get("print", print)(module.pretty(expr, **settings))
 
-    return {"pprint": pprint, "pretty_print": pprint}
+    plots = {name: _refusing(name, _PLOTS) for name in _PLOT_NAMES if hasattr(module, name)}
+    return {"pprint": pprint, "pretty_print": pprint, **plots}
+
+
+#: sympy's plotting functions: importable (``from sympy import plot`` in code that never calls
+#: it must run), refusing when called.
+_PLOT_NAMES = ("plot", "plot_parametric", "plot_implicit", "plot_backends", "textplot")
+_PLOTS = "plots are not available in the sandbox (they draw with a plotting backend)"
+
+
+def _refusing(name: str, why: str) -> Callable[..., Any]:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(f"{name}(): {why}")
+
+    refuse.__name__ = refuse.__qualname__ = name
+    return refuse
+
+
+def mpmath_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """Contexts of the sandbox's own: ``mpmath.mp`` and ``mpmath.iv`` (and every module-level
+    name bound to them: ``mpf``, ``sqrt``, ``workdps``, ``pi``...) are new contexts, as
+    ``decimal``'s is; the module's are the host's (``mp.dps = 50`` set it for everyone)."""
+    shared_mp, shared_iv = module.mp, module.iv
+    own_mp, own_iv = type(shared_mp)(), type(shared_iv)()
+    for ctx in (own_mp, own_iv):  # the links mpmath's __init__ makes between its contexts
+        ctx._mp, ctx._fp, ctx._iv = own_mp, module.fp, own_iv
+    out: Replacements = {"mp": own_mp, "iv": own_iv}
+    for name in dir(module):
+        if name.startswith("_") or name in out:
+            continue
+        value = getattr(module, name)
+        for shared, own in ((shared_mp, own_mp), (shared_iv, own_iv)):
+            if type(value) is types.MethodType and value.__self__ is shared:
+                out[name] = value.__func__.__get__(own)
+            elif getattr(shared, name, None) is value:
+                out[name] = getattr(own, name)
+            else:
+                continue
+            break
+    return out
+
+
+def sympy_strategies_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """``debug`` printing where ``print`` does: its default stream is the ``sys.stdout`` that
+    was current when sympy was imported (the host's, the user's terminal under ``inline``)."""
+
+    def debug(rule: Any, file: Any = None) -> Any:
+        """Print out the expression before and after each time ``rule`` is used."""
+        return module.debug(rule, sys.stdout if file is None else file)
+
+    return {"debug": debug}
 
 
 def operator_module(guards: Guards, module: types.ModuleType) -> Replacements:
