@@ -9,6 +9,7 @@ agent.run("...").output
 import logging
 
 from codeact.agents import Agent, AsyncRunStream, CodeAgent, RunStream, ToolCallingAgent
+from codeact.batch import arun_batch, run_batch
 from codeact.litellm_model import LiteLLMModel
 from codeact.memory import RunResult, Step
 from codeact.models import (
@@ -54,6 +55,8 @@ logging.getLogger("codeact").addHandler(logging.NullHandler())
 __all__ = [
     "__version__",
     "Agent",
+    "arun_batch",
+    "run_batch",
     "AsyncRunStream",
     "Chat",
     "ChatMessage",
