@@ -59,3 +59,14 @@ with tempfile.TemporaryDirectory() as tmp:
     )
     assert done.returncode == 0 and done.stdout.strip() == "42", (done.stdout, done.stderr)
     print("codeact run --replay in the local sandbox: 42")
+    result.save(Path(tmp, "saved.json"))
+    done = subprocess.run(
+        [bindir / "codeact", "report", "saved.json", "-o", "saved.html"],
+        capture_output=True,
+        text=True,
+        cwd=tmp,
+    )
+    page = Path(tmp, "saved.html").read_text()
+    assert done.returncode == 0 and "What is 40 + 2?" in page, (done.stdout, done.stderr)
+    assert "--tin" in page and "document.querySelectorAll" in page  # the templates shipped
+    print("codeact report: the page carries its CSS and script")

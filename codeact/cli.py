@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("codeact.eval.cli", "evaluate code and tool-calling agents on a suite of tasks"),
     "mcp": ("codeact.mcp.serve", "serve a sandbox (and agents) as MCP tools: codeact mcp serve"),
+    "report": ("codeact.report", "a saved run or chat as one HTML page: codeact report RUN.json"),
 }
 
 
