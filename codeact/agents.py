@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from codeact import blocking, console, prompts
+from codeact import blocking, console, prompts, telemetry
 from codeact.memory import RunResult, Step, ToolUse, scripted_reply
 from codeact.models import (
     RAW_ARGUMENTS_KEY,
@@ -161,7 +161,7 @@ class AsyncRunStream:
         try:
             if self._loop is None:
                 await blocking.run(self._agent._prepare)
-                self._loop = self._agent._loop(self._run)
+                self._loop = self._agent._start(self._run)
             value, error = None, None
             while True:
                 item = _resume(self._loop, value, error)
@@ -266,7 +266,7 @@ class Agent:
     def _drive(self, run: _Run) -> Generator[Step, None, RunResult]:
         """The loop, driven in this thread: ``model.generate``, actions carried out here."""
         self._prepare()
-        loop = self._loop(run)
+        loop = self._start(run)
         value, error = None, None
         try:
             while True:
@@ -285,13 +285,22 @@ class Agent:
         finally:
             loop.close()
 
+    def _start(self, run: _Run) -> Loop:
+        """The loop of ``run``; in an ``invoke_agent`` span when ``codeact.telemetry`` is on."""
+        loop = self._loop(run)
+        return loop if telemetry.tracer is None else telemetry.trace_loop(self, run, loop)
+
     def _perform(self, request: Think | Act) -> Any:
         if isinstance(request, Think):
+            if telemetry.tracer is not None:
+                return telemetry.think(self.model, request.messages, request.options)
             return self.model.generate(request.messages, **request.options)
         return self._execute(request.action)
 
     async def _aperform(self, request: Think | Act) -> Any:
         if isinstance(request, Think):
+            if telemetry.tracer is not None:
+                return await telemetry.athink(self.model, request.messages, request.options)
             return await self.model.agenerate(request.messages, **request.options)
         return await self._aexecute(request.action)
 
@@ -386,7 +395,10 @@ class Agent:
     def _use_tool(self, tool: Tool, arguments: dict[str, Any], call: Callable[[], Any]) -> Any:
         """Make a host tool call for the running step, recording it (and a sub-agent's run)."""
         with _recording(tool, arguments) as use:
-            result = call()
+            if telemetry.tracer is None:
+                result = call()
+            else:
+                result = telemetry.call_tool(tool, arguments, call)
             use.result = _recordable(result)
             return result
 
@@ -395,7 +407,10 @@ class Agent:
     ) -> Any:
         """``_use_tool`` for an async tool call, awaited on the event loop."""
         with _recording(tool, arguments) as use:
-            result = await call()
+            if telemetry.tracer is None:
+                result = await call()
+            else:
+                result = await telemetry.acall_tool(tool, arguments, call)
             use.result = _recordable(result)
             return result
 
@@ -552,7 +567,9 @@ class CodeAgent(Agent):
         return code
 
     def _execute(self, code: str) -> Execution:
-        return self.sandbox.run(code)
+        if telemetry.tracer is None:
+            return self.sandbox.run(code)
+        return telemetry.trace_sandbox_run(self.sandbox_kind, self.sandbox.run, code)
 
     def _observe(self, step: Step, ex: Execution) -> None:
         step.error = ex.error

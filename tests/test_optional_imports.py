@@ -8,7 +8,9 @@ import sys
 
 #: Top-level modules of the extras, and codeact's modules that need them.
 OPTIONAL = {"mcp", "mcp_types", "opentelemetry", "pygments", "jsonschema", "httpx2", "uvicorn"}
-OPTIONAL_CODEACT = {"codeact.mcp", "codeact.telemetry", "codeact.report"}
+#: (``codeact.telemetry`` is loaded: it holds the off switch the loop checks, and imports
+#: OpenTelemetry only when turned on.)
+OPTIONAL_CODEACT = {"codeact.mcp", "codeact.report", "codeact.templates"}
 
 
 def loaded_after(statement: str) -> set[str]:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from typing import Any, Protocol
 
+from codeact import telemetry
 from codeact.memory import RunResult
 from codeact.models import Model, ModelConfigError, ModelError, TokenUsage
 from codeact.teams import checkpoint as checkpoints
@@ -200,10 +201,16 @@ class Conversation:
         it was). A turn that failed is not saved: resuming retries it. Restored turns keep
         their runs without the task text (the conversation up to them, already saved once).
         """
+        if telemetry.tracer is not None:
+            loop = self._loop(task, checkpoint)
+            return telemetry.trace_workflow(self.kind, task, lambda: drive(loop))
         return drive(self._loop(task, checkpoint))
 
     async def arun(self, task: str, *, checkpoint: CheckpointPath | None = None) -> ChatResult:
         """The async twin of ``run``: each turn is the agent's ``arun``."""
+        if telemetry.tracer is not None:
+            loop = self._loop(task, checkpoint)
+            return await telemetry.atrace_workflow(self.kind, task, adrive(loop))
         return await adrive(self._loop(task, checkpoint))
 
     def as_tool(self, name: str, description: str) -> Tool:
