@@ -497,8 +497,11 @@ def _cell_context(namespace: dict[str, Any]) -> contextvars.Context:
     """The context the first cell of ``namespace`` runs in: the caller's context variables, with
     a ``decimal`` context of its own (``getcontext().prec = 2`` must not reach the host's)."""
     context = contextvars.copy_context()
-    decimal = sys.modules.get("decimal")  # not imported yet: the cells create their own anyway
-    if decimal is not None:
+    if "decimal" in sys.modules:  # not imported yet: the cells create their own anyway
+        # Imported, not read from sys.modules: another thread may be importing it right now,
+        # and the import waits for it to finish where sys.modules holds it half made.
+        import decimal
+
         context.run(decimal.setcontext, decimal.Context())
     return context
 
