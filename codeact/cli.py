@@ -172,6 +172,11 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     if args.save:
         result.save(args.save)
+        if view is not None:  # under the closing summary: where the run went, and its page
+            page = os.path.splitext(args.save)[0] + ".html"
+            view.note(
+                f"saved {args.save}; to see it: codeact report {args.save} -o {page}", style="dim"
+            )
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
     else:

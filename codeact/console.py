@@ -212,19 +212,21 @@ class LiveView:
         self.run_finished(depth, result)
 
     def note(self, text: str, depth: int = 0, style: str = "yellow") -> None:
-        """One line of news (a retry, a fallback, a restarted sandbox)."""
+        """One line of news (a retry, a fallback, a restarted sandbox), never wrapped, so that
+        a path or a command in it can be copied."""
         from rich.text import Text
 
-        self._print(Text(text, style=style), depth)
+        self._print(Text(" " * 4 * depth + text, style=style), 0, soft_wrap=True)
 
     # --- internals ------------------------------------------------------------------------
 
-    def _print(self, renderable: Any, depth: int) -> None:
+    def _print(self, renderable: Any, depth: int, soft_wrap: bool = False) -> None:
         from rich.padding import Padding
 
         with self._lock:
             self._stop_spinner()
-            self.console.print(Padding(renderable, (0, 0, 0, 4 * depth)) if depth else renderable)
+            shown = Padding(renderable, (0, 0, 0, 4 * depth)) if depth else renderable
+            self.console.print(shown, soft_wrap=soft_wrap)
             self._show_spinner()
 
     def _show_spinner(self) -> None:

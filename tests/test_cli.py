@@ -55,6 +55,7 @@ def test_run_replays_a_saved_run_with_tools_from_modules(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().startswith("Rome is warmer in July by 6.1 °C")
     assert "step 1" in done.stderr and "observation" in done.stderr  # the live view, on stderr
+    assert f"codeact report {saved} -o {saved.with_suffix('.html')}" in done.stderr
     run = json.loads(saved.read_text())
     assert run["state"] == "success"
     assert run["meta"]["tools"] == ["july_high", "to_fahrenheit"]
