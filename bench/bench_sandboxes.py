@@ -307,6 +307,49 @@ def bench_docker(quick: bool) -> None:
     )
 
 
+# --- local: the OS boundary's cost -----------------------------------------------------------
+
+
+def _without_boundary() -> LocalSandbox:
+    """A local sandbox without the OS boundary (``CODEACT_BWRAP`` empty while it is made)."""
+    import warnings
+
+    saved = os.environ.get("CODEACT_BWRAP")
+    os.environ["CODEACT_BWRAP"] = ""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return LocalSandbox()
+    finally:
+        if saved is None:
+            del os.environ["CODEACT_BWRAP"]
+        else:
+            os.environ["CODEACT_BWRAP"] = saved
+
+
+def bench_boundary(quick: bool) -> None:
+    """Cold start and warm run of ``local`` inside bubblewrap against the same without it."""
+    if LocalSandbox().boundary is None:
+        print("\n== local OS boundary: bubblewrap unavailable, nothing to compare ==")
+        return
+    runs = 200 if quick else 1000
+    cold_runs = 5 if quick else 15
+    print("\n== local OS boundary (bubblewrap) ==")
+    print(f"{'measure':<28}{'bwrap':>11}{'none':>11}{'ratio':>8}")
+    with_b = cold_start(Backend(make=LocalSandbox, raw_round_trip=pipe_echo_round_trip), cold_runs)
+    without = cold_start(
+        Backend(make=_without_boundary, raw_round_trip=pipe_echo_round_trip), cold_runs
+    )
+    print(
+        f"{'cold start (median)':<28}{with_b[0] * 1e3:8.1f} ms{without[0] * 1e3:8.1f} ms"
+        f"{with_b[0] / without[0]:7.2f}x"
+    )
+    ours = round_trip(Backend(make=LocalSandbox, raw_round_trip=lambda n: 1.0), runs)[0]
+    bare = round_trip(Backend(make=_without_boundary, raw_round_trip=lambda n: 1.0), runs)[0]
+    ratio = ours / bare
+    print(f"{'warm run x = 1 (median)':<28}{ours * 1e3:8.3f} ms{bare * 1e3:8.3f} ms{ratio:7.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=[*sorted(BACKENDS), "docker"], action="append")
@@ -317,6 +360,8 @@ def main() -> None:
             bench_docker(args.quick)
         else:
             bench(name, BACKENDS[name], args.quick)
+        if name == "local":
+            bench_boundary(args.quick)
 
 
 if __name__ == "__main__":

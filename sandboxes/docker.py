@@ -73,7 +73,7 @@ from sandboxes.worker import serve_cells
 Supervisor(0, 1, serve_cells, dumpable_cell=True).serve()
 """
 #: The modules the container's worker is made of, in the order they are loaded.
-_WORKER_MODULES = ("supervisor", "worker")
+_WORKER_MODULES = ("_linux", "supervisor", "worker")
 
 
 class DockerSandbox(Sandbox):

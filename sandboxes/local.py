@@ -1,9 +1,15 @@
 """The ``local`` backend (the default): restricted execution in a separate worker process.
 
-The worker is a child of this interpreter with no inherited environment (so no API keys), a
-private temporary working directory, its own session (a terminal's Ctrl-C doesn't reach it), and
-OS limits on address space, file size and core dumps. Code that overruns is interrupted; code that
-won't stop, or a worker that dies, is killed and replaced, so the host never hangs or bloats.
+The worker is a child of this interpreter with no inherited environment (so no API keys), its own
+session (a terminal's Ctrl-C doesn't reach it), and OS limits on address space, file size and core
+dumps. Code that overruns is interrupted; code that won't stop, or a worker that dies, is killed
+and replaced, so the host never hangs or bloats.
+
+Where bubblewrap works, the worker runs inside an OS boundary (``sandboxes.boundary``: no files
+but the Python installation's, read-only, a private tmpfs as its working directory, no network,
+no host processes): code that escapes the policy gains nothing. Where it does not, the worker is
+an ordinary process of the host's user with a private temporary directory, ``boundary`` is
+``None``, and a ``BoundaryWarning`` says so once.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from sandboxes import boundary
 from sandboxes._client import MAX_LINE, ProtocolError, WorkerClient
 from sandboxes.base import (
     DEFAULT_MAX_OUTPUT,
@@ -39,6 +46,7 @@ from sandboxes.base import (
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 _BOOT = f"import sys; sys.path.insert(0, {_PACKAGE_ROOT!r}); import sandboxes.worker as w; w.main()"
 
+_KILL_WAIT = 5.0  # seconds a kill waits for a process to end (one in D state may not)
 #: The worker's whole environment (plus HOME and TMPDIR in its private directory).
 WORKER_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -59,6 +67,8 @@ class LocalSandbox(Sandbox):
 
     Code is interrupted at ``timeout``; a worker that ignores that for ``grace`` more seconds is
     killed and restarted. ``memory_mb`` is the address space the code may add to the worker's.
+    ``boundary`` says what holds beneath the policy: ``"bwrap"`` (the worker runs inside
+    bubblewrap, see ``sandboxes.boundary``) or ``None`` (nothing: an escape runs as you).
     """
 
     def __init__(
@@ -78,7 +88,17 @@ class LocalSandbox(Sandbox):
             "memory_mb": memory_mb,
             "sys_path": [p for p in sys.path if p and os.path.isabs(p)],
         }
-        spawn = functools.partial(_spawn, self._workdir, MAX_LINE + 4 * max_output)
+        bwrap = boundary.executable()
+        self.boundary: str | None = "bwrap" if bwrap and boundary.works(bwrap) else None
+        if bwrap is None:
+            boundary.unavailable("bubblewrap is not installed")
+        elif self.boundary is None:
+            boundary.unavailable(f"{bwrap} cannot make namespaces here")
+        max_line = MAX_LINE + 4 * max_output
+        if bwrap and self.boundary:
+            spawn = functools.partial(_spawn_bounded, bwrap, max_line)
+        else:
+            spawn = functools.partial(_spawn, self._workdir, max_line)
         self._client = WorkerClient(spawn, timeout=timeout, grace=grace, options=options)
         weakref.finalize(self, self._workdir.remove)
 
@@ -100,13 +120,19 @@ class LocalSandbox(Sandbox):
 
     @property
     def pid(self) -> int | None:
-        """The worker's process id while one runs (for diagnostics)."""
+        """The process id of the worker's supervisor, which holds the sandbox's channel (see
+        ``sandboxes.supervisor``), while one runs; for diagnostics."""
         transport = self._client.transport
-        return transport.proc.pid if isinstance(transport, PipeTransport) else None
+        if not isinstance(transport, PipeTransport):
+            return None
+        if self.boundary is None:
+            return transport.proc.pid
+        return _descendant(transport.proc.pid, 2)  # bwrap, its init, the supervisor
 
     @property
     def workdir(self) -> str | None:
-        """The worker's private working directory while it exists."""
+        """The worker's private working directory on the host while it exists (``None`` under
+        the boundary: there it is a tmpfs that only the sandbox sees)."""
         return self._workdir.path
 
     def start(self, tools: Mapping[str, Callable[..., Any]] | None = None) -> None:
@@ -121,29 +147,39 @@ class LocalSandbox(Sandbox):
 
 
 class PipeTransport:
-    """A ``Transport`` over a child process's stdin/stdout pipes.
+    """A ``Transport`` over a child process's stdin/stdout pipes, or the pipes ``fds``
+    (to the worker, from the worker) when the worker has them under other numbers.
 
     Reads are non-blocking with ``poll`` (no threads, no signals), so any thread may use it.
     stderr, if piped, is drained by a daemon thread into a small tail kept for diagnostics.
-    ``on_kill`` runs after the process is killed (e.g. to remove a container).
+    ``on_kill`` runs after the process is killed (e.g. to remove a container). ``pid_namespace``:
+    the process's first child is the init of a pid namespace holding the worker (``bwrap``'s);
+    ``kill`` kills it and returns once the kernel has ended every process in it, or after
+    ``_KILL_WAIT`` seconds if one hangs in the kernel.
     """
 
     def __init__(
         self,
         proc: subprocess.Popen[bytes],
         *,
+        fds: tuple[int, int] | None = None,
         max_line: int = MAX_LINE,
         write_timeout: float = 10.0,
         stderr_limit: int = 8_000,
         on_kill: Callable[[], None] | None = None,
+        pid_namespace: bool = False,
     ) -> None:
-        assert proc.stdin is not None and proc.stdout is not None
         self.proc = proc
+        self.pid_namespace = pid_namespace
+        self._init: int | None = None  # a pidfd of the namespace's init, once it was killed
         self.max_line = max_line
         self.write_timeout = write_timeout
         self._on_kill = on_kill
-        self._in = proc.stdin.fileno()
-        self._out = proc.stdout.fileno()
+        self._fds = fds
+        if fds is None:
+            assert proc.stdin is not None and proc.stdout is not None
+            fds = (proc.stdin.fileno(), proc.stdout.fileno())
+        self._in, self._out = fds
         os.set_blocking(self._in, False)
         os.set_blocking(self._out, False)
         self._buf = bytearray()
@@ -200,10 +236,17 @@ class PipeTransport:
         proc = self.proc
         self.abort()
         with self._reaping, contextlib.suppress(subprocess.TimeoutExpired):  # D state: move on
-            proc.wait(timeout=10)
+            proc.wait(timeout=_KILL_WAIT)
+        init, self._init = self._init, None
+        if init is not None:  # readable once the init, and so all of its namespace, has ended
+            select.select([init], [], [], _KILL_WAIT)
+            os.close(init)
         for stream in (proc.stdin, proc.stdout):
             if stream is not None:
                 stream.close()
+        fds, self._fds = self._fds, None
+        for fd in fds or ():
+            os.close(fd)
         if self._drain is not None:
             self._drain.join(timeout=1)
             if not self._drain.is_alive() and proc.stderr is not None:
@@ -219,6 +262,8 @@ class PipeTransport:
         with self._reaping:  # not reaped yet, so the pid can't have been reused
             if proc.poll() is not None:
                 return
+            if self.pid_namespace and self._init is None:
+                self._init = _kill_child(proc.pid)
             try:
                 if os.getpgid(proc.pid) == proc.pid:  # its own group: take any children along
                     os.killpg(proc.pid, signal.SIGKILL)
@@ -232,6 +277,8 @@ class PipeTransport:
         with self._reaping, contextlib.suppress(subprocess.TimeoutExpired):  # may be exiting
             self.proc.wait(timeout=1)
         code = self.proc.poll()
+        if code is not None and 128 < code < 160:  # what bwrap and the supervisor report
+            code = 128 - code
         if code is None:
             reason = "still running"
         elif code < 0:
@@ -298,3 +345,58 @@ def _spawn(workdir: _Workdir, max_line: int) -> PipeTransport:
     except OSError as exc:
         raise SandboxError(f"cannot start the sandbox worker with {sys.executable}: {exc}") from exc
     return PipeTransport(proc, max_line=max_line)
+
+
+def _spawn_bounded(bwrap: str, max_line: int) -> PipeTransport:
+    """A worker inside the boundary, its channel on two pipes passed as extra descriptors: the
+    supervisor is then the only process inside that holds them (bwrap's own init closes them)."""
+    env = {**WORKER_ENV, "HOME": boundary.workdir(), "TMPDIR": boundary.workdir()}
+    to_worker, worker_in = os.pipe()[::-1]
+    worker_out, from_worker = os.pipe()[::-1]
+    boot = _BOOT.replace("w.main()", f"w.main({worker_in}, {worker_out}, private=True)")
+    argv = [os.path.realpath(sys.executable), "-I", "-B", "-c", boot]
+    try:
+        proc = boundary.popen(
+            boundary.wrap(argv, env, bwrap),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            pass_fds=(worker_in, worker_out),
+            cwd="/",
+            env={"PATH": WORKER_ENV["PATH"]},
+            start_new_session=True,
+        )
+    except OSError as exc:
+        os.close(to_worker)
+        os.close(from_worker)
+        raise SandboxError(f"cannot start the sandbox worker with {bwrap}: {exc}") from exc
+    finally:
+        os.close(worker_in)
+        os.close(worker_out)
+    return PipeTransport(proc, fds=(to_worker, from_worker), max_line=max_line, pid_namespace=True)
+
+
+def _kill_child(pid: int) -> int | None:
+    """SIGKILL the first child of ``pid`` (which must not be reaped meanwhile); a pidfd of it
+    (Linux 5.3+), or ``None``."""
+    child = _descendant(pid, 1)
+    if child is None:
+        return None
+    try:
+        pidfd = os.pidfd_open(child)
+    except (AttributeError, OSError):
+        pidfd = None
+    with contextlib.suppress(OSError):
+        os.kill(child, signal.SIGKILL)
+    return pidfd
+
+
+def _descendant(pid: int, depth: int) -> int | None:
+    """The first process ``depth`` generations below ``pid`` (Linux), or ``None``."""
+    for _ in range(depth):
+        try:
+            task = f"/proc/{pid}/task/{pid}/children"
+            pid = int(Path(task).read_text().split()[0])
+        except (OSError, IndexError, ValueError):
+            return None
+    return pid

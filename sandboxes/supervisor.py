@@ -30,22 +30,22 @@ a socket of its own. The supervisor relays between them (one JSON object per lin
   container's init) also kills every process but the child after each run, before it forwards
   the run's answer.
 
-Standard library only (it runs in any image with ``python3``); the Linux calls go through
-``ctypes`` and are skipped where they do not exist.
+Standard library only (it runs in any image with ``python3``); the Linux calls
+(``sandboxes._linux``) are skipped where they do not exist.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import select
 import signal
 import socket
-import sys
 from collections.abc import Callable
 from typing import Any
+
+from sandboxes import _linux
 
 #: Longest line the child may send (its values are capped far below this).
 MAX_LINE = 16 * 2**20
@@ -54,18 +54,6 @@ ANSWERS = {"start": ("ready", "error"), "run": ("done",)}
 CHILD_FD = 3  # the child's end of its socket, in the child
 _STDERR_KEPT = 2000  # bytes of the child's stderr kept for the report of its end
 _TOOL_RESULT = b'{"op":"tool_result"'  # how the host starts tool results: forwarded unparsed
-
-CLONE_NEWNS = 0x00020000
-CLONE_NEWUTS = 0x04000000
-CLONE_NEWIPC = 0x08000000
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWPID = 0x20000000
-CLONE_NEWNET = 0x40000000
-_PR_SET_PDEATHSIG = 1
-_PR_SET_DUMPABLE = 4
-_PR_CAPBSET_DROP = 24
-_PR_SET_NO_NEW_PRIVS = 38
-_LAST_CAP = 63
 
 
 class OutOfTurn(Exception):
@@ -76,11 +64,13 @@ class Supervisor:
     """Serves the host on ``host_in``/``host_out`` by running cells in a child process.
 
     ``cell(fd)`` is the child's program: it serves requests on socket ``fd`` and never returns.
-    ``namespaces`` are ``CLONE_NEW*`` flags wanted beyond the child's own user and pid
-    namespaces, and ``setup()`` runs once they exist, before the child is forked (to mount its
-    file system, say). When the kernel refuses them the child runs without any, and
-    ``isolated`` is ``False``. ``dumpable_cell`` leaves the child dumpable (in a container,
-    where the code runs unrestricted and reads its own ``/proc/self``).
+    ``namespaces`` are ``CLONE_NEW*`` flags wanted beyond a user and pid namespace of the
+    child's own, and ``prepare()`` runs in the child once it has them, before it drops its
+    privileges (to mount its own file system, say); when the kernel refuses them that is an
+    ``OSError``, before anything is forked. Without ``namespaces`` a refusal only means the child
+    has no user and pid namespace of its own, and ``isolated`` is ``False``. ``dumpable_cell``
+    leaves the child dumpable (in a container, where the code runs unrestricted and reads its
+    own ``/proc/self``).
     """
 
     def __init__(
@@ -90,16 +80,17 @@ class Supervisor:
         cell: Callable[[int], None],
         *,
         namespaces: int = 0,
-        setup: Callable[[], None] | None = None,
+        prepare: Callable[[], None] | None = None,
         dumpable_cell: bool = False,
     ) -> None:
         self.host_in, self.host_out = host_in, host_out
         self._cell = cell
+        self._prepare = prepare
         self._dumpable_cell = dumpable_cell
-        set_dumpable(False)  # before the fork: the child starts non-dumpable too
-        self.isolated = unshare(CLONE_NEWUSER | CLONE_NEWPID | namespaces)
-        if self.isolated and setup is not None:
-            setup()
+        _linux.set_dumpable(False)  # before the fork: the child starts non-dumpable too
+        self.isolated = _linux.unshare(_linux.CLONE_NEWUSER | _linux.CLONE_NEWPID | namespaces)
+        if namespaces and not self.isolated:
+            raise OSError("the kernel refused the sandbox namespaces of its own")
         self._init = os.getpid() == 1
         self.child, self._sock, self._err = self._spawn()
         self._status: int | None = None  # the child's wait status, once reaped
@@ -203,15 +194,17 @@ class Supervisor:
         pid = os.fork()
         if pid == 0:  # the child: only its own fds, no privileges, then the cells
             try:
-                _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+                _linux.prctl(_linux.PR_SET_PDEATHSIG, signal.SIGKILL)
                 os.setsid()
                 devnull = os.open(os.devnull, os.O_RDWR)
                 for fd, target in ((devnull, 0), (devnull, 1), (err_w, 2), (child_sock, CHILD_FD)):
                     os.dup2(fd, target)
                 os.closerange(CHILD_FD + 1, _max_fd())
-                drop_privileges()
+                if self.isolated and self._prepare is not None:
+                    self._prepare()
+                _linux.drop_privileges()
                 if self._dumpable_cell:
-                    set_dumpable(True)
+                    _linux.set_dumpable(True)
                 self._cell(CHILD_FD)
             finally:
                 os._exit(70)
@@ -379,67 +372,3 @@ def _pidfd(pid: int) -> int | None:
         return os.pidfd_open(pid)
     except (AttributeError, OSError):
         return None
-
-
-# --- Linux process controls, through ctypes ---------------------------------------------------
-
-_libc: Any = None
-
-
-def _load_libc() -> Any:
-    global _libc
-    if _libc is None:
-        _libc = False
-        if sys.platform.startswith("linux"):
-            with contextlib.suppress(OSError):
-                _libc = ctypes.CDLL(None, use_errno=True)
-    return _libc or None
-
-
-def _prctl(option: int, arg: int) -> bool:
-    libc = _load_libc()
-    return libc is not None and libc.prctl(option, arg, 0, 0, 0) == 0
-
-
-def set_dumpable(dumpable: bool) -> bool:
-    """Make this process (non-)dumpable: a non-dumpable process cannot be ptraced, nor its
-    ``/proc/<pid>/mem``, ``environ`` or ``fd`` opened, by anyone without ``CAP_SYS_PTRACE``."""
-    return _prctl(_PR_SET_DUMPABLE, int(dumpable))
-
-
-def unshare(flags: int) -> bool:
-    """Move this process into new namespaces (``CLONE_NEW*``), its uid and gid mapped to
-    themselves in a new user namespace; ``False``, nothing changed, when the kernel refuses.
-    A new pid namespace holds the children forked afterwards."""
-    libc = _load_libc()
-    if libc is None:
-        return False
-    uid, gid = os.geteuid(), os.getegid()
-    if libc.unshare(flags) != 0:
-        return False
-    if flags & CLONE_NEWUSER:
-        maps = (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1"))
-        for name, text in maps:
-            with open(f"/proc/self/{name}", "w") as f:
-                f.write(text)
-    return True
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_uint32) for name in ("effective", "permitted", "inheritable")]
-
-
-def drop_privileges() -> None:
-    """No capabilities, none to regain: empty bounding set, capability sets and
-    ``no_new_privs`` (what a new user namespace granted goes; a setuid binary grants nothing)."""
-    libc = _load_libc()
-    if libc is None:
-        return
-    for cap in range(_LAST_CAP + 1):
-        libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)  # fails harmlessly past the kernel's last
-    libc.capset(ctypes.byref(_CapHeader(0x20080522, 0)), (_CapData * 2)())  # version 3
-    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)

@@ -548,6 +548,7 @@ _FSIZE_LIMIT = 64 * 2**20  # largest file the code may write (it has no `open` w
 # importing numpy maps ~80 MB and its first matrix product reserves ~40 MB more, mostly untouched.
 _LIBRARY_ALLOWANCE = 128 * 2**20
 _limits_applied = False
+_statm: int | None = None  # a descriptor of /proc/self/statm, kept where /proc is hidden
 
 
 class _Channel:
@@ -656,10 +657,33 @@ def _tool_stub(channel: _Channel, name: str, doc: str) -> Callable[..., Any]:
 def _address_space() -> int | None:
     """This process's current virtual memory size in bytes (Linux), the base for RLIMIT_AS."""
     try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        if _statm is not None:  # /proc is hidden: read through the descriptor kept for this
+            text = os.pread(_statm, 200, 0).decode()
+        else:
+            with open("/proc/self/statm") as f:
+                text = f.read()
+        return int(text.split()[0]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _private_files() -> None:
+    """The cell process's own files under an OS boundary, in its own mount namespace: a fresh
+    tmpfs as its working directory (``$TMPDIR``, normally ``/tmp``) and ``/dev/shm``, and an
+    empty, read-only ``/proc``, which would otherwise list every process under the same boundary
+    (other sandboxes' included). Its memory size stays readable through a descriptor opened
+    before ``/proc`` went."""
+    from sandboxes import _linux
+
+    global _statm
+    workdir = os.environ.get("TMPDIR") or "/tmp"
+    _statm = os.open("/proc/self/statm", os.O_RDONLY)
+    for path, size in ((workdir, "64m"), ("/dev/shm", "16m")):
+        if not _linux.mount_tmpfs(path, f"size={size},mode=1777"):
+            raise OSError(f"cannot mount a private {path}")
+    if not _linux.mount_tmpfs("/proc", "size=4k,mode=555", read_only=True):
+        raise OSError("cannot hide /proc")
+    os.chdir(workdir)
 
 
 def _apply_limits(memory_mb: int | None) -> None:
@@ -792,11 +816,19 @@ def _reap_children() -> None:
             pass
 
 
-def main() -> None:
-    """The worker program on stdin/stdout: a supervisor, with the cells in its child."""
+def main(host_in: int = 0, host_out: int = 1, *, private: bool = False) -> None:
+    """The worker program on ``host_in``/``host_out`` (stdin and stdout): a supervisor, with the
+    cells in its child. ``private``: the child gets namespaces of its own for its files, IPC,
+    host name and network too (``_private_files``), as it does under the ``local`` backend's
+    OS boundary (``OSError`` when the kernel refuses them)."""
+    from sandboxes import _linux
     from sandboxes.supervisor import Supervisor
 
-    Supervisor(0, 1, serve_cells).serve()
+    if not private:
+        Supervisor(host_in, host_out, serve_cells).serve()
+    Supervisor(
+        host_in, host_out, serve_cells, namespaces=_linux.PRIVATE, prepare=_private_files
+    ).serve()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,10 @@
 ``@pytest.mark.docker`` tests need a reachable Docker engine and the image named by
 ``$CODEACT_DOCKER_IMAGE`` (``.ci/docker-setup.sh`` provides both). Without them they skip, except
 under ``CODEACT_REQUIRE_DOCKER=1`` (CI), where they fail and say why.
+
+``@pytest.mark.bwrap`` tests need the ``local`` backend's OS boundary (bubblewrap that can make
+user namespaces here). Without it they skip, except under ``CI=true`` or
+``CODEACT_REQUIRE_BWRAP=1``, where they fail and say why.
 """
 
 from __future__ import annotations
@@ -34,7 +38,28 @@ def docker_unavailable() -> str | None:
     return None
 
 
+@functools.cache
+def bwrap_unavailable() -> str | None:
+    """Why the OS boundary cannot be used here, or ``None`` when it can."""
+    from sandboxes import boundary
+
+    bwrap = boundary.executable()
+    if bwrap is None:
+        return "bubblewrap is not installed (apt-get install bubblewrap)"
+    if not boundary.works(bwrap):
+        return f"{bwrap} cannot make the sandbox's namespaces here (user namespaces disabled?)"
+    return None
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("bwrap") is not None:
+        reason = bwrap_unavailable()
+        if reason is not None and (
+            os.environ.get("CI") == "true" or os.environ.get("CODEACT_REQUIRE_BWRAP") == "1"
+        ):
+            pytest.fail(f"CI=true or CODEACT_REQUIRE_BWRAP=1 but {reason}", pytrace=False)
+        if reason is not None:
+            pytest.skip(reason)
     if item.get_closest_marker("docker") is None:
         return
     reason = docker_unavailable()

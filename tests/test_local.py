@@ -14,14 +14,17 @@ import tempfile
 import textwrap
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from processes import cell_process
 
 from sandboxes import Execution, make_sandbox
 from sandboxes._client import MAX_DEPTH, WorkerClient
+from sandboxes.boundary import BoundaryWarning
 from sandboxes.local import LocalSandbox, PipeTransport
 
 
@@ -211,8 +214,15 @@ def test_worker_environment_has_no_host_variables(monkeypatch: pytest.MonkeyPatc
     assert b"OPENBLAS_NUM_THREADS=1" in environ
 
 
-def test_worker_runs_in_a_private_temp_dir_removed_on_close() -> None:
-    sandbox = LocalSandbox()
+def test_without_a_boundary_the_worker_runs_in_a_private_temp_dir_removed_on_close(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CODEACT_BWRAP", "")
+    monkeypatch.delenv("CODEACT_REQUIRE_BWRAP", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BoundaryWarning)
+        sandbox = LocalSandbox()
+    assert sandbox.boundary is None
     sandbox.start()
     cwd = os.readlink(f"/proc/{sandbox.pid}/cwd")
     assert cwd == sandbox.workdir
@@ -221,8 +231,11 @@ def test_worker_runs_in_a_private_temp_dir_removed_on_close() -> None:
     assert not os.path.exists(cwd)
 
 
-def test_worker_runs_in_its_own_session(sb: LocalSandbox) -> None:
-    assert os.getsid(sb.pid) == sb.pid != os.getsid(0)
+def test_worker_runs_in_sessions_of_its_own(sb: LocalSandbox) -> None:
+    assert sb.pid is not None
+    assert os.getsid(sb.pid) != os.getsid(0)
+    cell = cell_process(sb.pid)
+    assert os.getsid(cell) == cell
 
 
 # --- limits and recovery ------------------------------------------------------------------------
@@ -361,7 +374,7 @@ def test_dropping_the_sandbox_kills_its_worker() -> None:
     del sandbox
     gc.collect()
     assert not _alive(pid)
-    assert not os.path.exists(workdir)
+    assert workdir is None or not os.path.exists(workdir)
 
 
 def test_host_exit_leaves_no_worker_behind() -> None:

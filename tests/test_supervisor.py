@@ -15,9 +15,9 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from processes import alive, cell_process, wait_gone, with_marker
 
 import sandboxes._client
 from sandboxes.local import LocalSandbox
@@ -34,35 +34,6 @@ def escaped() -> Iterator[LocalSandbox]:
     with _unrestricted(timeout=5, grace=1) as sandbox:
         sandbox.start()
         yield sandbox
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def _wait_gone(pid: int, limit: float = 10) -> bool:
-    deadline = time.monotonic() + limit
-    while _alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
-def _with_marker(marker: str) -> list[int]:
-    """Pids of the processes whose command line holds ``marker``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
-                    found.append(int(entry))
-            except OSError:
-                pass
-    return [pid for pid in found if pid != os.getpid() and _alive(pid)]
 
 
 _FORGE = textwrap.dedent(
@@ -82,7 +53,7 @@ def test_a_thread_left_by_a_cell_cannot_answer_the_next_run(escaped: LocalSandbo
     supervisor = escaped.pid
     assert supervisor is not None
     assert escaped.run(_FORGE.format(delay=0.3, run_id=3)).error is None
-    assert _wait_gone(supervisor), "the supervisor let the child speak out of turn"
+    assert wait_gone(supervisor), "the supervisor let the child speak out of turn"
     ex = escaped.run("print('the next run')")
     assert "FORGED" not in ex.stdout
     assert ex.error is not None and ex.error.startswith("SandboxRestarted")
@@ -94,7 +65,7 @@ def test_a_second_answer_in_one_run_ends_the_worker(escaped: LocalSandbox) -> No
     supervisor = escaped.pid
     assert supervisor is not None
     first = escaped.run(_FORGE.format(delay=0, run_id=2) + "time.sleep(0.2)")
-    assert _wait_gone(supervisor)
+    assert wait_gone(supervisor)
     second = escaped.run("1 + 1")
     # Ended while the run was pending (both answers read at once) or right after it.
     assert "broke the protocol" in f"{first.error} {second.error}"
@@ -102,69 +73,71 @@ def test_a_second_answer_in_one_run_ends_the_worker(escaped: LocalSandbox) -> No
 
 
 def test_the_code_never_sees_a_nonce(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The code scans all of its process's memory: the run's nonces are not in it, though a
-    token that did cross (a tool's result) is."""
+    """All of the cell process's memory, read from the host, holds none of the runs' nonces,
+    though a token that did cross (a tool's result) is there."""
     token = "codeact-nonce-" + secrets.token_hex(8)
     marker = "codeact-marker-" + secrets.token_hex(8)
     counter = iter(range(10**6))
     monkeypatch.setattr(sandboxes._client, "_nonce", lambda: f"{token}-{next(counter)}")
-
-    def needle(text: str) -> tuple[bytes, bytes]:  # the tail masked: the scan never builds it
-        head, tail = text.encode()[:15], text.encode()[15:]
-        return head, bytes(b ^ 0x5A for b in tail)
-
-    scan = textwrap.dedent(
-        """
-        import ctypes
-        ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # dumpable again, so /proc/self/mem opens
-        def occurrences(head, masked):
-            found = 0
-            with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
-                for line in maps:
-                    span, perms = line.split()[:2]
-                    if "r" not in perms:
-                        continue
-                    lo, hi = (int(x, 16) for x in span.split("-"))
-                    try:
-                        mem.seek(lo)
-                        data = mem.read(hi - lo)
-                    except (OSError, OverflowError, ValueError):
-                        continue
-                    at = data.find(head)
-                    while at >= 0:
-                        tail = data[at + len(head) : at + len(head) + len(masked)]
-                        found += bytes(b ^ 0x5A for b in tail) == masked
-                        at = data.find(head, at + 1)
-            return found
-        """
-    )
     with _unrestricted(timeout=30) as sandbox:
         sandbox.start({"marker": lambda: marker})
-        assert sandbox.run(scan + "\nseen = marker()").error is None
-        ex = sandbox.run(f"occurrences(*{needle(marker)!r}), occurrences(*{needle(token)!r})")
-    assert ex.error is None
-    marker_hits, nonce_hits = ex.value
-    assert marker_hits > 0
-    assert nonce_hits == 0
+        assert sandbox.run("seen = marker()").error is None
+        for _ in range(3):
+            sandbox.run("1 + 1")
+        assert sandbox.pid is not None
+        cell = cell_process(sandbox.pid)
+        found = _memory_holds(cell, marker.encode()), _memory_holds(cell, token.encode())
+        supervisor_knows = _memory_holds(sandbox.pid, token.encode())
+    assert found == (True, False)
+    assert supervisor_knows  # the scan does find nonces where they are
+
+
+def _memory_holds(pid: int, needle: bytes) -> bool:
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            span, perms = line.split()[:2]
+            if "r" not in perms:
+                continue
+            lo, hi = (int(x, 16) for x in span.split("-"))
+            try:
+                mem.seek(lo)
+                if needle in mem.read(hi - lo):
+                    return True
+            except (OSError, OverflowError, ValueError):
+                continue
+    return False
 
 
 def test_the_code_holds_none_of_the_hosts_descriptors(escaped: LocalSandbox) -> None:
+    """Every descriptor the code's process has open, found by ``fstat`` (``/proc`` may be
+    hidden): /dev/null, its stderr pipe and its own socket, none of the host's pipes."""
     transport = escaped._client.transport
     assert transport is not None
-    proc = transport.proc  # type: ignore[attr-defined]
-    host_pipes = {f"pipe:[{os.fstat(s.fileno()).st_ino}]" for s in (proc.stdin, proc.stdout)}
-    host_pipes.add(f"pipe:[{os.fstat(proc.stderr.fileno()).st_ino}]")
+    host_pipes = {os.fstat(fd).st_ino for fd in (transport._in, transport._out)}  # type: ignore[attr-defined]
     ex = escaped.run(
-        "import os\n"
-        "fds = sorted(int(fd) for fd in os.listdir('/proc/self/fd'))\n"
-        "{fd: os.readlink(f'/proc/self/fd/{fd}') for fd in fds[:-1]}"
+        "import os, stat\n"
+        "def kind(st):\n"
+        "    if stat.S_ISCHR(st.st_mode):\n"
+        "        return 'null' if st.st_rdev == os.stat('/dev/null').st_rdev else 'char'\n"
+        "    if stat.S_ISSOCK(st.st_mode):\n"
+        "        return 'socket'\n"
+        "    return 'pipe' if stat.S_ISFIFO(st.st_mode) else 'other'\n"
+        "found = {}\n"
+        "for fd in range(4096):\n"
+        "    try:\n"
+        "        st = os.fstat(fd)\n"
+        "    except OSError:\n"
+        "        continue\n"
+        "    found[fd] = [kind(st), st.st_ino]\n"
+        "found"
     )
     assert ex.error is None
-    links = {int(fd): link for fd, link in ex.value.items()}
-    assert links[0] == links[1] == "/dev/null"
-    assert links[3].startswith("socket:")
-    assert not host_pipes & set(links.values())
-    assert set(links) == {0, 1, 2, 3}  # and listdir's own, left out
+    found = {int(fd): (kind, inode) for fd, (kind, inode) in ex.value.items()}
+    expected = {0: "null", 1: "null", 2: "pipe", 3: "socket"}
+    if escaped.boundary:
+        expected[4] = "other"  # its own /proc/self/statm, kept for the memory limit
+    assert {fd: kind for fd, (kind, _) in found.items()} == expected
+    assert not host_pipes & {inode for _, inode in found.values()}
 
 
 def test_the_code_cannot_reach_the_supervisor(escaped: LocalSandbox) -> None:
@@ -197,7 +170,7 @@ def test_the_code_cannot_reach_the_supervisor(escaped: LocalSandbox) -> None:
     outcomes = ex.value
     assert outcomes.pop("ptrace") == -1
     assert "worked" not in outcomes.values(), outcomes
-    assert _alive(supervisor)
+    assert alive(supervisor)
     assert escaped.run("1 + 1").value == 2
 
 
@@ -216,13 +189,13 @@ def test_a_setsid_daemon_dies_with_the_sandbox() -> None:
     with _unrestricted(timeout=10) as sandbox:
         assert sandbox.run(_DAEMON.format(marker=marker)).error is None
         deadline = time.monotonic() + 10
-        while not _with_marker(marker):
+        while not with_marker(marker):
             assert time.monotonic() < deadline, "the daemon did not start"
             time.sleep(0.05)
-        (daemon,) = _with_marker(marker)
+        (daemon,) = with_marker(marker)
         assert sandbox.run("1 + 1").value == 2  # it outlives its cell
-        assert _alive(daemon)
-    assert _wait_gone(daemon), "the daemon survived close()"
+        assert alive(daemon)
+    assert wait_gone(daemon), "the daemon survived close()"
 
 
 def test_close_is_bounded_whatever_the_code_left_behind() -> None:
@@ -260,9 +233,9 @@ def test_close_is_bounded_whatever_the_code_left_behind() -> None:
     runner.join(10)
     assert not runner.is_alive()
     assert took < 10, f"close() took {took:.1f} s"
-    assert _wait_gone(supervisor)
+    assert wait_gone(supervisor)
     deadline = time.monotonic() + 10
-    while _with_marker(marker):
+    while with_marker(marker):
         assert time.monotonic() < deadline, "the daemon survived close()"
         time.sleep(0.05)
 
