@@ -8,16 +8,19 @@ agent.run("...").output
 
 import logging
 
-from codeact.agents import Agent, AsyncRunStream, CodeAgent, RunStream, ToolCallingAgent
+from codeact.agents import Agent, AsyncRunStream, RunStream
+from codeact.approval import Action, ConsoleApprover
 from codeact.batch import arun_batch, run_batch
+from codeact.code_agent import CodeAgent
 from codeact.litellm_model import LiteLLMModel
-from codeact.memory import RunResult, Step
+from codeact.memory import Refusal, RunResult, Step, ToolUse
 from codeact.models import (
     ChatMessage,
     Model,
     ModelConfigError,
     ModelError,
     ScriptedModel,
+    TokenDelta,
     TokenUsage,
     ToolCall,
 )
@@ -44,6 +47,7 @@ from codeact.teams import (
     fan_out,
     sequential_chats,
 )
+from codeact.tool_agent import ToolCallingAgent
 from codeact.tools import Tool, ToolError, tool
 
 __version__ = "0.2.0"
@@ -54,12 +58,14 @@ logging.getLogger("codeact").addHandler(logging.NullHandler())
 
 __all__ = [
     "__version__",
+    "Action",
     "Agent",
     "arun_batch",
     "run_batch",
     "AsyncRunStream",
     "Chat",
     "ChatMessage",
+    "ConsoleApprover",
     "ChatResult",
     "FanOut",
     "GroupChat",
@@ -85,14 +91,17 @@ __all__ = [
     "Model",
     "ModelConfigError",
     "ModelError",
+    "Refusal",
     "RunResult",
     "RunStream",
     "ScriptedModel",
     "Step",
+    "TokenDelta",
     "TokenUsage",
     "Tool",
     "ToolCall",
     "ToolCallingAgent",
+    "ToolUse",
     "ToolError",
     "tool",
 ]

@@ -37,14 +37,6 @@ class Action:
         return f"{self.tool}({json.dumps(self.arguments, ensure_ascii=False, default=repr)})"
 
 
-@dataclass
-class Refusal:
-    """An action that was not run: what it was (code, or a tool call) and the reason given."""
-
-    action: str
-    reason: str
-
-
 Approve = Callable[[Action], "bool | str"]
 
 REFUSED = "The action was refused by the user and did not run."
@@ -72,8 +64,9 @@ def refusal_reason(approve: Approve | None, action: Action) -> str | None:
 
 
 class ConsoleApprover:
-    """Asks at the terminal before each action: ``y`` runs it, ``n`` refuses, anything else
-    refuses with what was typed as the reason for the model. End of input refuses.
+    """Asks at the terminal before each action: ``y`` runs it, ``n`` (or nothing) refuses,
+    anything else refuses with what was typed as the reason for the model. End of input
+    refuses.
 
     ``ask`` reads one answer (default ``input``); ``console`` is the rich console to show the
     action on (default: a new one on stdout).

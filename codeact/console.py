@@ -34,6 +34,7 @@ _ACTIVE: contextvars.ContextVar[tuple[LiveView, int] | None] = contextvars.Conte
     "codeact_live_view", default=None
 )
 _MAX_OBSERVATION_LINES = 40
+_STREAMED_LINES = 12  # of a reply still being written, the last lines are shown
 _LOGGERS = ("codeact", "sandboxes")  # whose warnings (retries, restarts) the view shows
 
 
@@ -107,8 +108,14 @@ class LiveView:
         self.console = console
         self._lock = threading.RLock()
         self._live: Any = None  # the spinner of the innermost waiting step, if any
-        self._waiting: list[tuple[str, float, int]] = []  # (what, since, depth), innermost last
+        self._waiting: list[_Wait] = []  # innermost last
         self._log_handler: _RetryLines | None = None
+
+    @property
+    def live(self) -> bool:
+        """Whether this view redraws as things happen (a terminal): it then shows the model's
+        tokens as they arrive, and runs stream them for it."""
+        return self.console.is_terminal and not self.console.is_jupyter
 
     # --- what the loop calls --------------------------------------------------------------
 
@@ -150,8 +157,20 @@ class LiveView:
     def wait(self, what: str, depth: int) -> None:
         """Show a spinner with the elapsed time until the next line is printed."""
         with self._lock:
-            self._waiting.append((what, time.monotonic(), depth))
+            self._waiting.append(_Wait(what, time.monotonic(), depth))
             self._show_spinner()
+
+    def delta(self, depth: int, delta: Any) -> None:
+        """A piece of the model's reply (a ``TokenDelta``): shown under the spinner as it
+        arrives, until the step is printed whole."""
+        with self._lock:
+            waiting = next((w for w in reversed(self._waiting) if w.depth == depth), None)
+            if waiting is None:
+                return
+            if delta.kind == "restart":
+                waiting.text = ""
+            elif delta.kind != "reasoning":
+                waiting.text += delta.text
 
     def done_waiting(self) -> None:
         with self._lock:
@@ -165,6 +184,11 @@ class LiveView:
         from rich.text import Text
 
         self.done_waiting()
+        if step.kind == "plan":
+            plan = Panel(Text(step.model_output or ""), title="plan", title_align="left")
+            for part in (plan, Text(_figures(step), style="dim")):
+                self._print(part, depth)
+            return
         parts: list[Any] = []
         thought = _thought(step)
         if thought:
@@ -175,8 +199,8 @@ class LiveView:
         for use in step.tool_uses:
             parts.append(Text(_tool_line(use), style="red dim" if use.error else "dim"))
         observation = _clip_lines(step.observation, _MAX_OBSERVATION_LINES)
-        style = "red" if step.error else "green"
-        title = "error" if step.error else "observation"
+        style = "red" if step.error else "yellow" if step.refusals else "green"
+        title = "error" if step.error else "refused" if step.refusals else "observation"
         parts.append(Panel(Text(observation), title=title, title_align="left", border_style=style))
         parts.append(Text(_figures(step), style="dim"))
         for part in parts:
@@ -186,7 +210,7 @@ class LiveView:
         from rich.text import Text
 
         with self._lock:
-            self._waiting = [w for w in self._waiting if w[2] < depth]
+            self._waiting = [w for w in self._waiting if w.depth < depth]
             self._show_spinner()
         style = {"success": "bold green", "max_steps": "bold yellow"}.get(result.state, "bold red")
         summary = Text(str(result), style=style if depth == 0 else "")
@@ -204,7 +228,10 @@ class LiveView:
         meta = result.meta
         self.run_started(depth, result.task, meta)
         for step in result.steps:
-            self.step_started(depth, step.index, str(meta.get("agent_name") or "agent"))
+            name = str(meta.get("agent_name") or "agent")
+            self.step_started(
+                depth, step.index, name, kind="plan" if step.kind == "plan" else "step"
+            )
             for use in step.tool_uses:
                 if use.run is not None:
                     self._replay(use.run, depth + 1)
@@ -235,9 +262,8 @@ class LiveView:
             return
         from rich.live import Live
 
-        what, since, depth = self._waiting[-1]
         self._live = Live(
-            _Elapsed(what, since, depth), console=self.console, transient=True, refresh_per_second=8
+            _Elapsed(self._waiting[-1]), console=self.console, transient=True, refresh_per_second=8
         )
         self._live.start()
 
@@ -258,21 +284,36 @@ class LiveView:
             self._log_handler = None
 
 
-class _Elapsed:
-    """A spinner saying what the run waits for and for how long (re-rendered by ``Live``)."""
+class _Wait:
+    """What a run waits for, since when, how deep, and the reply so far (while it streams)."""
 
     def __init__(self, what: str, since: float, depth: int) -> None:
+        self.what, self.since, self.depth = what, since, depth
+        self.text = ""
+
+
+class _Elapsed:
+    """A spinner saying what the run waits for and for how long, with the tail of the reply
+    streaming in (re-rendered by ``Live``)."""
+
+    def __init__(self, waiting: _Wait) -> None:
         from rich.spinner import Spinner
 
-        self.what, self.since, self.depth = what, since, depth
+        self.waiting = waiting
         self.spinner = Spinner("dots", style="cyan")
 
     def __rich__(self) -> Any:
+        from rich.console import Group
         from rich.padding import Padding
         from rich.text import Text
 
-        self.spinner.update(text=Text(f"{self.what} {time.monotonic() - self.since:.1f} s"))
-        return Padding(self.spinner, (0, 0, 0, 4 * self.depth))
+        w = self.waiting
+        self.spinner.update(text=Text(f"{w.what} {time.monotonic() - w.since:.1f} s"))
+        shown: Any = self.spinner
+        if w.text:
+            tail = "\n".join(w.text.splitlines()[-_STREAMED_LINES:])
+            shown = Group(Text(tail, style="dim"), self.spinner)
+        return Padding(shown, (0, 0, 0, 4 * w.depth))
 
 
 class _RetryLines(logging.Handler):

@@ -8,8 +8,11 @@ prompt caches hit. When it passes its budget (estimated at about four characters
 recent steps verbatim:
 
 1. the observations of older steps are elided to a short note (their head is kept);
-2. if that leaves more than half the budget, the older steps are summarised by the model in
-   one call and replaced by the summary.
+2. if the older steps, so shortened, still take more than a quarter of the budget, they are
+   summarised by the model in one call and replaced by the summary.
+
+Each compaction changes the middle of the conversation once; then it grows at its end again
+until the next. Steps that are recent stay whole even when they alone pass the budget.
 
 ``with_cache_markers`` adds Anthropic-style ``cache_control`` markers to a request (on the
 system prompt and the newest message), for the providers whose caches need them.
@@ -18,7 +21,7 @@ system prompt and the newest message), for the providers whose caches need them.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,7 +98,9 @@ class Conversation:
         )
 
 
-Summarize = Callable[[list[dict[str, Any]]], str]
+#: ``Compactor.compact`` yields the messages of its summary request, gets the summary text sent
+#: back, and returns a note of what it did (``None`` when nothing needed doing).
+Compaction = Generator[list[dict[str, Any]], str, "str | None"]
 
 
 class Compactor:
@@ -107,22 +112,27 @@ class Compactor:
         self.limit = limit
         self.keep_recent = keep_recent
 
-    def compact(self, conversation: Conversation, summarize: Summarize | None) -> str | None:
-        """Compact ``conversation`` in place if it is over the limit; returns what was done."""
+    def compact(self, conversation: Conversation, summarize: bool = True) -> Compaction:
+        """Compact ``conversation`` in place if it is over the limit.
+
+        A generator, so that the caller makes the model call its own way: it yields the
+        summary request (at most once) and takes the summary text back.
+        """
         if self.limit is None or conversation.tokens() <= self.limit:
             return None
         old = self._old_entries(conversation)
         elided = [e for e in old if e.kind != "summary" and not e.elided]
         for entry in elided:
             _elide(entry)
-        done = f"elided the observations of {len(elided)} older steps" if elided else ""
-        if summarize is not None and conversation.tokens() > self.limit // 2:
-            summarised = [e for e in old if e.kind in COMPACTABLE]
-            if any(e.kind != "summary" for e in summarised):  # else nothing new to summarise
-                text = summarize(summary_request(summarised))
-                _replace_with_summary(conversation, summarised, text)
-                done = f"summarised {len(summarised)} older entries"
-        return done or None
+        done = f"elided the observations of {len(elided)} older steps" if elided else None
+        summarised = [e for e in old if e.kind in COMPACTABLE]
+        old_tokens = _estimate_tokens([m for e in summarised for m in e.messages])
+        fresh = any(e.kind != "summary" for e in summarised)  # else nothing new to summarise
+        if summarize and fresh and old_tokens > self.limit // 4:
+            text = yield summary_request(summarised)
+            _replace_with_summary(conversation, summarised, text)
+            done = f"summarised {len(summarised)} older entries"
+        return done
 
     def _old_entries(self, conversation: Conversation) -> list[Entry]:
         """The compactable entries before the last ``keep_recent`` steps."""

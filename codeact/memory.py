@@ -8,6 +8,8 @@ settings, system prompt, library version, start time; each tool call with its re
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields
@@ -36,13 +38,27 @@ class ToolUse:
 
 
 @dataclass
-class Step:
-    """One think → act → observe cycle.
+class Refusal:
+    """An action that ``approve`` refused: what it was (the code, or ``name(arguments)``) and
+    what the model was told."""
 
-    ``action`` is the code that ran (CodeAgent) or the tool calls made (ToolCallingAgent);
-    ``observation`` is exactly what the model was shown next; ``error`` is the model's mistake
-    of this step, if any (no code, syntax error, exception, unknown tool, bad arguments).
-    ``tool_uses`` are the host tools the action called, in order, with their results.
+    action: str
+    reason: str
+
+
+@dataclass
+class Step:
+    """One think → act → observe cycle, or a planning step.
+
+    ``kind`` is ``"action"`` or ``"plan"`` (the model wrote its plan; nothing ran). ``action``
+    is the code that ran (CodeAgent) or the tool calls made (ToolCallingAgent); ``observation``
+    is exactly what the model was shown next (``images`` too: ``data:`` URLs of images the
+    tools returned); ``error`` is the model's mistake of this step, if any (no code, syntax
+    error, exception, unknown tool, bad arguments, an answer of the wrong type).
+    ``tool_uses`` are the host tools the action called, in order, with their results;
+    ``refusals`` the actions ``approve`` did not let run. ``reasoning`` is a reasoning model's
+    thinking, ``model_id`` the model that answered (one of a ``LiteLLMModel``'s fallbacks), and
+    ``compaction`` says what was done to keep the conversation in its budget after this step.
     """
 
     index: int
@@ -58,19 +74,31 @@ class Step:
     token_usage: TokenUsage = field(default_factory=TokenUsage)
     cost_usd: float | None = None
     tool_uses: list[ToolUse] = field(default_factory=list)
+    kind: str = "action"
+    refusals: list[Refusal] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    reasoning: str | None = None
+    model_id: str | None = None
+    compaction: str | None = None
+    thinking_blocks: list[dict[str, Any]] | None = None
 
     def reply(self) -> ChatMessage:
-        """The model's reply of this step, as it came."""
-        return ChatMessage(content=self.model_output, tool_calls=list(self.tool_calls))
+        """The model's reply of this step, as it came (as it is sent back to the model)."""
+        return ChatMessage(
+            self.model_output, list(self.tool_calls), thinking_blocks=self.thinking_blocks
+        )
 
 
 @dataclass
 class RunResult:
     """The outcome of ``agent.run``.
 
-    ``state`` is ``"success"``, ``"max_steps"``, ``"error"`` or ``"interrupted"`` (a streamed
-    run left early); ``output`` is the final answer (``None`` unless there was one); ``error``
-    says why a run did not succeed. ``str(result)`` is a one-paragraph summary.
+    ``state`` is ``"success"``; ``"max_steps"``, ``"max_tokens"``, ``"max_time"`` or
+    ``"max_cost"`` (a cap was reached: ``output`` is then the model's best answer, unchecked);
+    ``"error"``; or ``"interrupted"`` (a streamed run left early). ``output`` is the final answer
+    (an instance of the agent's ``output_type`` when it has one; ``None`` unless there was an
+    answer); ``error`` says why a run did not succeed. ``token_usage`` and ``cost_usd`` include
+    the runs of sub-agents called as tools. ``str(result)`` is a one-paragraph summary.
     """
 
     output: Any
@@ -151,6 +179,7 @@ def _step_from_dict(data: dict[str, Any]) -> Step:
             "tool_calls": [ToolCall(**_known(ToolCall, c)) for c in data.get("tool_calls", [])],
             "token_usage": _usage(data.get("token_usage")),
             "tool_uses": uses,
+            "refusals": [Refusal(**_known(Refusal, r)) for r in data.get("refusals", [])],
         }
     )
 
@@ -165,11 +194,18 @@ def _usage(data: Any) -> TokenUsage:
 
 
 def scripted_reply(message: ChatMessage) -> str | dict[str, Any]:
-    """A model reply in ``ScriptedModel``'s format: the text, or a dict when it has tool calls."""
-    if not message.tool_calls:
+    """A model reply in ``ScriptedModel``'s format: the text, or a dict when it has tool calls
+    or reasoning."""
+    if not message.tool_calls and not message.reasoning:
         return message.content or ""
-    calls = [{"name": c.name, "arguments": c.arguments} for c in message.tool_calls]
-    return {"content": message.content, "tool_calls": calls}
+    reply: dict[str, Any] = {"content": message.content}
+    if message.tool_calls:
+        reply["tool_calls"] = [
+            {"name": c.name, "arguments": c.arguments} for c in message.tool_calls
+        ]
+    if message.reasoning:
+        reply["reasoning"] = message.reasoning
+    return reply
 
 
 def _short(value: Any, limit: int = 300) -> str:
@@ -178,12 +214,18 @@ def _short(value: Any, limit: int = 300) -> str:
 
 
 def _jsonable(value: Any, depth: int = 0) -> Any:
-    """``value`` if it is JSON, else its JSON parts kept and the rest as ``repr``."""
+    """``value`` if it is JSON, else its JSON parts kept and the rest as ``repr`` (typed
+    answers as their data: a pydantic model's ``model_dump``, a dataclass's fields)."""
     try:
         json.dumps(value)
         return value
     except (TypeError, ValueError, RecursionError):
         pass
+    if hasattr(value, "model_dump") and not isinstance(value, type):
+        with contextlib.suppress(Exception):
+            return _jsonable(value.model_dump(mode="json"), depth + 1)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type) and depth < 20:
+        return _jsonable(dataclasses.asdict(value), depth + 1)
     if isinstance(value, dict) and depth < 20:
         return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)) and depth < 20:

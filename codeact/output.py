@@ -11,6 +11,7 @@ is not an error of the run: the model is shown why, and the run goes on.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -73,6 +74,37 @@ class OutputSpec:
         if defs:
             parameters["$defs"] = defs
         return parameters
+
+    @property
+    def active(self) -> bool:
+        """Whether answers are checked at all (an ``output_type`` or some checks)."""
+        return self.typed or bool(self.checks)
+
+    def best_answer(self, text: str) -> tuple[Any, str | None]:
+        """The answer in a forced best-answer reply, and why it is not usable (or ``None``).
+
+        Untyped, it is the text. Typed, it is the JSON in the text (a fenced block is
+        unwrapped), validated; checks are not run (the run has already been stopped).
+        """
+        if not self.typed:
+            return (text or None), None
+        body = text.strip()
+        fenced = re.search(r"```(?:json)?\s*\n(.*?)\n\s*```", body, re.DOTALL)
+        if fenced:
+            body = fenced.group(1)
+        try:
+            value = json.loads(body)
+        except ValueError:
+            value = body  # a plain type (int, str) may still validate from the text
+        from pydantic import ValidationError
+
+        try:
+            return self._adapter.validate_python(value), None
+        except ValidationError as exc:
+            return (
+                None,
+                f"the best answer is not a valid {_name(self.output_type)}: {_problems(exc)}",
+            )
 
     def accept(self, answer: Any, run_so_far: Any) -> Any:
         """The answer validated (an instance of the output type); ``AnswerRejected`` otherwise."""

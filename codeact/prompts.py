@@ -22,6 +22,35 @@ you need to see; don't guess results. When you have the answer, call `final_answ
 your code. Imports allowed: {imports}.
 {tools}{instructions}"""
 
+CODE_TOOL_SYSTEM = """\
+You solve tasks by writing Python code, step by step. Each turn, think briefly, then call the \
+`python` tool with your code as its `code` argument.
+
+The code runs in a persistent Python session: variables, functions and imports stay defined for \
+the next turn. You then see what it printed, the value of its last line, or its error. Print what \
+you need to see; don't guess results. When you have the answer, call `final_answer(answer)` in \
+your code. Imports allowed: {imports}.
+{tools}{instructions}"""
+
+#: The one native tool of a ``CodeAgent`` with ``code_action="tool"``.
+PYTHON_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "python",
+        "description": "Run Python code in your persistent session and see its output.",
+        "parameters": {
+            "type": "object",
+            "properties": {"code": {"type": "string", "description": "The Python code to run."}},
+            "required": ["code"],
+        },
+    },
+}
+
+NO_PYTHON_CALL = (
+    "Your reply called no tool, so nothing ran. Call the `python` tool with your code as its "
+    "`code` argument, and call final_answer(answer) in that code when you are done."
+)
+
 TOOLS_HEADER = (
     "\nThese functions are already defined; call them directly:\n\n```python\n{stubs}\n```\n"
 )
@@ -47,6 +76,18 @@ OUT_OF_STEPS = (
     "without code."
 )
 
+#: What the model is told when a cap other than ``max_steps`` ends the run.
+OUT_OF_BUDGET = {
+    "max_steps": OUT_OF_STEPS,
+    "max_tokens": "You have used up your token budget.",
+    "max_time": "You have run out of time.",
+    "max_cost": "You have used up your cost budget.",
+}
+BEST_ANSWER = " Reply now with your best final answer to the task, as plain text, without code."
+BEST_TYPED_ANSWER = (
+    " Reply now with your best final answer to the task as JSON only, without code. {shape}"
+)
+
 MAX_VALUE_CHARS = 4_000
 _NOT_FINAL = object()
 
@@ -58,22 +99,43 @@ _CODE_TAG = re.compile(r"<code>(.*?)(?:</code>|\Z)", re.DOTALL | re.IGNORECASE)
 
 
 def code_system_prompt(
-    tools: Iterable[Tool], imports: Iterable[str] | None, instructions: str | None
+    tools: Iterable[Tool],
+    imports: Iterable[str] | None,
+    instructions: str | None,
+    *,
+    code_action: str = "text",
+    answer_shape: str = "",
 ) -> str:
-    """``imports``: the modules the code may import; ``None`` when any installed module works."""
+    """``imports``: the modules the code may import; ``None`` when any installed module works.
+    ``code_action``: ``"text"`` (code in a fenced block) or ``"tool"`` (the ``python`` tool).
+    ``answer_shape``: what the final answer must be, if the agent has an ``output_type``."""
     stubs = "\n\n".join(t.describe() for t in tools)
     listed = "any module installed" if imports is None else ", ".join(sorted(imports)) or "none"
-    return CODE_SYSTEM.format(
+    template = CODE_TOOL_SYSTEM if code_action == "tool" else CODE_SYSTEM
+    return template.format(
         imports=listed,
         tools=TOOLS_HEADER.format(stubs=stubs) if stubs else "",
-        instructions=f"\n{instructions.strip()}\n" if instructions else "",
+        instructions=_extra(answer_shape, instructions),
     )
 
 
-def tool_calling_system_prompt(instructions: str | None) -> str:
-    return TOOL_CALLING_SYSTEM.format(
-        instructions=f"\n{instructions.strip()}\n" if instructions else ""
-    )
+def tool_calling_system_prompt(instructions: str | None, answer_shape: str = "") -> str:
+    return TOOL_CALLING_SYSTEM.format(instructions=_extra(answer_shape, instructions))
+
+
+def _extra(answer_shape: str, instructions: str | None) -> str:
+    parts = [p.strip() for p in (answer_shape, instructions) if p and p.strip()]
+    return "".join(f"\n{p}\n" for p in parts)
+
+
+def best_answer_request(state: str, answer_shape: str = "") -> str:
+    """What the model is asked when the cap named by ``state`` has ended the run."""
+    if state == "max_steps" and not answer_shape:
+        return OUT_OF_STEPS
+    reason = "You have run out of steps." if state == "max_steps" else OUT_OF_BUDGET[state]
+    if answer_shape:
+        return reason + BEST_TYPED_ANSWER.format(shape=answer_shape)
+    return reason + BEST_ANSWER
 
 
 def strip_thinking(text: str) -> str:

@@ -96,7 +96,7 @@ class DockerSandbox(Sandbox):
         max_output: int = DEFAULT_MAX_OUTPUT,
     ) -> None:
         self.image = image or os.environ.get("CODEACT_DOCKER_IMAGE") or DEFAULT_IMAGE
-        self.timeout = timeout
+        self._timeout = timeout
         self.memory_mb = memory_mb
         self.cpus = cpus
         self.pids_limit = pids_limit
@@ -106,6 +106,17 @@ class DockerSandbox(Sandbox):
         self.max_output = max_output
         self._docker: Any = None
         self._client: WorkerClient | None = None
+
+    @property
+    def timeout(self) -> float | None:
+        """Seconds a run may take before it is interrupted (may be changed between runs)."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float | None) -> None:
+        self._timeout = seconds
+        if self._client is not None:
+            self._client.timeout = seconds
 
     @property
     def container_id(self) -> str | None:

@@ -87,6 +87,23 @@ def test_banner_and_step_header_appear_before_the_model_answers(tmp_path, termin
         term.close()
 
 
+def test_the_reply_shows_as_it_is_written_and_plans_are_shown(tmp_path, terminal_env):
+    gate = tmp_path / "go-on"
+    script = ROOT / "tests" / "scripts" / "streamed_run.py"
+    term = Terminal([sys.executable, str(script), str(gate)], terminal_env)
+    try:
+        shown = term.read_until("plan 1")
+        shown = term.read_until("Facts: nothing yet. Plan:")  # the plan, while it streams
+        assert "compute it" not in shown  # the rest has not been written yet
+        gate.touch()
+        shown = term.read_until("RESULT=")
+        assert "compute it, then answer." in shown and "step 2" in shown
+        assert "success after 2 steps" in shown
+        assert term.proc.wait(timeout=10) == 0
+    finally:
+        term.close()
+
+
 def test_a_run_outside_a_terminal_is_quiet(capsys):
     reply = "```python\nprint('[/]')\nfinal_answer(1)\n```"
     result = CodeAgent(ScriptedModel([reply]), sandbox="inline").run("t")

@@ -5,6 +5,17 @@ from __future__ import annotations
 from codeact.context import Compactor, Conversation, with_cache_markers
 
 
+def compact(compactor, conversation, summarize=None):
+    """Drive a compaction, answering its summary request (if any) with ``summarize``."""
+    compaction = compactor.compact(conversation, summarize is not None)
+    try:
+        request = next(compaction)
+        while True:
+            request = compaction.send(summarize(request))
+    except StopIteration as done:
+        return done.value
+
+
 def conversation_of(steps: int, observation_chars: int = 5_000) -> Conversation:
     conversation = Conversation.start("system prompt")
     conversation.add("task", [{"role": "user", "content": "the task"}])
@@ -18,7 +29,7 @@ def conversation_of(steps: int, observation_chars: int = 5_000) -> Conversation:
 def test_under_the_limit_nothing_changes():
     conversation = conversation_of(3)
     before = conversation.messages()
-    assert Compactor(limit=100_000).compact(conversation, None) is None
+    assert compact(Compactor(limit=100_000), conversation) is None
     assert conversation.messages() == before
 
 
@@ -26,7 +37,7 @@ def test_older_observations_are_elided_and_the_rest_stays_verbatim():
     conversation = conversation_of(10)
     before = conversation.messages()
 
-    note = Compactor(limit=8_000, keep_recent=3).compact(conversation, None)
+    note = compact(Compactor(limit=8_000, keep_recent=3), conversation)
 
     after = conversation.messages()
     assert note == "elided the observations of 7 older steps"
@@ -39,7 +50,7 @@ def test_older_observations_are_elided_and_the_rest_stays_verbatim():
     assert conversation.tokens() < 8_000
 
 
-def test_past_half_the_limit_after_eliding_the_old_steps_are_summarised_in_one_call():
+def test_old_steps_still_over_a_quarter_of_the_limit_after_eliding_are_summarised_once():
     conversation = conversation_of(40, observation_chars=2_000)
     requests = []
 
@@ -47,7 +58,7 @@ def test_past_half_the_limit_after_eliding_the_old_steps_are_summarised_in_one_c
         requests.append(messages)
         return "Printed steps 1 to 37; nothing failed."
 
-    note = Compactor(limit=3_000, keep_recent=3).compact(conversation, summarize)
+    note = compact(Compactor(limit=3_000, keep_recent=3), conversation, summarize)
 
     assert note == "summarised 37 older entries"
     assert len(requests) == 1 and "print(step_1)" in requests[0][0]["content"]
@@ -63,7 +74,7 @@ def test_between_compactions_the_conversation_only_grows_at_its_end():
     compactions = 0
     for i in range(1, 41):
         conversation.add("step", conversation_of(1).entries[-1].messages, step=i)
-        if compactor.compact(conversation, None):
+        if compact(compactor, conversation):
             compactions += 1
         elif previous:
             assert conversation.messages()[: len(previous)] == previous
@@ -72,17 +83,19 @@ def test_between_compactions_the_conversation_only_grows_at_its_end():
 
 
 def test_a_summary_is_not_redone_when_only_recent_steps_are_large():
-    conversation = conversation_of(5, observation_chars=20_000)
+    conversation = conversation_of(8, observation_chars=20_000)
+    for entry in conversation.entries[2:]:
+        entry.messages[0]["content"] += "#" * 2_000  # long code: eliding leaves the old big
     calls = []
     compactor = Compactor(limit=1_000, keep_recent=3)
-    compactor.compact(conversation, lambda m: calls.append(m) or "summary")
-    compactor.compact(conversation, lambda m: calls.append(m) or "summary")
+    compact(compactor, conversation, lambda m: calls.append(m) or "summary")
+    compact(compactor, conversation, lambda m: calls.append(m) or "summary")
     assert len(calls) == 1
 
 
 def test_conversations_round_trip_through_json():
     conversation = conversation_of(2)
-    Compactor(limit=1_000, keep_recent=1).compact(conversation, None)
+    compact(Compactor(limit=1_000, keep_recent=1), conversation)
     again = Conversation.from_dict(conversation.to_dict())
     assert again.messages() == conversation.messages()
     assert [e.elided for e in again.entries] == [e.elided for e in conversation.entries]
