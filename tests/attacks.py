@@ -2128,8 +2128,14 @@ def _memory(setup: str) -> str:
 # What sympy's parser evaluates once it runs a string without a check.
 _OSNAME = "__import__('os').name.replace('posix', 'ESCAPED')"
 
+# Source for a real exec() (no guards): os's globals through object.__subclasses__().
+_UNGUARDED = (
+    "escaped = [c for c in ().__class__.__base__.__subclasses__() if c.__name__ == "
+    "'_wrap_close'][0].__init__.__globals__['name'].replace('posix', 'ESCAPED')"
+)
+
 #: What a sandbox for ``LIBRARY_ATTACKS`` allows (third-party: the dev extras install them).
-LIBRARIES = ["numpy", "pandas", "sympy"]
+LIBRARIES = ["numpy", "pandas", "sympy", "mpmath"]
 
 #: Attacks for a sandbox started with ``allowed_imports=LIBRARIES``.
 LIBRARY_ATTACKS: list[tuple[str, str]] = [
@@ -2394,6 +2400,122 @@ np.load("/tmp/sandbox-attack.npy", allow_pickle=True)[0]["a"] == 1 and "ESCAPED"
         "cm = pd.option_context('display.max_rows', 3)\n"
         "cm.__enter__()\n"
         "'ESCAPED' if pd.get_option('display.max_rows') == 3 else None",
+    ),
+    # Libraries that eval strings, unpickle, import by name, walk frames or keep callbacks.
+    (
+        "cython_function_globals",
+        """
+import numpy as np
+b = np.random.default_rng.func_globals["__builtins__"]
+run, found = (b["exec"] if isinstance(b, dict) else getattr(b, "exec")), {}
+run(UNGUARDED, found)  # the real exec: no guard on any attribute
+found["escaped"]
+""".replace("UNGUARDED", repr(_UNGUARDED)),
+    ),
+    (
+        "cython_fused_function_globals_by_getattr",
+        """
+import pandas.core.frame as f
+b = getattr(f.duplicated, "func_" + "globals")["__builtins__"]
+run, found = (b["exec"] if isinstance(b, dict) else getattr(b, "exec")), {}
+run(UNGUARDED, found)  # the real exec: no guard on any attribute
+found["escaped"]
+""".replace("UNGUARDED", repr(_UNGUARDED)),
+    ),
+    (
+        "pandas_eval_level_reads_host_frames",
+        """
+import pandas as pd
+df = pd.DataFrame({"a": [1]})
+found = None
+for level in range(1, 12):
+    try:
+        found = df.eval("@self", level=level)
+    except Exception:
+        continue
+    if type(found).__name__ == "Runner":
+        break
+"ESCAPED" if type(found).__name__ == "Runner" else None
+""",
+    ),
+    (
+        "pandas_query_level_reads_host_frames",
+        """
+import pandas as pd
+df = pd.DataFrame({"a": [1]})
+names = []
+for level in range(1, 12):
+    try:
+        df.query("a == @self", level=level)
+    except Exception as e:
+        names.append(type(e).__name__)
+    else:
+        names.append("found")
+"ESCAPED" if "found" in names else None
+""",
+    ),
+    (
+        "pandas_pickle_compat_loads",
+        'import pandas as pd\npd.compat.pickle_compat.loads(b"cbuiltins\\neval\\n(V'
+        "__import__('os').name.replace('posix','ESCAPED')\\ntR.\")",
+    ),
+    (
+        "pandas_reexported_import_optional_dependency",
+        "import pandas.core.frame as f\n"
+        "f.import_optional_dependency('os').name.replace('posix', 'ESCAPED')",
+    ),
+    (
+        "sympy_lazy_function_imports_anything",
+        "import sympy.core.cache as c\nc.lazy_function('os', 'getcwd')() and 'ESCAPED'",
+    ),
+    (
+        "sympy_var_through_a_host_frame",
+        """
+import sympy, pandas as pd
+import pandas.core.algorithms as alg
+pd.Series(["np"]).apply(sympy.var)  # sympy writes into the calling frame's globals: pandas'
+"ESCAPED" if type(alg.np).__name__ == "Symbol" else None
+""",
+    ),
+    (
+        "sympy_host_singledispatch_register",
+        'import sympy\nsympy.shape.register(int)(lambda x: "ESCAPED")\nsympy.shape(1)',
+    ),
+    (
+        "sympy_dispatch_global_registry",
+        """
+from sympy import Eq, Integer
+from sympy.multipledispatch import dispatch
+@dispatch(Integer, Integer)
+def _eval_is_eq(lhs, rhs):
+    return True
+"ESCAPED" if Eq(Integer(1), Integer(2)) == True else None
+""",
+    ),
+    (
+        "sympy_dispatcher_registry_add",
+        """
+from sympy import Interval, FiniteSet
+import sympy.sets.handlers.union as u
+u.union_sets.add((Interval, FiniteSet), lambda a, b: FiniteSet(99))
+"ESCAPED" if Interval(0, 1).union(FiniteSet(5)) == FiniteSet(99) else None
+""",
+    ),
+    (
+        "mpmath_identify_evals_with_real_builtins",
+        """
+import mpmath
+try:
+    mpmath.identify(1, ["int(__import__('os').name.replace('posix', 'ESCAPED'))"])
+except ValueError as e:
+    print(e)
+""",
+    ),
+    (
+        "pandas_to_xml_writes_files",
+        "import pandas as pd\n"
+        "pd.DataFrame({'a': [1]}).to_xml(path_or_buffer='codeact_escape.xml', parser='etree')\n"
+        "'ESCAPED'",
     ),
     # Libraries that write into their caller's namespace (sympy.var, any name, any Basic or
     # FunctionClass object) must not be able to replace what the compiled code calls.

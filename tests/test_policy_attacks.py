@@ -7,14 +7,19 @@ process without the policy), must succeed: so each containment test fails if its
 from __future__ import annotations
 
 import ast
+import contextlib
 import decimal
 import gc
+import importlib
+import io
 import json
 import math
+import pkgutil
 import subprocess
 import sys
 import textwrap
 import types
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -32,7 +37,7 @@ from attacks import (
 
 from sandboxes import Execution, make_sandbox
 from sandboxes.policy import DEFAULT_ALLOWED_IMPORTS, RestrictedPolicy
-from sandboxes.policy.rules import HOST_TABLES
+from sandboxes.policy.rules import HOST_TABLES, native_reason
 
 TESTS = Path(__file__).parent
 
@@ -363,3 +368,123 @@ def test_allowed_module_views_hide_foreign_modules() -> None:
         """
     )
     assert _run_inline(code).value == []
+
+
+# --- the audit of allowed libraries (sandboxes/policy/LIBRARIES.md), as checks ----------------
+
+_AUDITED = sorted(DEFAULT_ALLOWED_IMPORTS | set(LIBRARIES))
+
+
+def _allowed_modules() -> list[types.ModuleType]:
+    """Every module of the audited packages that the sandbox lets the code import."""
+    views = RestrictedPolicy(LIBRARIES)._views  # type: ignore[attr-defined]
+    found = []
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for top in _AUDITED:
+            module = importlib.import_module(top)
+            found.append(module)
+            for info in pkgutil.walk_packages(getattr(module, "__path__", []), top + "."):
+                if views.allows(info.name):
+                    with contextlib.suppress(Exception):
+                        found.append(importlib.import_module(info.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def allowed_modules() -> list[types.ModuleType]:
+    for library in LIBRARIES:
+        pytest.importorskip(library)
+    return _allowed_modules()
+
+
+def _interpreter_internals(value: object) -> str | None:
+    if isinstance(value, (types.CodeType, types.FrameType, types.ModuleType, types.CellType)):
+        return type(value).__name__
+    if isinstance(value, dict) and "__builtins__" in value:
+        return "a module's globals"
+    return None
+
+
+def test_public_attributes_of_library_functions_lead_to_no_internals(
+    allowed_modules: list[types.ModuleType],
+) -> None:
+    """Public names compile to native loads: on no function or class of an allowed module may
+    one reach globals, code, frames or modules (Cython functions answer ``func_globals``)."""
+    seen: set[type] = set()
+    found = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for module in allowed_modules:
+            for name in dir(module):
+                obj = None if name.startswith("_") else getattr(module, name, None)
+                members = [getattr(obj, a, None) for a in dir(obj)] if isinstance(obj, type) else []
+                for item in [obj, *members]:
+                    if type(item) in seen:
+                        continue
+                    seen.add(type(item))
+                    for attr in dir(type(item)):
+                        if attr.startswith("_") or native_reason(attr):
+                            continue
+                        with contextlib.suppress(Exception):
+                            why = _interpreter_internals(getattr(item, attr))
+                            if why:
+                                found.add(f"{type(item).__qualname__}.{attr}: {why}")
+    assert found == set()
+
+
+def test_streams_kept_by_library_modules_are_known(
+    allowed_modules: list[types.ModuleType],
+) -> None:
+    """A stream a module kept at import is the host's: its functions that print there are
+    replaced (``sympy.strategies.core.debug``); a new one must be looked at."""
+    kept = {
+        f"{module.__name__}.{name}"
+        for module in allowed_modules
+        for name, value in vars(module).items()
+        if not name.startswith("_") and isinstance(value, io.IOBase | io.TextIOBase)
+    }
+    assert kept <= {"sympy.strategies.core.stdout"}
+
+
+def test_host_dispatch_tables_refuse_registration(
+    allowed_modules: list[types.ModuleType],
+) -> None:
+    """``functools.singledispatch`` functions of allowed modules (``sympy.shape``...): their
+    ``register`` would change what the host's own calls do."""
+    names = sorted(
+        {
+            f"{module.__name__}.{name}"
+            for module in allowed_modules
+            for name, value in vars(module).items()
+            if not name.startswith("_") and hasattr(value, "registry") and callable(value)
+        }
+    )
+    assert "sympy.shape" in names
+    with make_sandbox("inline", allowed_imports=LIBRARIES) as sb:
+        for name in names:
+            module, _, attr = name.rpartition(".")
+            ex = sb.run(f"import {module} as m\nm.{attr}.register(int)")
+            assert ex.error is not None and "dispatch table" in ex.error, name
+
+
+def test_library_imports_by_name_find_only_what_the_sandbox_allows() -> None:
+    pytest.importorskip("sympy")
+    assert "tabnanny" not in sys.modules
+    with make_sandbox("inline", allowed_imports=LIBRARIES) as sb:
+        ex = sb.run(
+            "import sympy.stats as s\nX = s.Normal('X', 0, 1)\n"
+            "try:\n    s.sample(X, library='tabnanny')\nexcept ValueError as e:\n    r = str(e)\nr"
+        )
+    assert ex.value == "Failed to import tabnanny"
+    assert "tabnanny" not in sys.modules
+
+
+def test_numpy_names_in_strings_are_the_codes_own() -> None:
+    pytest.importorskip("numpy")
+    pytest.importorskip("pandas")
+    with make_sandbox("inline", allowed_imports=LIBRARIES) as sb:
+        ex = sb.run("import numpy as np\nA = np.eye(2)\n[np.bmat('A, A').shape, np.r_['A'].shape]")
+        assert ex.value == [(2, 4), (2, 2)]
+        ex = sb.run("import pandas as pd\npd.Series(['np']).apply(np.bmat)")
+        assert ex.error is not None and ex.error.startswith("PermissionError: bmat() with a")

@@ -68,8 +68,8 @@ def checked_expression_method(method: Any, name: str) -> Any:
     """``method`` (pandas' ``eval``, ``query``, ``agg``...) refusing what ``refuse_private_names``
     refuses in the expression or method name it is given (the first two positions: the unbound
     form too; and every keyword: ``aggfunc=``, named aggregation)."""
-    if not callable(method):
-        return method
+    if not callable(method) or getattr(method, "_sb_checked", False):
+        return method  # a module view's replacement, met again as a guarded attribute
 
     def call(*args: Any, **kwargs: Any) -> Any:
         # Every keyword: named aggregation (x=('v', 'name')) and aggfunc= take method names too.
@@ -78,11 +78,17 @@ def checked_expression_method(method: Any, name: str) -> Any:
             for text in _strings(value):
                 refuse_private_names(text, f"{name}()")
         if name in _SCOPED:  # ``@name`` and bare names are looked up that many frames up
-            kwargs["level"] = kwargs.get("level", 0) + 1
+            if "level" in kwargs:
+                raise PermissionError(
+                    f"{name}(level=...) is not allowed in the sandbox: it reads the variables "
+                    "of the callers' frames (the host's); pass local_dict= instead"
+                )
+            kwargs["level"] = 1  # the code's frame: the caller of this wrapper
         return method(*args, **kwargs)
 
     call.__name__ = call.__qualname__ = name
     call.__doc__ = getattr(method, "__doc__", None)
+    call._sb_checked = True  # type: ignore[attr-defined]
     return call
 
 
@@ -197,3 +203,46 @@ def _called_from_code(get_frame: Callable[[int], Any] = sys._getframe) -> bool:
             return True
         frame = frame.f_back
     return False
+
+
+def guard_named_imports(modules: Iterable[types.ModuleType], allowed: frozenset[str]) -> None:
+    """Wrap the ``import_module`` global of each of ``modules`` (process-wide, once) so that an
+    import the sandboxed code started, of a name it chose, finds only ``allowed`` names (others
+    look missing: ``None``); the host's own calls pass unchanged. sympy.stats imports the module
+    its ``library=`` argument names, whatever importing it does (``antigravity`` starts a
+    browser, ``this`` prints)."""
+    with _patch_lock:
+        for module in modules:
+            original = module.__dict__.get("import_module")
+            if not callable(original) or getattr(original, "_sb_checked", False):
+                continue
+
+            def import_module(name: Any, *args: Any, _original: Any = original, **kw: Any) -> Any:
+                if _called_from_code() and name not in allowed:
+                    return None
+                return _original(name, *args, **kw)
+
+            import_module._sb_checked = True  # type: ignore[attr-defined]
+            module.import_module = import_module  # type: ignore[attr-defined]
+
+
+def check_plain_expression(text: Any, names: Iterable[str], what: str) -> None:
+    """``PermissionError`` unless ``text`` is arithmetic on numbers and calls of ``names``:
+    what a library may ``eval`` for the code (mpmath's ``identify(x, ['log(2)'])``, in a
+    namespace where every other name is a real builtin)."""
+    if not isinstance(text, str):
+        raise TypeError(f"{what}: expressions must be strings")
+    allowed = frozenset(names)
+    plain = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop, ast.Load)
+    for node in ast.walk(ast.parse(text, "<expression>", "eval")):
+        if isinstance(node, ast.Name) and not node.id.startswith("_") and node.id in allowed:
+            continue
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, complex)):
+            continue
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+            continue
+        if not isinstance(node, plain):
+            raise PermissionError(
+                f"{what}: {text!r} is not allowed in the sandbox (numbers, operators and the "
+                "library's own functions only)"
+            )

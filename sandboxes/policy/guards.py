@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import abc
 import copy
+import inspect
 import sys
 import types
 from collections import UserString
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sandboxes.policy.classes import (
@@ -62,7 +63,16 @@ DOCUMENTED_PRIVATE = frozenset(
         "_order_",
     }
 )
-_PATH_KEYWORDS = ("path_or_buf", "buf", "path", "excel_writer", "fname", "filepath_or_buffer")
+_PATH_KEYWORDS = (
+    "path_or_buf",
+    "path_or_buffer",
+    "buf",
+    "path",
+    "excel_writer",
+    "fname",
+    "filepath_or_buffer",
+    "stylesheet",
+)
 _IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), tuple, frozenset, range)
 
 
@@ -224,6 +234,9 @@ class Guards:
             target = getattr(value, "__self__", obj)  # typing.Sequence forwards to the real ABC
             if _is_abc(target) and (not is_own_class(target) or under_host_abc(target)):
                 raise deny(obj, name, "registering with a host ABC changes the host's isinstance()")
+            registry = getattr(obj, "registry", None)  # functools.singledispatch
+            if isinstance(registry, Mapping) and not is_own_function(registry.get(object)):
+                raise deny(obj, name, "it registers in a dispatch table of the host's functions")
             return value
         elif (name in ("ctypes", "cffi") or name in FILE_METHODS) and not own:
             raise deny(obj, name, "it reads or writes files or raw memory")
@@ -352,12 +365,18 @@ def _is_abc(obj: Any) -> bool:
 
 
 def _without_path(method: Any, name: str) -> Any:
-    """A pandas-style writer that returns text, refusing a path or buffer argument."""
+    """A pandas-style writer that returns text, refusing a path or buffer argument (under any
+    name: ``to_xml`` calls it ``path_or_buffer``) and a file to read (``stylesheet``)."""
     if not callable(method):
         return method
+    try:
+        first = next(iter(inspect.signature(method).parameters), None)
+    except (TypeError, ValueError):
+        first = None
+    keywords = (*_PATH_KEYWORDS, first) if first else _PATH_KEYWORDS
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        if (args and args[0] is not None) or any(kwargs.get(k) is not None for k in _PATH_KEYWORDS):
+        if (args and args[0] is not None) or any(kwargs.get(k) is not None for k in keywords):
             raise PermissionError(
                 f"{name}() with a path or buffer is not allowed in the sandbox; "
                 "call it without one to get the text"

@@ -5,6 +5,8 @@ A real module is a door to everything it imported (``json.codecs``, ``datetime.s
 module's public names only, hides foreign modules, turns its own submodules into views, copies
 module-level containers, refuses assignment, and applies per-module rules: names that touch
 files, processes or interpreter-wide state are removed or replaced by safe versions.
+``LIBRARIES.md`` beside this file is the audit these rules come from: what each allowed module
+does that the guards cannot see, and which rule answers it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ DENIED_SUBMODULES = frozenset(
         "numpy.lib.utils",
         "pandas.io",
         "pandas.util",
+        "pandas.compat",
+        "pandas.core.computation",
         "pandas.testing",
         "pandas.plotting",
         "sympy.utilities",
@@ -44,6 +48,7 @@ DENIED_SUBMODULES = frozenset(
         "sympy.testing",
         "sympy.interactive",
         "sympy.plotting",
+        "sympy.multipledispatch",
     }
 )
 #: Parts of a module name that mark a package's own test suite (``pandas.tests.io...``,
@@ -114,6 +119,8 @@ _MEMORY = "it exposes raw memory"
 _GLOBAL = "it changes interpreter-wide state shared with the host"
 _EVAL = "it evaluates strings as code without the sandbox's restrictions"
 _CLI = "it is a command-line entry point"
+_IMPORTS = "it imports any module by name and hands out what it finds there"
+_TESTS = "it runs the package's test suite with pytest (files, processes)"
 
 
 @dataclass(frozen=True)
@@ -197,6 +204,9 @@ RULES: dict[str, ModuleRules] = {
     "pandas": ModuleRules({}, replacements.pandas_module),
     "sympy": ModuleRules({}, replacements.sympy_module),
     "sympy.strategies.core": ModuleRules({}, replacements.sympy_strategies_module),
+    "sympy.core.symbol": ModuleRules({}, replacements.sympy_symbol_module),
+    "sympy.stats": ModuleRules({}, replacements.sympy_stats_module),
+    "numpy": ModuleRules({}, replacements.numpy_module),
     "mpmath": ModuleRules(
         {name: "it draws with matplotlib" for name in ("plot", "cplot", "splot")},
         replacements.mpmath_module,
@@ -245,6 +255,11 @@ PACKAGE_DENY: dict[str, dict[str, str]] = {
             ),
             "it runs tools, reads the file system or prints to the host",
         ),
+        **dict.fromkeys(
+            ("add_newdoc", "add_docstring", "add_newdoc_ufunc"),
+            "it imports a module by name and rewrites the docstrings of host objects",
+        ),
+        "test": _TESTS,
         "seterr": _GLOBAL,
         "seterrcall": _GLOBAL,
         "setbufsize": _GLOBAL,
@@ -281,6 +296,7 @@ PACKAGE_DENY: dict[str, dict[str, str]] = {
             ),
             _FILES,
         ),
+        "test": _TESTS,
         "set_option": _GLOBAL,
         "reset_option": _GLOBAL,
         "options": _GLOBAL,
@@ -318,6 +334,7 @@ PACKAGE_DENY: dict[str, dict[str, str]] = {
             "it prints to the host's stdout; print() what ccode(), latex()... return",
         ),
         **dict.fromkeys(("load_file", "read_qasm_file"), _FILES),
+        "lazy_function": _IMPORTS,
         "print_gtk": "it opens a viewer program",
         "pager_print": "it runs a pager program",
         "interactive_traversal": "it reads the host's stdin",
@@ -410,9 +427,7 @@ class ModuleViews:
         if name == "__future__":
             return True
         parts = name.split(".")
-        if any(not part or part.startswith("_") or part in TEST_SUITE_PARTS for part in parts):
-            return False
-        if any(name == d or name.startswith(d + ".") for d in DENIED_SUBMODULES):
+        if any(not part or part.startswith("_") for part in parts) or _denied_module(name):
             return False
         return any(".".join(parts[:i]) in self.allowed for i in range(1, len(parts) + 1))
 
@@ -566,13 +581,20 @@ class ModuleViews:
         raise AttributeError(f"module {module.__name__!r} has no attribute {attr!r}")
 
     def _host_module(self, value: Any, module_name: str) -> str | None:
-        """The ``HOST_MODULES`` module ``value`` (or, for an instance, its class) comes from,
-        unless it is that module's own view asking (its rules decide) or the view of an allowed
-        module shows it under its own name (``pandas.core.frame.StringIO`` is ``io.StringIO``)."""
+        """The module ``value`` (or, for an instance, its class) comes from when the sandbox
+        keeps that module closed: a module the sandbox denies (``pandas.compat``'s
+        ``import_optional_dependency`` imports anything, and 13 pandas modules re-export it), or
+        a ``HOST_MODULES`` one, unless it is that module's own view asking (its rules decide)
+        or the view of an allowed module shows it under its own name
+        (``pandas.core.frame.StringIO`` is ``io.StringIO``)."""
         # An instance counts by any class in its MRO: pytest's capture of stdout is an io file.
         owners = [value] if callable(value) else type(value).__mro__
         modules = [getattr(owner, "__module__", None) for owner in owners]
-        module = next((m for m in modules if isinstance(m, str) and _top(m) in HOST_MODULES), None)
+        modules = [m for m in modules if isinstance(m, str)]
+        denied = next((m for m in modules if _denied_module(m)), None)
+        if denied is not None:
+            return denied
+        module = next((m for m in modules if _top(m) in HOST_MODULES), None)
         top = _top(module or "")
         if module is None or module_name.partition(".")[0] == top:
             return None
@@ -611,6 +633,14 @@ class ModuleViews:
         if not is_immutable(value) and not isinstance(value, (type, types.FunctionType)):
             self.guards.shared[id(value)] = value
         return value
+
+
+def _denied_module(name: str) -> bool:
+    """A module (of an allowed package) the sandbox never opens: denied or a test suite."""
+    parts = name.split(".")
+    return any(part in TEST_SUITE_PARTS for part in parts) or any(
+        name == denied or name.startswith(denied + ".") for denied in DENIED_SUBMODULES
+    )
 
 
 def _top(module: str) -> str:

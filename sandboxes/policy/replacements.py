@@ -18,10 +18,16 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from sandboxes.policy.classes import check_base, is_own_class
-from sandboxes.policy.expressions import checked_expression_method, guard_sympy_parser
+from sandboxes.policy.classes import Frozen, check_base, is_own_class
+from sandboxes.policy.expressions import (
+    CODE_FILENAMES,
+    check_plain_expression,
+    checked_expression_method,
+    guard_named_imports,
+    guard_sympy_parser,
+)
 from sandboxes.policy.guards import Guards
-from sandboxes.policy.rules import native_reason
+from sandboxes.policy.rules import is_dunder, native_reason
 
 Replacements = dict[str, Any]
 
@@ -148,7 +154,17 @@ def mpmath_module(guards: Guards, module: types.ModuleType) -> Replacements:
     own_mp, own_iv = type(shared_mp)(), type(shared_iv)()
     for ctx in (own_mp, own_iv):  # the links mpmath's __init__ makes between its contexts
         ctx._mp, ctx._fp, ctx._iv = own_mp, module.fp, own_iv
-    out: Replacements = {"mp": own_mp, "iv": own_iv}
+
+    def identify(x: Any, constants: Any = (), *args: Any, **kwargs: Any) -> Any:
+        """``mpmath.identify``; constants given as strings must be plain expressions of
+        mpmath's names (mpmath ``eval``s them with the real builtins)."""
+        if constants and not isinstance(constants, dict):
+            constants = list(constants)
+            for text in constants:
+                check_plain_expression(text, dir(own_mp), "identify()")
+        return own_mp.identify(x, constants or [], *args, **kwargs)
+
+    out: Replacements = {"mp": own_mp, "iv": own_iv, "identify": identify}
     for name in dir(module):
         if name.startswith("_") or name in out:
             continue
@@ -173,6 +189,89 @@ def sympy_strategies_module(guards: Guards, module: types.ModuleType) -> Replace
         return module.debug(rule, sys.stdout if file is None else file)
 
     return {"debug": debug}
+
+
+def sympy_symbol_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """``var`` binding its symbols in the sandbox's namespace: sympy's writes them into the
+    globals of whichever frame called it, the host's through ``Series.apply(sympy.var)``."""
+
+    def var(names: Any, **args: Any) -> Any:
+        """Create symbols and bind them as globals of the sandbox: ``var('x y')``."""
+        made = module.symbols(names, **args)
+        todo = [made]
+        while todo:
+            item = todo.pop()
+            if isinstance(item, (tuple, list)):
+                todo.extend(item)
+                continue
+            name = getattr(item, "name", None) or getattr(item, "__name__", None)
+            if isinstance(name, str) and name.isidentifier() and not is_dunder(name):
+                guards.namespace[str.__str__(name)] = item
+        return made
+
+    return {"var": var}
+
+
+def sympy_stats_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """sympy.stats' sampling imports the module named by ``library=``: only the libraries it
+    samples with, when the code asks (process-wide, once, for every sympy.stats module)."""
+    stats = [m for name, m in list(sys.modules.items()) if name.startswith("sympy.stats")]
+    guard_named_imports(stats, _SAMPLE_LIBRARIES)
+    return {}
+
+
+_SAMPLE_LIBRARIES = frozenset({"scipy", "numpy", "pymc", "pymc3"})
+
+
+def numpy_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """``bmat`` and ``r_``/``c_`` given a string of names look them up in the frame that
+    called them: the code's own only (host code calling back, ``Series.apply(np.bmat)``,
+    would have them read its frame)."""
+    real_bmat = module.bmat
+
+    def bmat(obj: Any, ldict: Any = None, gdict: Any = None) -> Any:
+        """``numpy.bmat``: a matrix from blocks (a string names the code's variables)."""
+        if isinstance(obj, str) and gdict is None:
+            gdict, ldict = _code_namespaces("bmat()")
+        return real_bmat(obj, ldict, gdict)
+
+    return {
+        "bmat": bmat,
+        "r_": _Concatenator(module.r_, real_bmat),
+        "c_": _Concatenator(module.c_, real_bmat),
+    }
+
+
+def _code_namespaces(what: str) -> tuple[dict[str, Any], Any]:
+    """The globals and locals of the frame that called the caller, if it is the code's."""
+    frame = sys._getframe(2)
+    if frame.f_code.co_filename not in CODE_FILENAMES:
+        raise PermissionError(
+            f"{what} with a string of names works only when the code calls it itself"
+        )
+    return frame.f_globals, frame.f_locals
+
+
+class _Concatenator(metaclass=Frozen):
+    """``numpy.r_`` / ``numpy.c_``, with ``_code_namespaces`` for a string of names."""
+
+    __slots__ = ("_sb_real", "_sb_bmat")
+
+    def __init__(self, real: Any, bmat: Any) -> None:
+        object.__setattr__(self, "_sb_real", real)
+        object.__setattr__(self, "_sb_bmat", bmat)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            gdict, ldict = _code_namespaces("r_[...]")
+            return self._sb_bmat(key, ldict, gdict)
+        return self._sb_real[key]
+
+    def __len__(self) -> int:
+        return len(self._sb_real)
+
+    def __repr__(self) -> str:
+        return repr(self._sb_real)
 
 
 def operator_module(guards: Guards, module: types.ModuleType) -> Replacements:

@@ -48,6 +48,10 @@ NEVER_ATTRS: dict[str, str] = {
     **dict.fromkeys(
         ("__globals__", "__builtins__", "__closure__", "__defaults__", "__kwdefaults__"), _GLOBALS
     ),
+    # Cython's functions (numpy.random, pandas._libs) answer the Python 2 names too.
+    **dict.fromkeys(
+        ("func_globals", "func_code", "func_closure", "func_defaults", "func_dict"), _GLOBALS
+    ),
     **dict.fromkeys(("__subclasses__", "__bases__", "__base__", "__mro__"), _HIERARCHY),
     **dict.fromkeys(("__self__", "__func__", "__objclass__", "__wrapped__"), _METHOD),
     **dict.fromkeys(("__loader__", "__spec__", "__import__", "__path__", "__file__"), _LOADER),
