@@ -92,6 +92,17 @@ def _parser() -> argparse.ArgumentParser:
         help="a module the code may import besides the safe default set",
     )
     run.add_argument("--max-steps", type=int, help="model calls before it must answer (10)")
+    run.add_argument("--max-tokens", type=int, help="stop past this many tokens (in + out)")
+    run.add_argument("--max-time", type=float, metavar="SECONDS", help="stop after this long")
+    run.add_argument("--max-cost", type=float, metavar="USD", help="stop past this cost")
+    run.add_argument("--max-tool-calls", type=int, help="tool calls the run may make")
+    run.add_argument("--planning-interval", type=int, metavar="N", help="plan every N steps")
+    run.add_argument(
+        "--code-action", choices=["text", "tool"], help="code in the reply (text) or a python tool"
+    )
+    run.add_argument(
+        "--approve", action="store_true", help="ask before each action runs (y / n / a reason)"
+    )
     run.add_argument("--instructions", help="added to the system prompt")
     run.add_argument("--save", metavar="RUN.json", help="write the run here as JSON")
     shown = run.add_mutually_exclusive_group()
@@ -134,6 +145,12 @@ def _run(args: argparse.Namespace) -> int:
     view = _stderr_view() if shown else None
     common: dict[str, Any] = {
         "max_steps": args.max_steps or meta.get("max_steps") or 10,
+        "max_tokens": args.max_tokens,
+        "max_time_s": args.max_time,
+        "max_cost_usd": args.max_cost,
+        "max_tool_calls": args.max_tool_calls,
+        "planning_interval": args.planning_interval,
+        "approve": _console_approver() if args.approve else None,
         "instructions": args.instructions or meta.get("instructions"),
         "verbose": None if view else False,  # None: the run nests in the view below
     }
@@ -150,6 +167,7 @@ def _run(args: argparse.Namespace) -> int:
                 model,
                 tools,
                 sandbox=sandbox,
+                code_action=args.code_action or "text",
                 allowed_imports=_split(args.allow),
                 sandbox_options=options,
                 **common,
@@ -252,6 +270,23 @@ def _warn_if_different(saved: Any, task: str, tools: list[str]) -> None:
             f"this replay has {', '.join(tools) or '(none)'}",
             file=sys.stderr,
         )
+
+
+def _console_approver() -> Any:
+    """The console approver, on stderr (stdout is the answer's)."""
+    from rich.console import Console
+
+    from codeact.approval import ConsoleApprover
+
+    def ask(prompt: str) -> str:
+        sys.stderr.write(prompt)
+        sys.stderr.flush()
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        return line
+
+    return ConsoleApprover(ask=ask, console=Console(stderr=True))
 
 
 def _wants_view_on_stderr() -> bool:

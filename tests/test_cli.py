@@ -175,3 +175,52 @@ def test_a_missing_docker_image_is_one_line(tmp_path):
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "no/such:image" in done.stderr or "Docker" in done.stderr
+
+
+def test_run_control_flags_reach_the_agent(tmp_path):
+    replies = ["```python\nprint(1)\n```"] * 3 + ["best guess"]
+    run = saved_run(tmp_path, *replies)
+    done = codeact_cli(
+        "run",
+        "t",
+        "--replay",
+        str(run),
+        "--sandbox",
+        "inline",
+        "--max-tool-calls",
+        "1",
+        "--max-tokens",
+        "500",
+        "-q",
+    )
+    assert done.returncode == 1 and "[max_tokens]" in done.stderr, done.stderr
+
+
+def test_approve_asks_on_stderr_and_a_refusal_reaches_the_model(tmp_path):
+    run = saved_run(tmp_path, "```python\nprint('ran')\n```", "```python\nfinal_answer('ok')\n```")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "codeact.cli",
+            "run",
+            "t",
+            "--replay",
+            str(run),
+            "--sandbox",
+            "inline",
+            "--approve",
+            "-q",
+            "--json",
+        ],
+        cwd=ROOT,
+        input="not now\ny\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if not k.startswith("CODEACT_")},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Run it?" in done.stderr and "Run it?" not in done.stdout
+    steps = json.loads(done.stdout)["steps"]
+    assert "not now" in steps[0]["observation"] and "ran" not in steps[0]["observation"]
