@@ -60,15 +60,9 @@ async def arun_batch(
     """The coroutine twin of ``run_batch``: the runs are ``arun``s on the running loop."""
     import asyncio
 
-    if not callable(make_agent):
-        raise TypeError("make_agent must be a function returning a new agent, e.g. lambda: ...")
-    if isinstance(tasks, str):
-        raise TypeError("tasks must be a list of tasks, not one string")
-    tasks = list(tasks)
-    if not isinstance(concurrency, int) or concurrency < 1:
-        raise ValueError(f"concurrency must be a whole number >= 1, not {concurrency!r}")
+    tasks = checked_arguments(make_agent, tasks, concurrency)
     slots = asyncio.Semaphore(concurrency)
-    bar = _ProgressBar(len(tasks)) if _wants_progress(progress) and tasks else None
+    bar = ProgressBar(len(tasks)) if wants_progress(progress) and tasks else None
 
     async def one(task: str) -> RunResult:
         async with slots:
@@ -98,17 +92,11 @@ async def _run_one(make_agent: MakeAgent, task: str) -> RunResult:
     agent: Any = None
     try:
         agent = await blocking.run(make_agent)  # may start a sandbox: off the event loop
-        if not isinstance(agent, Agent):
-            raise TypeError(f"make_agent() returned {type(agent).__name__}, not an agent")
-        if agent.verbose is None:
-            agent.verbose = False  # the progress bar replaces many interleaved live views
-        return await agent.arun(task)
+        return await checked(agent).arun(task)
     except ModelError as exc:
-        if isinstance(exc.result, RunResult):
-            return exc.result
-        return _failed(task, exc, started)
+        return exc.result if isinstance(exc.result, RunResult) else failed(task, exc, started)
     except Exception as exc:
-        return _failed(task, exc, started)
+        return failed(task, exc, started)
     finally:
         if agent is not None:
             await _close(agent)
@@ -120,18 +108,43 @@ async def _close(agent: Agent) -> None:
     is cancelled, that pool's threads may all be busy in cells that only the close will end."""
     import asyncio
 
-    def close() -> None:
-        with contextlib.suppress(Exception):  # a failing close must not hide the run's result
-            agent.close()
-        sandbox = getattr(agent, "sandbox", None)
-        if callable(getattr(sandbox, "close", None)):
-            with contextlib.suppress(Exception):
-                sandbox.close()
-
-    await asyncio.get_running_loop().run_in_executor(None, close)
+    await asyncio.get_running_loop().run_in_executor(None, close_agent, agent)
 
 
-def _failed(task: str, exc: BaseException, started: float) -> RunResult:
+def close_agent(agent: Any) -> None:
+    """Close an agent made for one run, and its sandbox; a failing close is not the run's
+    failure (it must not hide the run's result)."""
+    with contextlib.suppress(Exception):
+        agent.close()
+    sandbox = getattr(agent, "sandbox", None)
+    if callable(getattr(sandbox, "close", None)):
+        with contextlib.suppress(Exception):
+            sandbox.close()
+
+
+def checked_arguments(make_agent: Any, tasks: Iterable[str], concurrency: Any) -> list[str]:
+    """The tasks as a list, after refusing what cannot be a batch (one line saying why)."""
+    if not callable(make_agent):
+        raise TypeError("make_agent must be a function returning a new agent, e.g. lambda: ...")
+    if isinstance(tasks, str):
+        raise TypeError("tasks must be a list of tasks, not one string")
+    if not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be a whole number >= 1, not {concurrency!r}")
+    return list(tasks)
+
+
+def checked(agent: Any) -> Agent:
+    """What ``make_agent`` returned, if it is an agent, made quiet unless asked to show: the
+    progress bar replaces many interleaved live views."""
+    if not isinstance(agent, Agent):
+        raise TypeError(f"make_agent() returned {type(agent).__name__}, not an agent")
+    if agent.verbose is None:
+        agent.verbose = False
+    return agent
+
+
+def failed(task: str, exc: BaseException, started: float) -> RunResult:
+    """The result of a run that could not finish: ``state="error"``, saying why."""
     return RunResult(
         output=None,
         state="error",
@@ -169,7 +182,7 @@ def _run_beside_the_loop(batch: Any) -> list[RunResult]:
     return job.result()
 
 
-def _wants_progress(progress: bool | None) -> bool:
+def wants_progress(progress: bool | None) -> bool:
     if progress is not None:
         return progress
     try:
@@ -178,7 +191,7 @@ def _wants_progress(progress: bool | None) -> bool:
         return False
 
 
-class _ProgressBar:
+class ProgressBar:
     """A rich progress bar: runs done of all, how they ended, elapsed time and time left."""
 
     def __init__(self, total: int) -> None:

@@ -7,10 +7,19 @@ import subprocess
 import sys
 
 #: Top-level modules of the extras, and codeact's modules that need them.
-OPTIONAL = {"mcp", "mcp_types", "opentelemetry", "pygments", "jsonschema", "httpx2", "uvicorn"}
+OPTIONAL = {
+    "mcp",
+    "mcp_types",
+    "opentelemetry",
+    "pygments",
+    "jsonschema",
+    "httpx2",
+    "uvicorn",
+    "ray",
+}
 #: (``codeact.telemetry`` is loaded: it holds the off switch the loop checks, and imports
 #: OpenTelemetry only when turned on.)
-OPTIONAL_CODEACT = {"codeact.mcp", "codeact.report", "codeact.templates"}
+OPTIONAL_CODEACT = {"codeact.mcp", "codeact.report", "codeact.templates", "codeact.ray"}
 
 
 def loaded_after(statement: str) -> set[str]:
