@@ -181,7 +181,8 @@ class ScriptedModel:
 
     Each response is a string (the assistant's text) or a dict ``{"content": str | None,
     "tool_calls": [{"name": str, "arguments": dict}], "reasoning": str}``. ``requests`` keeps a
-    copy of every message list it was sent, ``calls`` the keyword options of each call. Token
+    copy of every message list it was sent, as it was then (copies of unchanged messages are
+    shared from one request to the next), ``calls`` the keyword options of each call. Token
     usage is estimated from text length (~4 characters per token) so budgets and summaries work
     offline. ``stop`` and ``timeout`` are ignored; ``stream`` gives the reply word by word.
     """
@@ -193,6 +194,7 @@ class ScriptedModel:
         self.requests: list[list[dict[str, Any]]] = []
         self.calls: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._last: list[tuple[dict[str, Any], dict[str, Any], int]] = []  # see _snapshot
 
     @classmethod
     def from_run(cls, source: str | os.PathLike[str] | dict[str, Any]) -> ScriptedModel:
@@ -217,7 +219,8 @@ class ScriptedModel:
     ) -> ChatMessage:
         with self._lock:
             index = len(self.requests)
-            self.requests.append(copy.deepcopy(messages))
+            request, chars = self._snapshot(messages)
+            self.requests.append(request)
             self.calls.append({"tools": tools, "stop": stop, "timeout": timeout})
         if index >= len(self.responses):
             raise ModelError(
@@ -225,11 +228,29 @@ class ScriptedModel:
                 f"(call {index + 1} asked for another); add responses to the script"
             )
         reply = self.responses[index]
-        usage = TokenUsage(_estimate_tokens(messages), _estimate_tokens([reply.to_dict()]))
+        usage = TokenUsage(math.ceil(chars / 4), _estimate_tokens([reply.to_dict()]))
         calls = copy.deepcopy(reply.tool_calls)
         return ChatMessage(
             reply.content, calls, usage, reasoning=reply.reasoning, model_id=self.model_id
         )
+
+    def _snapshot(self, messages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+        """A copy of ``messages`` as they are now, and their characters (for the token estimate).
+
+        Made incrementally, since a conversation mostly grows at its end: a message that is the
+        very object of the previous request and still equal to its copy there reuses that copy
+        (and its count); anything new, or changed in place since, is copied afresh. A full deep
+        copy each call made a 50-step run quadratic in its length.
+        """
+        last, kept = self._last, []
+        for i, message in enumerate(messages):
+            if i < len(last) and last[i][0] is message and last[i][1] == message:
+                kept.append(last[i])
+            else:
+                copied = copy.deepcopy(message)
+                kept.append((message, copied, _message_chars(copied)))
+        self._last = kept
+        return [copied for _, copied, _ in kept], sum(chars for _, _, chars in kept)
 
     async def agenerate(
         self,
@@ -298,19 +319,20 @@ def _scripted_reply(response: str | dict[str, Any], index: int) -> ChatMessage:
 
 def _estimate_tokens(messages: list[dict[str, Any]]) -> int:
     """About four characters per token, counting text content and tool-call arguments."""
+    return math.ceil(sum(_message_chars(message) for message in messages) / 4)
+
+
+def _message_chars(message: dict[str, Any]) -> int:
     chars = 0
-    for message in messages:
-        content = message.get("content")
-        if isinstance(content, str):
-            chars += len(content)
-        elif isinstance(content, list):  # multimodal parts
-            chars += sum(
-                len(str(part.get("text", ""))) for part in content if isinstance(part, dict)
-            )
-        for call in message.get("tool_calls") or []:
-            function = call.get("function", call)
-            chars += len(str(function.get("name", ""))) + len(str(function.get("arguments", "")))
-    return math.ceil(chars / 4)
+    content = message.get("content")
+    if isinstance(content, str):
+        chars += len(content)
+    elif isinstance(content, list):  # multimodal parts
+        chars += sum(len(str(part.get("text", ""))) for part in content if isinstance(part, dict))
+    for call in message.get("tool_calls") or []:
+        function = call.get("function", call)
+        chars += len(str(function.get("name", ""))) + len(str(function.get("arguments", "")))
+    return chars
 
 
 def _decode_arguments(raw: str) -> dict[str, Any]:

@@ -262,7 +262,7 @@ class Runner:
         self._running = False
         self._fired = False
         self._thread_id = 0
-        self._timer: threading.Timer | None = None
+        self._generation = 0  # which cell the watchdog is timing (a late fire spares the next)
         self._routing = False
         if interrupt == "signal":
             signal.signal(signal.SIGINT, self._on_sigint)
@@ -384,9 +384,8 @@ class Runner:
         if timeout and self.interrupt == "signal":
             signal.setitimer(signal.ITIMER_REAL, timeout, REFIRE_S)
         elif timeout:
-            self._timer = threading.Timer(timeout, self._fire)
-            self._timer.daemon = True
-            self._timer.start()
+            self._generation += 1
+            _WATCHDOG.arm(self, timeout, self._generation)
 
     def _disarm(self) -> None:
         """Stop the timer and undo redirection; idempotent, safe to re-run after an interrupt."""
@@ -398,10 +397,9 @@ class Runner:
         if self._routing:
             self._routing = False
             _route_std_streams(False)
+        if self.interrupt == "thread":
+            _WATCHDOG.disarm(self)
         with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
             if self._fired and self.interrupt == "thread":
                 import ctypes  # lazily: it adds ~3 ms to the worker's start-up
 
@@ -409,25 +407,67 @@ class Runner:
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread_id), None)
                 self._fired = False
 
-    def _fire(self) -> None:
-        """The timer thread's job in ``"thread"`` mode: raise ``_Interrupted`` in the cell, and
-        again every ``REFIRE_S`` until the cell has ended."""
+    def _fire(self, generation: int) -> None:
+        """The watchdog's job in ``"thread"`` mode: raise ``_Interrupted`` in the cell (it
+        calls again every ``REFIRE_S`` until the cell has ended)."""
         import ctypes
 
         with self._lock:
-            if not self._running:
+            if not self._running or generation != self._generation:
                 return
             self._fired = True
             ctypes.pythonapi.PyThreadState_SetAsyncExc(
                 ctypes.c_ulong(self._thread_id), ctypes.py_object(_Interrupted)
             )
-            self._timer = threading.Timer(REFIRE_S, self._fire)
-            self._timer.daemon = True
-            self._timer.start()
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
         if self._running:
             raise _Interrupted
+
+
+class _Watchdog:
+    """One long-lived thread that interrupts the overrunning cells of every ``"thread"``-mode
+    ``Runner`` in this process (``inline``): arming a cell is a dict entry, not a new timer
+    thread, which cost more than a short cell itself. Disarming doesn't wake the thread; it may
+    wake later for nothing, which is cheaper than waking it every cell."""
+
+    def __init__(self) -> None:
+        self._due: dict[Runner, tuple[float, int]] = {}  # runner -> (deadline, its cell)
+        self._wake = threading.Condition()
+        self._next = float("inf")  # when the thread looks next
+        self._pid = 0  # the process the thread runs in (none in a forked child)
+
+    def arm(self, runner: Runner, timeout: float, generation: int) -> None:
+        deadline = time.monotonic() + timeout
+        with self._wake:
+            self._due[runner] = (deadline, generation)
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                threading.Thread(target=self._serve, name="sandbox-watchdog", daemon=True).start()
+            elif deadline < self._next:
+                self._wake.notify()
+
+    def disarm(self, runner: Runner) -> None:
+        with self._wake:
+            self._due.pop(runner, None)
+
+    def _serve(self) -> None:
+        while True:
+            with self._wake:
+                now = time.monotonic()
+                due = [(r, g) for r, (t, g) in self._due.items() if t <= now]
+                for runner, generation in due:  # again every REFIRE_S, until it disarms
+                    self._due[runner] = (now + REFIRE_S, generation)
+                self._next = min((t for t, _ in self._due.values()), default=float("inf"))
+                if not due:
+                    wait = None if self._next == float("inf") else self._next - now
+                    self._wake.wait(wait)
+                    continue
+            for runner, generation in due:  # outside the lock: _fire takes the runner's
+                runner._fire(generation)
+
+
+_WATCHDOG = _Watchdog()
 
 
 def plain_value(value: Any) -> Any:

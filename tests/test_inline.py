@@ -685,3 +685,28 @@ def test_a_tool_prints_to_the_hosts_output(sb: Sandbox, capsys: pytest.CaptureFi
     ex = sb.run("print('from the code')\nchatty()")
     assert (ex.stdout, ex.value) == ("from the code\n", 1)
     assert capsys.readouterr().out == "from the tool\n"
+
+
+def test_timeouts_need_no_thread_per_cell() -> None:
+    """One watchdog times every cell: the threads seen from inside two cells are the same."""
+    with make_sandbox("inline", timeout=5) as sb:
+        sb.start({"threads": lambda: sorted(t.ident for t in threading.enumerate())})
+        first, second = sb.run("threads()").value, sb.run("threads()").value
+    assert first == second
+
+
+def test_cells_of_many_sandboxes_overrunning_at_once_are_all_interrupted() -> None:
+    results: list[Execution] = []
+    boxes = [make_sandbox("inline", timeout=0.3) for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda b=b: results.append(b.run("while True:\n    pass")))
+        for b in boxes
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert [ex.error for ex in results] == [
+        "TimeoutError: the code ran longer than 0.3 s and was interrupted"
+    ] * 4
+    assert [b.run("1 + 1").value for b in boxes] == [2] * 4

@@ -20,6 +20,7 @@ from codeact.models import (
     ScriptedModel,
     TokenUsage,
     ToolCall,
+    _estimate_tokens,
 )
 
 if TYPE_CHECKING:
@@ -431,3 +432,22 @@ def test_token_usage_adds_up() -> None:
 
 def test_tool_call_ids_are_unique() -> None:
     assert ToolCall("f", {}).id != ToolCall("f", {}).id
+
+
+def test_scripted_model_requests_are_what_was_sent_at_each_call() -> None:
+    model = ScriptedModel(["one", "two", "three"])
+    conversation = [{"role": "system", "content": "sys"}, {"role": "user", "content": "task"}]
+    model.generate(conversation)
+    conversation.append({"role": "assistant", "content": "one"})
+    model.generate(conversation)
+    conversation[1]["content"] = "task, edited in place"  # as a compaction might
+    conversation.append({"role": "user", "content": "more"})
+    reply = model.generate(conversation)
+    assert model.requests[0] == [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "task"},
+    ]
+    assert model.requests[1][1] == {"role": "user", "content": "task"}
+    assert model.requests[2] == conversation and model.requests[2] is not conversation
+    assert model.requests[2][1] is not conversation[1]  # copies, not the live messages
+    assert reply.usage.input_tokens == _estimate_tokens(conversation)
