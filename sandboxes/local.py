@@ -239,8 +239,12 @@ class PipeTransport:
             proc.wait(timeout=_KILL_WAIT)
         init, self._init = self._init, None
         if init is not None:  # readable once the init, and so all of its namespace, has ended
-            select.select([init], [], [], _KILL_WAIT)
-            os.close(init)
+            try:  # poll, not select: a host with more than 1023 open files has fds select refuses
+                ended = select.poll()
+                ended.register(init, select.POLLIN)
+                ended.poll(_KILL_WAIT * 1000)
+            finally:
+                os.close(init)
         for stream in (proc.stdin, proc.stdout):
             if stream is not None:
                 stream.close()

@@ -833,3 +833,22 @@ def test_worker_ends_when_its_host_is_killed_mid_run(tmp_path: Path) -> None:
     while not _gone(worker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _gone(worker), "the orphaned worker still runs"
+
+
+def test_a_host_with_many_open_files_can_run_and_close_sandboxes() -> None:
+    """Past 1023 descriptors ``select`` refuses a descriptor; the host side must not use it."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with make_sandbox("local", timeout=5) as sb:
+            assert sb.run("1 + 1").value == 2
+        with make_sandbox("local", timeout=0.3, grace=0.3) as sb:  # a kill and a restart
+            assert "TimeoutError" in sb.run("sum(range(10**15))").error
+            assert sb.run("2 + 2").value == 4
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
