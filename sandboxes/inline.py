@@ -1,10 +1,13 @@
 """The ``inline`` backend: restricted execution in the host process, for trusted code and tests.
 
-Fastest, but it shares the host's memory and CPU: a C call that never returns to the interpreter
-(``10**10**8``, ``math.factorial(10**7)``, a catastrophic regular expression, a huge matrix
-inversion) cannot be interrupted, and there is no memory limit. Use ``local`` (the default) for
-untrusted code: its worker is killed and restarted when it overruns. Tools get and return data,
-as under ``local`` and ``docker``: JSON values, other objects as their ``repr``.
+Fastest, but it shares the host's memory and CPU: there is no memory limit, and a C call that
+never returns to the interpreter cannot be interrupted. The policy here refuses the ones whose
+cost their arguments show (``10**10**8``, ``math.factorial(10**7)``, ``pbkdf2_hmac`` with 10**9
+rounds: ``policy/caps.py``); the others (``sum(range(10**13))``, a catastrophic regular
+expression, ``decimal`` at huge precision, a huge matrix inversion) hang the host. Use ``local``
+(the default everywhere) for untrusted code: its worker is killed and restarted when it
+overruns. Tools get and return data, as under ``local`` and ``docker``: JSON values, other
+objects as their ``repr``.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ class InlineSandbox(Sandbox):
     ) -> None:
         self.timeout = timeout
         self._runner = Runner(
-            RestrictedPolicy(check_importable(allowed_imports)),
+            RestrictedPolicy(check_importable(allowed_imports), cap_c_calls=True),
             max_output=max_output,
             redirect_sys_stdout=True,
             plain_values=True,

@@ -2699,3 +2699,21 @@ del left
 """,
     ),
 ]
+
+
+#: C calls that never return to the interpreter for minutes, so no interrupt reaches them: the
+#: host hangs where it cannot kill a worker (``inline``). An attack works when a run with a
+#: 0.5 s time limit has not returned after 3 s. ``local`` and ``docker`` kill the worker
+#: instead (their tests); the inline sandbox refuses these calls by their arguments.
+UNINTERRUPTIBLE: list[tuple[str, str]] = [
+    ("huge_power_operator", "10**10**8"),
+    ("huge_power_of_a_variable", "n = 10**8\n7**n"),
+    ("huge_power_builtin", "pow(7, 10**9)"),
+    ("huge_power_in_place", "x = 10\nx **= 10**8"),
+    ("huge_modular_power", "pow(3, 2**60000, 2**60000 + 1)"),
+    ("huge_fraction_power", "from fractions import Fraction\nFraction(3, 2) ** 10**8"),
+    ("huge_factorial", "import math\nmath.factorial(10**7)"),
+    ("huge_binomial", "import math\nmath.comb(10**7, 5 * 10**6)"),
+    ("huge_pbkdf2", "import hashlib\nhashlib.pbkdf2_hmac('sha256', b'p', b's', 10**9)"),
+    ("huge_scrypt", "import hashlib\nhashlib.scrypt(b'p', salt=b's', n=2**14, r=8, p=2**12)"),
+]

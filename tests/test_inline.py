@@ -537,13 +537,15 @@ def test_the_codes_functions_refuse_to_run_after_its_cell(sb: Sandbox) -> None:
     """What the host holds of the code after a cell (here taken from the namespace; in real life
     kept by a cache, a finaliser, a callback) no longer runs: there is no time limit there."""
     sb.run(
-        "def f():\n    return 'ran'\n"
+        "def f():\n    return ''.join(['ran'])\n"
+        "def leaf(a, b):\n    return a + b\n"
         "class K:\n    def __eq__(self, other):\n        return True\nk = K()"
     )
     namespace = sb._runner.namespace  # type: ignore[attr-defined]
     with pytest.raises(OutsideCellError):
         namespace["f"]()
     assert (namespace["k"] == 1) is False  # comparisons fall back to identity instead of failing
+    assert namespace["leaf"](1, 2) == 3  # calls and loops nothing: a bounded stretch at most
     assert sb.run("f(), k == 1").value == ("ran", True)
 
 

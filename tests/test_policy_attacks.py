@@ -18,6 +18,7 @@ import pkgutil
 import subprocess
 import sys
 import textwrap
+import time
 import types
 import warnings
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,7 @@ from attacks import (
     LIBRARY_ATTACKS,
     SANDBOX_SPECIFIC,
     TOOLS,
+    UNINTERRUPTIBLE,
     after_cell,
 )
 
@@ -488,3 +490,66 @@ def test_numpy_names_in_strings_are_the_codes_own() -> None:
         assert ex.value == [(2, 4), (2, 2)]
         ex = sb.run("import pandas as pd\npd.Series(['np']).apply(np.bmat)")
         assert ex.error is not None and ex.error.startswith("PermissionError: bmat() with a")
+
+
+# --- C calls no interrupt reaches (inline only: local and docker kill the worker) ------------
+
+_HANGS = """
+import sys
+from sandboxes.worker import Runner
+runner = Runner(None)
+runner.start({})
+runner.run(sys.argv[1], timeout=0.5)
+"""
+
+
+def test_uninterruptible_calls_outlive_the_time_limit_without_the_caps() -> None:
+    """Each runs on, past its 0.5 s limit, in plain Python (all at once, each for 3 s)."""
+    procs = {
+        name: subprocess.Popen([sys.executable, "-c", _HANGS, code], cwd=TESTS.parent)
+        for name, code in UNINTERRUPTIBLE
+    }
+    time.sleep(3)
+    finished = [name for name, proc in procs.items() if proc.poll() is not None]
+    for proc in procs.values():
+        proc.kill()
+        proc.wait()
+    assert finished == []
+
+
+@pytest.mark.parametrize(
+    "code", [a[1] for a in UNINTERRUPTIBLE], ids=[a[0] for a in UNINTERRUPTIBLE]
+)
+def test_uninterruptible_calls_are_refused_inline(code: str) -> None:
+    t0 = time.perf_counter()
+    with make_sandbox("inline", timeout=0.5) as sb:
+        ex = sb.run(code)
+    assert time.perf_counter() - t0 < 2
+    assert ex.error is not None and ex.error.startswith("CapError: "), ex.error
+
+
+def test_ordinary_powers_and_library_calls_pass_the_caps() -> None:
+    code = (
+        "import math, hashlib\nn = 5\nx = 3\nx **= n\n"
+        "[2 ** 100 % 7, n ** 2, 2 ** 0.5 > 1, pow(3, 10**6, 10**9 + 7), x, "
+        "math.factorial(20), math.comb(50, 25), "
+        "len(hashlib.pbkdf2_hmac('sha256', b'p', b's', 1000))]"
+    )
+    with make_sandbox("inline", timeout=5) as sb:
+        ex = sb.run(code)
+    assert ex.value == [
+        2,
+        25,
+        True,
+        pow(3, 10**6, 10**9 + 7),
+        243,
+        2432902008176640000,
+        126410606437752,
+        32,
+    ]
+
+
+def test_local_keeps_powers_uncapped() -> None:
+    """The worker can be killed: its cells may compute what takes a while."""
+    with make_sandbox("local", timeout=10) as sb:
+        assert sb.run("len(str(3 ** (5 * 10**6) % 10**9))").error is None

@@ -93,10 +93,15 @@ class RestrictedPolicy:
     in different threads do not share anything but the host's modules themselves.
     """
 
-    def __init__(self, allowed_imports: Iterable[str] = ()) -> None:
+    def __init__(self, allowed_imports: Iterable[str] = (), *, cap_c_calls: bool = False) -> None:
+        """``cap_c_calls``: refuse C calls that would run past any interrupt for long (a huge
+        ``**``, ``math.factorial``, ``hashlib.pbkdf2_hmac``; ``caps.py``), for ``inline``, which
+        cannot kill its worker as ``local`` does."""
         install_copy_guard()
         self.allowed_imports = DEFAULT_ALLOWED_IMPORTS | frozenset(allowed_imports)
+        self.cap_c_calls = cap_c_calls
         self._views = ModuleViews(self.allowed_imports)
+        self._views.guards.cap_c_calls = cap_c_calls
         self._guards = make_guard_table(self._views)
         self._builtins, self._install = make_namespace(self._views, self.compile)
 
@@ -105,7 +110,7 @@ class RestrictedPolicy:
     ) -> types.CodeType:
         """Transform and compile ``tree``; a policy violation is a ``SyntaxError`` saying why."""
         CODE_FILENAMES.add(filename)
-        new, problems = transform(tree)
+        new, problems = transform(tree, self.cap_c_calls)
         if problems:
             lineno, col, message = problems[0]
             raise SyntaxError(message, (filename, lineno or None, col + 1, None))

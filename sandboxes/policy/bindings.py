@@ -11,14 +11,15 @@ through code objects, which the policy never lets the code reach. The code canno
 markers itself (string constants that start with ``MARK_PREFIX`` are rejected).
 
 The table also holds the flag ``on``, true only while one of the sandbox's cells runs: every
-function the code defines starts by checking it (``if not G.on: ...``), so that nothing the code
-defined runs outside a cell's time limit (a finaliser, a host cache calling ``__eq__`` later, a
-callback kept by a library).
+function the code defines that calls or loops starts by checking it (``if not G.on: ...``), so
+that nothing the code defined runs on outside a cell's time limit (a finaliser, a host cache
+calling ``__eq__`` later, a callback kept by a library).
 """
 
 from __future__ import annotations
 
 import types
+import weakref
 from typing import Any
 
 #: Constants starting with this are the policy's markers; the code may not write them.
@@ -42,7 +43,7 @@ def guard_table() -> GuardTable:
 
 def bind(code: types.CodeType, table: GuardTable, token: object) -> types.CodeType:
     """``code`` and its nested code objects with the markers replaced by ``table`` and
-    ``token``."""
+    ``token``, each remembered as the code's own (``is_policy_code``)."""
     consts = []
     changed = False
     for const in code.co_consts:
@@ -53,11 +54,18 @@ def bind(code: types.CodeType, table: GuardTable, token: object) -> types.CodeTy
             new = bind(const, table, token)
         changed = changed or new is not const
         consts.append(new)
-    return code.replace(co_consts=tuple(consts)) if changed else code
+    bound = code.replace(co_consts=tuple(consts)) if changed else code
+    key = id(bound)
+    _BOUND[key] = weakref.ref(bound, lambda _, key=key: _BOUND.pop(key, None))
+    return bound
+
+
+#: id -> the code objects ``bind`` made, while they live (by identity: code objects compare
+#: equal by value, and a host function's could equal one of the code's).
+_BOUND: dict[int, weakref.ref[types.CodeType]] = {}
 
 
 def is_policy_code(code: Any) -> bool:
     """Whether ``code`` was compiled (and bound) by a restricted policy: the code's own."""
-    return type(code) is types.CodeType and any(
-        type(const) is GuardTable for const in code.co_consts
-    )
+    ref = _BOUND.get(id(code))
+    return ref is not None and ref() is code

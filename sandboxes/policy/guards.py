@@ -86,6 +86,7 @@ class Guards:
 
     def __init__(self, to_view: Callable[[types.ModuleType, str], Any]) -> None:
         self.to_view = to_view
+        self.cap_c_calls = False  # RestrictedPolicy(cap_c_calls=True): see caps.py
         self.namespace: dict[str, Any] = {}
         self.shared: dict[int, Any] = {}  # id -> host object reached through a module view
         # Classes cleared for native access on their instances (the compiler's fast path):

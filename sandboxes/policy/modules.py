@@ -163,6 +163,8 @@ RULES: dict[str, ModuleRules] = {
         replacements.pprint_module,
     ),
     "operator": ModuleRules({}, replacements.operator_module),
+    "math": ModuleRules({}, replacements.math_module),
+    "hashlib": ModuleRules({}, replacements.hashlib_module),
     "functools": ModuleRules(
         {"singledispatchmethod": _EVAL + " (annotations); use functools.singledispatch"},
         replacements.functools_module,

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from sandboxes.policy import caps
 from sandboxes.policy.bindings import GuardTable, guard_table
 from sandboxes.policy.classes import SafeType, build_class
 from sandboxes.policy.control import GuardedAsyncContext, GuardedContext, make_reraise, outside
@@ -125,6 +126,8 @@ def make_guard_table(views: ModuleViews) -> GuardTable:
         on=False,  # a cell of this sandbox is running (RestrictedPolicy.enter_cell)
         outside=outside,
         not_implemented=NotImplemented,
+        pow=caps.capped_pow,
+        ipow=caps.capped_ipow,
     )
     return table
 
@@ -186,4 +189,6 @@ def make_namespace(
             "__build_class__": build_class,
         }
     )
+    if guards.cap_c_calls:
+        table["pow"] = caps.capped_pow
     return table, install

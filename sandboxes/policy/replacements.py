@@ -18,6 +18,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from sandboxes.policy import caps
 from sandboxes.policy.classes import Frozen, check_base, is_own_class
 from sandboxes.policy.expressions import (
     CODE_FILENAMES,
@@ -272,6 +273,20 @@ class _Concatenator(metaclass=Frozen):
 
     def __repr__(self) -> str:
         return repr(self._sb_real)
+
+
+def math_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """With ``cap_c_calls``: ``factorial``, ``comb``, ``perm`` refused above a second's work."""
+    if not guards.cap_c_calls:
+        return {}
+    return {"factorial": caps.factorial, "comb": caps.comb, "perm": caps.perm}
+
+
+def hashlib_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """With ``cap_c_calls``: key derivation refused above a second's worth of rounds."""
+    if not guards.cap_c_calls:
+        return {}
+    return {"pbkdf2_hmac": caps.pbkdf2_hmac, "scrypt": caps.scrypt}
 
 
 def operator_module(guards: Guards, module: types.ModuleType) -> Replacements:

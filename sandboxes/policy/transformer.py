@@ -13,8 +13,11 @@ calls of the sandbox's guard table ``G`` (a constant bound into the code, see ``
 * ``with`` items, ``except`` handlers and ``finally`` blocks get a guard each (timeouts cannot be
   swallowed), class bodies a mark (the class is the code's own); the sandbox's
   ``__build_class__`` checks metaclasses, bases and ``__match_args__``;
-* every function starts with ``if not G.on: G.outside()`` (and generators check again where they
-  resume), so nothing the code defined runs outside one of its cells.
+* every function that calls or loops starts with ``if not G.on: G.outside()`` (generators check
+  again where they resume; comparisons answer ``NotImplemented``), so nothing the code defined
+  runs on outside one of its cells (a leaf, ``return a + b``, runs a bounded stretch at most);
+* with ``cap_c_calls`` (``inline``), ``a ** b`` becomes ``G.pow(a, b)`` unless ``b`` is a small
+  constant (``caps.py``).
 
 Names that can only mean an escape (``__globals__``, ``gi_frame``, ...) are rejected here with a
 ``SyntaxError`` that says why; the same names are refused at run time for ``getattr``.
@@ -80,11 +83,14 @@ def _in_cell_check(node: ast.AST, outside: ast.stmt | None = None) -> ast.stmt:
 class PolicyTransformer(RestrictingNodeTransformer):
     """RestrictedPython's transformer with our rules; unknown node types stay rejected."""
 
-    def __init__(self) -> None:
+    def __init__(self, cap_c_calls: bool = False) -> None:
         super().__init__()
+        self.cap_c_calls = cap_c_calls  # ``caps``: powers go through G.pow (inline)
         self.problems: list[tuple[int, int, str]] = []
         self._classes: list[str] = []  # enclosing class names, for private name mangling
         self._scopes: list[str] = ["module"]  # "module" | "class" | "function"
+        self._resumes: list[bool] = []  # per enclosing function: it has a yield or an await
+        self._acts: list[bool] = []  # per enclosing function: it calls or loops (not a leaf)
 
     # --- errors -----------------------------------------------------------------------------
 
@@ -208,13 +214,13 @@ class PolicyTransformer(RestrictingNodeTransformer):
     # --- calls, loops, assignments: native ------------------------------------------------------
 
     def visit_Call(self, node: ast.Call) -> Any:
-        return self.node_contents_visit(node)
+        return self._acting(node)
 
     def visit_For(self, node: ast.For) -> Any:
-        return self.node_contents_visit(node)
+        return self._acting(node)
 
     def visit_AsyncFor(self, node: ast.AsyncFor) -> Any:
-        return self.node_contents_visit(node)
+        return self._acting(node)
 
     def visit_comprehension(self, node: ast.comprehension) -> Any:
         return self.node_contents_visit(node)
@@ -233,7 +239,25 @@ class PolicyTransformer(RestrictingNodeTransformer):
                 f"augmented assignment to '.{target.attr}' is not supported in the sandbox; "
                 f"write 'x.{target.attr} = x.{target.attr} + ...' instead",
             )
-        return self.node_contents_visit(node)
+        node = self.node_contents_visit(node)
+        if not (self.cap_c_calls and isinstance(node.op, ast.Pow)) or _small_power(node.value):
+            return node
+        if not isinstance(node.target, ast.Name):
+            self.error(
+                node,
+                "'**=' on an attribute or item is not supported in the inline sandbox; "
+                "write 'x.a = x.a ** n' instead",
+            )
+            return node
+        power = _call("ipow", _name(node.target.id), node.value)
+        assign = ast.Assign(targets=[_name(node.target.id, ast.Store())], value=power)
+        return ast.copy_location(assign, node)
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        node = self.node_contents_visit(node)
+        if self.cap_c_calls and isinstance(node.op, ast.Pow) and not _small_power(node.right):
+            return ast.copy_location(_call("pow", node.left, node.right), node)
+        return node
 
     # --- functions and classes ----------------------------------------------------------------
 
@@ -250,20 +274,56 @@ class PolicyTransformer(RestrictingNodeTransformer):
             node.returns = self.visit(node.returns)
         method = self._scopes[-1] == "class"
         self._scopes.append("function")
+        self._resumes.append(False)
+        self._acts.append(False)
         try:
             body = self._visit_body(node.body)
         finally:
             self._scopes.pop()
-        resumes = _resumes(body)
+            resumes = self._resumes.pop()
+            acts = self._acts.pop()
         if resumes:
             body = _check_resumptions(body)
+        comparison = method and node.name in _COMPARISONS and not resumes
+        if not (acts or resumes or comparison):
+            # A leaf (``return a + b``, a property): it runs a bounded stretch of its own byte
+            # code, and what it sets off runs in functions that check or in the host's C code.
+            node.body = body
+            return node
         docstring = body[:1] if body and _is_docstring(body[0]) else []
-        outside = None
-        if method and node.name in _COMPARISONS and not resumes:
-            outside = ast.Return(_guard("not_implemented"))
+        outside = ast.Return(_guard("not_implemented")) if comparison else None
         check = _in_cell_check(node, outside and ast.copy_location(outside, node))
         node.body = docstring + [check] + body[len(docstring) :]
         return node
+
+    def _acting(self, node: ast.AST) -> Any:
+        """A call, a loop or anything else that may run on: its function is no leaf."""
+        if self._acts:
+            self._acts[-1] = True
+        return self.node_contents_visit(node)
+
+    visit_While = visit_Starred = _acting
+
+    def visit_ListComp(self, node: ast.ListComp) -> Any:
+        self._mark_acting()
+        return super().visit_ListComp(node)
+
+    def visit_SetComp(self, node: ast.SetComp) -> Any:
+        self._mark_acting()
+        return super().visit_SetComp(node)
+
+    def visit_DictComp(self, node: ast.DictComp) -> Any:
+        self._mark_acting()
+        return super().visit_DictComp(node)
+
+    def visit_GeneratorExp(self, node: ast.GeneratorExp) -> Any:
+        self._mark_acting()
+        return super().visit_GeneratorExp(node)
+
+    def visit_Compare(self, node: ast.Compare) -> Any:
+        if any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):  # iterates
+            return self._acting(node)
+        return self.node_contents_visit(node)
 
     def _visit_body(self, body: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
@@ -281,14 +341,20 @@ class PolicyTransformer(RestrictingNodeTransformer):
         return self._visit_function(node)
 
     def visit_Lambda(self, node: ast.Lambda) -> Any:
-        node = self.node_contents_visit(node)
-        # ``body if G.on else G.outside()``: the check of ``_in_cell_check``, as an expression.
-        node.body = ast.copy_location(
-            ast.IfExp(_guard("on"), node.body, _call("outside")), node.body
-        )
+        self._resumes.append(False)  # a yield in a lambda is the lambda's, not ours
+        self._acts.append(False)
+        try:
+            node = self.node_contents_visit(node)
+        finally:
+            acts = self._resumes.pop() | self._acts.pop()
+        if acts:  # ``body if G.on else G.outside()``: ``_in_cell_check`` as an expression
+            node.body = ast.copy_location(
+                ast.IfExp(_guard("on"), node.body, _call("outside")), node.body
+            )
         return node
 
     def visit_ClassDef(self, node: ast.ClassDef) -> Any:
+        self._mark_acting()  # __build_class__, and the class body runs
         self._check_binding(node, node.name)
         self._check_type_params(node)
         node.decorator_list = [self.visit(d) for d in node.decorator_list]
@@ -335,6 +401,7 @@ class PolicyTransformer(RestrictingNodeTransformer):
         return node
 
     def visit_With(self, node: ast.With) -> Any:
+        self._mark_acting()
         node = self.node_contents_visit(node)
         for item in node.items:
             item.context_expr = ast.copy_location(
@@ -343,6 +410,7 @@ class PolicyTransformer(RestrictingNodeTransformer):
         return node
 
     def visit_AsyncWith(self, node: ast.AsyncWith) -> Any:
+        self._mark_acting()
         node = self.node_contents_visit(node)
         for item in node.items:
             item.context_expr = ast.copy_location(
@@ -351,11 +419,37 @@ class PolicyTransformer(RestrictingNodeTransformer):
         return node
 
     def visit_Await(self, node: ast.Await) -> Any:
+        return self._resumption(node)
+
+    def visit_Yield(self, node: ast.Yield) -> Any:
+        return self._resumption(node)
+
+    def visit_YieldFrom(self, node: ast.YieldFrom) -> Any:
+        return self._resumption(node)
+
+    def _resumption(self, node: ast.AST) -> Any:
+        """A point where a generator or coroutine resumes: its function checks again there."""
+        if self._resumes:
+            self._resumes[-1] = True
         return self.node_contents_visit(node)
+
+    def _mark_acting(self) -> None:
+        if self._acts:
+            self._acts[-1] = True
+
+    def visit_Constant(self, node: ast.Constant) -> Any:
+        self._check_marker(node)
+        return node
+
+    def _check_marker(self, node: ast.Constant) -> None:
+        """The code may not write the policy's marker constants (``bindings``) itself."""
+        if isinstance(node.value, str) and node.value.startswith(MARK_PREFIX):
+            self.error(node, "strings starting with '\\x00sb:' are reserved for the sandbox")
 
     # --- imports ------------------------------------------------------------------------------
 
     def visit_Import(self, node: ast.Import) -> Any:
+        self._mark_acting()
         for alias in node.names:
             if any(part.startswith("_") for part in alias.name.split(".")):
                 self.error(node, f"importing private module '{alias.name}' is not allowed")
@@ -363,6 +457,7 @@ class PolicyTransformer(RestrictingNodeTransformer):
         return node
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> Any:
+        self._mark_acting()
         if node.level:
             self.error(node, "relative imports are not supported in the sandbox")
         module = node.module or ""
@@ -383,6 +478,7 @@ class PolicyTransformer(RestrictingNodeTransformer):
         (``case C(x=p)``, ``case a.b``) or from ``C.__match_args__``. The first are checked
         here like any native load; ``__match_args__`` is checked where classes get it
         (``classes.check_match_args``), so any class is safe to match on."""
+        self._mark_acting()  # patterns call __len__, __getitem__, isinstance...
         node.subject = self.visit(node.subject)
         for case in node.cases:
             for pattern in ast.walk(case.pattern):
@@ -421,6 +517,8 @@ class PolicyTransformer(RestrictingNodeTransformer):
                     )
             elif isinstance(sub, ast.Name):
                 self.check_name(sub, sub.id)
+            elif isinstance(sub, ast.Constant):
+                self._check_marker(sub)
 
     # --- top level ----------------------------------------------------------------------------
 
@@ -434,6 +532,17 @@ class PolicyTransformer(RestrictingNodeTransformer):
     def visit_Interactive(self, node: ast.Interactive) -> Any:
         node.body = self._visit_body(node.body)
         return node
+
+
+def _small_power(exponent: ast.expr) -> bool:
+    """An exponent no base can make expensive: a float, or an integer constant up to 8."""
+    if isinstance(exponent, ast.UnaryOp) and isinstance(exponent.op, ast.USub):
+        exponent = exponent.operand  # negative: a float result
+    if not isinstance(exponent, ast.Constant) or isinstance(exponent.value, bool):
+        return False
+    return isinstance(exponent.value, float) or (
+        isinstance(exponent.value, int) and exponent.value <= 8
+    )
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:
@@ -456,11 +565,6 @@ def _own_nodes(node: ast.AST) -> list[ast.AST]:
         found.append(current)
         todo.extend(c for c in ast.iter_child_nodes(current) if not isinstance(c, _SCOPES))
     return found
-
-
-def _resumes(body: list[ast.stmt]) -> bool:
-    """Whether a function with this body is a generator or coroutine (resumed at its yields)."""
-    return any(isinstance(n, _RESUMPTIONS) for stmt in body for n in _own_nodes(stmt))
 
 
 def _header_resumes(stmt: ast.stmt) -> bool:
@@ -505,26 +609,11 @@ def _check_resumptions(body: list[ast.stmt]) -> list[ast.stmt]:
     return out
 
 
-def _markers(tree: ast.AST) -> list[tuple[int, int, str]]:
-    """The code may not write the policy's marker constants (``bindings``) itself."""
-    return [
-        (getattr(node, "lineno", 0) or 0, getattr(node, "col_offset", 0), _MARKER_PROBLEM)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant)
-        and isinstance(node.value, str)
-        and node.value.startswith(MARK_PREFIX)
-    ]
-
-
-_MARKER_PROBLEM = "strings starting with '\\x00sb:' are reserved for the sandbox"
-
-
-def transform(tree: ast.Module | ast.Expression) -> tuple[ast.AST, list[tuple[int, int, str]]]:
+def transform(
+    tree: ast.Module | ast.Expression, cap_c_calls: bool = False
+) -> tuple[ast.AST, list[tuple[int, int, str]]]:
     """Rewrite ``tree`` in place; returns it and the problems found as (line, column, message)."""
-    problems = _markers(tree)
-    if problems:
-        return tree, problems
-    transformer = PolicyTransformer()
+    transformer = PolicyTransformer(cap_c_calls)
     new = transformer.visit(tree)
     ast.fix_missing_locations(new)
     return new, transformer.problems
