@@ -100,10 +100,10 @@ class _Routed:
     it replaced. Per context, not per process, so ``inline`` can route in a threaded host."""
 
     def __init__(self, stream: Any) -> None:
-        self.stream = stream
+        self._stream = stream  # private: a library that kept sys.stdout hands this out
 
     def _target(self) -> Any:
-        return _CELL_OUTPUT.get() or self.stream
+        return _CELL_OUTPUT.get() or self._stream
 
     def write(self, text: str) -> int:
         return self._target().write(text)
@@ -142,7 +142,7 @@ def _route_std_streams(on: bool) -> None:
             if on and not isinstance(stream, _Routed):
                 setattr(sys, name, _Routed(stream))
             elif not on and isinstance(stream, _Routed):
-                setattr(sys, name, stream.stream)
+                setattr(sys, name, stream._stream)
 
 
 class _CappedOutput:

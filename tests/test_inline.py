@@ -712,3 +712,16 @@ def test_cells_of_many_sandboxes_overrunning_at_once_are_all_interrupted() -> No
         "TimeoutError: the code ran longer than 0.3 s and was interrupted"
     ] * 4
     assert [b.run("1 + 1").value for b in boxes] == [2] * 4
+
+
+def test_a_kept_routed_stream_leads_nowhere_but_the_cells_output(sb: Sandbox) -> None:
+    """A library imported during a cell keeps ``sys.stdout`` (the routing stand-in); what the
+    code can do with it is write to its own output: the host's stream is a private name."""
+    from sandboxes.worker import _Routed
+
+    kept = _Routed(sys.stdout)
+    sb.start({"kept": lambda: None})
+    sb._runner.namespace["kept"] = kept  # type: ignore[attr-defined]  # as a module gives it
+    ex = sb.run("kept.write('mine\\n')\nkept._stream")
+    assert ex.stdout == "mine\n"
+    assert ex.error is not None and "private names" in ex.error
