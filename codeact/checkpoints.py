@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
 from typing import TYPE_CHECKING, Any
 
 from codeact.context import Conversation
@@ -39,14 +38,29 @@ RESUMED_NOTE_TOOLS = (
 
 def save(path: CheckpointPath, state: dict[str, Any]) -> None:
     """Write ``state`` to ``path`` atomically."""
-    target = pathlib.Path(path)
-    partial = target.with_name(f".{target.name}.partial")
     text = json.dumps({"version": VERSION, "kind": KIND, **state}, ensure_ascii=False)
-    with open(partial, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(partial, target)
+    write_atomically(path, text, "run checkpoint")
+
+
+def write_atomically(path: CheckpointPath, text: str, what: str) -> None:
+    """Write ``text`` to ``path`` so that a crash leaves the old file or the new one, never
+    half of one (a file beside it, synced, then renamed over it); an ``OSError`` says which
+    ``what`` could not be written and what to do."""
+    target = os.fspath(path)
+    directory, name = os.path.split(target)
+    partial = os.path.join(directory, f".{name}.partial")
+    try:
+        with open(partial, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(partial, target)
+    except OSError as exc:
+        raise type(exc)(
+            exc.errno,
+            f"cannot write the {what} {target} ({exc.strerror}); give a path in a directory "
+            "that exists and is writable",
+        ) from exc
 
 
 def load(path: CheckpointPath, *, agent: str, task: str | None = None) -> dict[str, Any] | None:
@@ -55,11 +69,12 @@ def load(path: CheckpointPath, *, agent: str, task: str | None = None) -> dict[s
     A file that is not an agent checkpoint, or one of another agent or (when ``task`` is
     given) another task, is an error: resuming it would mix two runs.
     """
-    target = pathlib.Path(path)
-    if not target.exists():
+    target = os.fspath(path)
+    if not os.path.exists(target):
         return None
     try:
-        state = json.loads(target.read_text(encoding="utf-8"))
+        with open(target, encoding="utf-8") as fh:
+            state = json.loads(fh.read())
     except (OSError, ValueError) as exc:
         raise ValueError(f"cannot resume from {target}: not a readable checkpoint ({exc})")
     if not isinstance(state, dict) or state.get("kind") != KIND:

@@ -330,9 +330,9 @@ class _RetryLines(logging.Handler):
 
 
 def _turn() -> Any:
-    from codeact.teams import current_turn  # not at import: teams imports agents, which import us
-
-    return current_turn()
+    """The chat turn this run is, if any (no chat can run before ``codeact.teams`` is loaded)."""
+    teams = sys.modules.get("codeact.teams.result")
+    return teams.current_turn() if teams is not None else None
 
 
 def _thought(step: Step) -> str:

@@ -5,7 +5,6 @@ LiteLLM is imported on first use only (it takes seconds), so that ``import codea
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import os
 import random
@@ -525,6 +524,8 @@ def _retry_after(exc: Exception) -> float | None:
         try:
             return max(0.0, float(value))
         except ValueError:
+            import email.utils  # here: it imports socket, random, urllib (import codeact is fast)
+
             when = email.utils.parsedate_to_datetime(value)
             return max(0.0, when.timestamp() - time.time())
     except (TypeError, ValueError):

@@ -15,7 +15,6 @@ import math
 import os
 import re
 import threading
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -35,7 +34,7 @@ class ToolCall:
 
     def __post_init__(self) -> None:
         if not self.id:
-            self.id = f"call_{uuid.uuid4().hex[:24]}"
+            self.id = f"call_{os.urandom(12).hex()}"
 
     def to_dict(self) -> dict[str, Any]:
         """OpenAI format, with arguments as a JSON string (raw text sent back verbatim)."""

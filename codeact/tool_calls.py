@@ -14,7 +14,6 @@ import contextlib
 import contextvars
 import logging
 import time
-import traceback
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +72,8 @@ def recording(tool: Tool, arguments: dict[str, Any]) -> Iterator[ToolUse]:
         yield use
     except Exception as exc:
         use.error = str(exc) if isinstance(exc, ToolError) else f"{type(exc).__name__}: {exc}"
+        import traceback  # here, on the failure path only: it is slow to import
+
         use.traceback = traceback.format_exc()
         log.debug("tool %s failed:\n%s", tool.name, use.traceback)
         raise

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
 from typing import Any
+
+from codeact.checkpoints import write_atomically
 
 VERSION = 1
 
@@ -18,22 +19,9 @@ CheckpointPath = str | os.PathLike[str]  #: where a checkpoint is kept
 
 def save(path: CheckpointPath, state: dict[str, Any]) -> None:
     """Write ``state`` to ``path`` atomically."""
-    target = pathlib.Path(path)
-    partial = target.with_name(f".{target.name}.partial")
     # dumps, not dump: its C encoder is several times faster than dump's streaming one
     text = json.dumps({"version": VERSION, **state}, ensure_ascii=False, default=repr)
-    try:
-        with open(partial, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(partial, target)
-    except OSError as exc:
-        raise type(exc)(
-            exc.errno,
-            f"cannot write the chat checkpoint {target} ({exc.strerror}); give a path in a "
-            "directory that exists and is writable",
-        ) from exc
+    write_atomically(path, text, "chat checkpoint")
 
 
 def load(
@@ -44,11 +32,12 @@ def load(
     A file that is not a checkpoint, or one of another conversation (another kind of team, task
     or set of speakers), is an error: resuming it would mix two conversations.
     """
-    target = pathlib.Path(path)
-    if not target.exists():
+    target = os.fspath(path)
+    if not os.path.exists(target):
         return None
     try:
-        state = json.loads(target.read_text(encoding="utf-8"))
+        with open(target, encoding="utf-8") as fh:
+            state = json.loads(fh.read())
     except (OSError, ValueError) as exc:
         raise ValueError(f"cannot resume from {target}: not a readable checkpoint ({exc})")
     if not isinstance(state, dict) or state.get("version") != VERSION:
