@@ -522,6 +522,39 @@ from collections.abc import Mapping
         [4.0, True, True, "2024-01-02", "a", [1, 2], 6, {"a": [1, 2]}, ["1", "22"], "abc"],
     ),
     (
+        "match_inherited_and_registered_classes",
+        """
+import abc, collections, dataclasses
+@dataclasses.dataclass
+class Base:
+    x: int
+@dataclasses.dataclass
+class Point(Base):  # __match_args__ inherited fields: ('x', 'y')
+    y: int = 0
+class Pair(collections.namedtuple("Pair", "a b"), abc.ABC):
+    pass
+Pair.register(list)  # matching a registered type reads 'a' and 'b' from it
+class Meters(int):
+    pass
+def kind(v):
+    match v:
+        case Point(x, y):
+            return ["point", x, y]
+        case Pair(a, b) if isinstance(v, tuple):
+            return ["pair", a, b]
+        case Pair():
+            return "registered"
+        case Meters(n):
+            return ["meters", n]
+class Table:
+    match (1, 2):
+        case tuple((a, b)):
+            cells = a + b
+[kind(Point(1, 2)), kind(Pair(3, 4)), kind([5]), kind(Meters(6)), Table.cells]
+""",
+        [["point", 1, 2], ["pair", 3, 4], "registered", ["meters", 6], 3],
+    ),
+    (
         "namedtuple_underscore_api",
         """
 from collections import namedtuple
@@ -964,6 +997,47 @@ class Base(abc.ABC):
     pass
 def attr(obj, name):
     Reader = dataclasses.make_dataclass("Reader", [name], bases=(Base,))
+    Reader.register(type(obj))
+    match obj:
+        case Reader(value):
+            return value
+"""
+_INHERITED_DATACLASS_READER = """
+import abc, dataclasses
+@dataclasses.dataclass
+class HasFrame(abc.ABC):  # a field the pattern may not read: no __match_args__ here
+    gi_frame: object = None
+@dataclasses.dataclass
+class HasBack(abc.ABC):
+    f_back: object = None
+@dataclasses.dataclass
+class HasBuiltins(abc.ABC):
+    f_builtins: object = None
+BASES = {"gi_frame": HasFrame, "f_back": HasBack, "f_builtins": HasBuiltins}
+def attr(obj, name):
+    @dataclasses.dataclass
+    class Reader(BASES[name]):  # ...but the subclass's fields include it
+        pass
+    Reader.register(type(obj))
+    match obj:
+        case Reader(value):
+            return value
+"""
+_NAMEDTUPLE_READER = """
+import abc, collections
+def attr(obj, name):
+    class Reader(collections.namedtuple("Fields", [name]), abc.ABC):
+        pass
+    Reader.register(type(obj))
+    match obj:
+        case Reader(value):
+            return value
+"""
+_TYPING_NAMEDTUPLE_READER = """
+import abc, typing
+def attr(obj, name):
+    class Reader(typing.NamedTuple("Fields", [(name, object)]), abc.ABC):
+        pass
     Reader.register(type(obj))
     match obj:
         case Reader(value):
@@ -1769,6 +1843,40 @@ match "{0.__globals__[__builtins__].__dict__[open]}":
     case Fmt(fmt):
         pass
 "ESCAPED" if "built-in function open" in fmt(lambda: 0) else None
+""",
+    ),
+    # __match_args__ the class got from a base: a dataclass subclass (its fields include the
+    # base's, which got none), a namedtuple base, a typing.NamedTuple base.
+    ("match_args_inherited_by_dataclass_subclass", _walk_frames(_INHERITED_DATACLASS_READER)),
+    ("match_args_inherited_from_namedtuple", _walk_frames(_NAMEDTUPLE_READER)),
+    ("match_args_inherited_from_typing_namedtuple", _walk_frames(_TYPING_NAMEDTUPLE_READER)),
+    (
+        "match_args_inherited_reads_frame_globals",
+        """
+import abc, dataclasses, heapq
+@dataclasses.dataclass
+class HasFrame(abc.ABC):
+    gi_frame: object = None
+@dataclasses.dataclass
+class GenView(HasFrame):
+    pass
+@dataclasses.dataclass
+class HasGlobals(abc.ABC):
+    f_globals: object = None
+@dataclasses.dataclass
+class FrameView(HasGlobals):
+    pass
+g = heapq.merge([1], [2])
+next(g)
+GenView.register(type(g))
+match g:
+    case GenView(frame):
+        pass
+FrameView.register(type(frame))
+match frame:
+    case FrameView(host_globals):
+        pass
+host_globals["__builtins__"]["__import__"]("os").name.replace("posix", "ESCAPED")
 """,
     ),
     # --- poisoning the host through module views and host classes -------------------------------

@@ -13,6 +13,7 @@ from sandboxes.policy.bindings import GuardTable, guard_table
 from sandboxes.policy.classes import SafeType, build_class
 from sandboxes.policy.control import GuardedAsyncContext, GuardedContext, make_reraise, outside
 from sandboxes.policy.modules import ModuleViews
+from sandboxes.policy.patterns import match_class
 
 SAFE_BUILTINS = [
     "abs",
@@ -128,6 +129,7 @@ def make_guard_table(views: ModuleViews) -> GuardTable:
         not_implemented=NotImplemented,
         pow=caps.capped_pow,
         ipow=caps.capped_ipow,
+        match_class=match_class,
     )
     return table
 

@@ -91,6 +91,7 @@ class PolicyTransformer(RestrictingNodeTransformer):
         self._scopes: list[str] = ["module"]  # "module" | "class" | "function"
         self._resumes: list[bool] = []  # per enclosing function: it has a yield or an await
         self._acts: list[bool] = []  # per enclosing function: it calls or loops (not a leaf)
+        self._patterns = 0  # class patterns numbered for their hidden names (visit_Match)
 
     # --- errors -----------------------------------------------------------------------------
 
@@ -476,14 +477,18 @@ class PolicyTransformer(RestrictingNodeTransformer):
     def visit_Match(self, node: ast.Match) -> Any:
         """Patterns read attributes natively, by names the interpreter takes from the pattern
         (``case C(x=p)``, ``case a.b``) or from ``C.__match_args__``. The first are checked
-        here like any native load; ``__match_args__`` is checked where classes get it
-        (``classes.check_match_args``), so any class is safe to match on."""
+        here like any native load; a class pattern with positional sub-patterns gets its
+        class through ``G.match_class``, which checks the effective ``__match_args__`` when
+        the pattern runs (``patterns``), however the class got it."""
         self._mark_acting()  # patterns call __len__, __getitem__, isinstance...
         node.subject = self.visit(node.subject)
+        prelude: list[ast.stmt] = []
         for case in node.cases:
             for pattern in ast.walk(case.pattern):
                 if isinstance(pattern, ast.MatchClass):
                     self._check_pattern_path(pattern.cls)
+                    if pattern.patterns:
+                        prelude.append(self._checked_class_pattern(pattern))
                     for attr in pattern.kwd_attrs:
                         reason = native_reason(attr)
                         if reason:
@@ -504,7 +509,26 @@ class PolicyTransformer(RestrictingNodeTransformer):
             if case.guard is not None:
                 case.guard = self.visit(case.guard)
             case.body = self._visit_body(case.body)
-        return node
+        for stmt in prelude:
+            ast.copy_location(stmt, node)
+        return [*prelude, node] if prelude else node
+
+    def _checked_class_pattern(self, pattern: ast.MatchClass) -> ast.stmt:
+        """``case C(p)`` becomes ``case <hidden>.cls(p)``, the hidden name bound just before
+        the ``match`` to ``G.match_class(lambda: C)``: ``C`` is still looked up when the
+        pattern runs, and its effective ``__match_args__`` is checked then (``patterns``)."""
+        self._patterns += 1
+        hidden = f"{RESERVED_PREFIX}pattern_{self._patterns}"
+        cls = pattern.cls
+        if self._scopes[-1] == "class":  # a function in a class body cannot see its names
+            bind = _call("match_class", ast.Constant(None), cls)
+        else:
+            lazy = ast.Lambda(args=_no_arguments(), body=cls)
+            bind = _call("match_class", lazy)
+        pattern.cls = ast.copy_location(
+            ast.Attribute(value=_name(hidden), attr="cls", ctx=ast.Load()), cls
+        )
+        return ast.Assign(targets=[_name(hidden, ast.Store())], value=bind)
 
     def _check_pattern_path(self, expr: ast.expr) -> None:
         """Dotted names in patterns are compiled natively: only what a native load may read."""
@@ -532,6 +556,12 @@ class PolicyTransformer(RestrictingNodeTransformer):
     def visit_Interactive(self, node: ast.Interactive) -> Any:
         node.body = self._visit_body(node.body)
         return node
+
+
+def _no_arguments() -> ast.arguments:
+    return ast.arguments(
+        posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+    )
 
 
 def _small_power(exponent: ast.expr) -> bool:
