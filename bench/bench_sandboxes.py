@@ -13,6 +13,13 @@ Per backend (goals are for ``local``):
 3. Cold start: construct + start + first run (goal <= 100 ms), beside bare ``python -c pass``.
 4. Host RSS before and after 1,000 runs (should stay flat).
 
+For ``local`` also: issue 8's sandbox table (``--table`` for only that): a new sandbox, a fresh
+session, warm runs, a tool call and ten cells, each against plain ``exec`` of the same code and,
+when ``pydantic-monty`` is in its side venv (``$MONTY_PYTHON``, default
+``/tmp/monty-venv/bin/python``; run as a subprocess), against Monty measured in the same run; and
+the OS boundary's cost (the first sandbox of a fresh process, a new one, a warm run), bubblewrap
+against none.
+
 A backend is one entry in ``BACKENDS``: a factory for the sandbox and a function measuring the
 raw round trip of its transport.
 """
@@ -307,6 +314,225 @@ def bench_docker(quick: bool) -> None:
     )
 
 
+# --- the sandbox table of issue 8: sessions, warm runs, tools, against plain exec and Monty ----
+
+#: Ten cells with state and three tool calls (``add``), as an agent's short run would have.
+CELLS = [
+    "x = 1",
+    "y = x + 1",
+    "def double(a):\n    return a * 2",
+    "z = double(y)",
+    "r1 = add(x, z)",
+    "items = [i * i for i in range(10)]",
+    "r2 = add(r1, sum(items))",
+    "s = str(r2)",
+    "r3 = add(len(s), 1)",
+    "r3 + x",
+]
+
+
+def _add(a: int, b: int) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+def _median(fn: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def plain_figures(runs: int) -> dict[str, float]:
+    """The same work with plain ``compile`` + ``exec`` in this process: the floor."""
+
+    def run(namespace: dict[str, object], code: str) -> object:
+        tree = compile(code, "<cell>", "exec")
+        exec(tree, namespace)
+        return None
+
+    def evaluate(namespace: dict[str, object], code: str) -> object:
+        return eval(compile(code, "<cell>", "eval"), namespace)
+
+    def cells() -> None:
+        namespace: dict[str, object] = {"add": _add}
+        for cell in CELLS[:-1]:
+            run(namespace, cell)
+        evaluate(namespace, CELLS[-1])
+
+    warm: dict[str, object] = {"add": _add}
+    return {
+        "new": _median(lambda: evaluate({"add": _add}, "1 + 1"), runs),
+        "start": _median(lambda: {"add": _add}, runs),
+        "fresh": _median(lambda: run({"add": _add}, "x = 1"), runs),
+        "warm": _median(lambda: evaluate(warm, "1 + 1"), runs),
+        "tool": _median(lambda: evaluate(warm, "add(1, 2)"), runs),
+        "cells": _median(cells, runs // 10),
+    }
+
+
+def sandbox_figures(make: Callable[[], Sandbox], runs: int) -> dict[str, float]:
+    """Medians in seconds for one backend: a new sandbox (after the first in this process),
+    with the fork server's spares refilled between sandboxes and back to back; a fresh session
+    on a warm worker (``start`` alone, and with a first run); warm runs; the ten cells."""
+    tools = {"add": _add}
+    first = make()
+    first.start(tools)
+    first.run("1 + 1")
+    new, ready, burst = [], [], []
+    for i in range(max(runs // 20, 10) * 2):
+        if i % 2 == 0:
+            time.sleep(0.3)  # not timed: spares (if any) are forked and warmed up meanwhile
+        t0 = time.perf_counter()
+        sb = make()
+        sb.start(tools)
+        t1 = time.perf_counter()
+        assert sb.run("1 + 1").value == 2
+        t2 = time.perf_counter()
+        (new if i % 2 == 0 else burst).append(t2 - t0)
+        if i % 2 == 0:
+            ready.append(t1 - t0)
+        sb.close()
+    starts, fresh = [], []
+    for _ in range(runs // 5):
+        t0 = time.perf_counter()
+        first.start(tools)
+        t1 = time.perf_counter()
+        first.run("x = 1")
+        starts.append(t1 - t0)
+        fresh.append(time.perf_counter() - t0)
+    first.start(tools)
+    for _ in range(50):
+        first.run("1 + 1")
+    figures = {
+        "new": statistics.median(new),
+        "ready": statistics.median(ready),
+        "burst": statistics.median(burst),
+        "start": statistics.median(starts),
+        "fresh": statistics.median(fresh),
+        "warm": _median(lambda: first.run("1 + 1"), runs),
+        "tool": _median(lambda: first.run("add(1, 2)"), runs),
+    }
+
+    def cells() -> None:
+        first.start(tools)
+        for cell in CELLS:
+            first.run(cell)
+
+    figures["cells"] = _median(cells, runs // 10)
+    first.close()
+    return figures
+
+
+#: (key, label, goal for local in ms) of each row of the table.
+_ROWS = [
+    ("ready", "new sandbox ready", 2.0),
+    ("new", "new sandbox -> 1 + 1", None),
+    ("burst", "  same, back to back", None),
+    ("start", "fresh session: start()", 0.1),
+    ("fresh", "fresh session + x = 1", None),
+    ("warm", "warm run of 1 + 1", 0.05),
+    ("tool", "warm run, one tool call", 0.1),
+    ("cells", "10 cells, 3 tool calls", 0.8),
+]
+
+
+def echo_floors(runs: int) -> tuple[float, float]:
+    """Median seconds for a run-sized JSON line to go to a child process and back: directly
+    (what one worker process costs) and through a relay process in between (what a supervisor
+    costs at least), over socket pairs like the sandbox's."""
+    import socket
+
+    def serve(fd_in: int, fd_out: int) -> None:
+        while data := os.read(fd_in, 65536):
+            os.write(fd_out, data)
+        os._exit(0)
+
+    def relay() -> tuple[int, list[int]]:
+        host, relay_end = (s.detach() for s in socket.socketpair())
+        inner, child = (s.detach() for s in socket.socketpair())
+        pids = []
+        for job in ("relay", "child"):
+            pid = os.fork()
+            if pid == 0:
+                if job == "relay":
+                    while data := os.read(relay_end, 65536):
+                        os.write(inner, data)
+                        os.write(relay_end, os.read(inner, 65536))
+                    os._exit(0)
+                serve(child, child)
+            pids.append(pid)
+        return host, pids
+
+    line = json.dumps({"op": "run", "nonce": "0" * 32, "id": 1, "code": "1 + 1"}).encode() + b"\n"
+    results = []
+    for through_relay in (False, True):
+        if through_relay:
+            fd, pids = relay()
+        else:
+            fd, child = (s.detach() for s in socket.socketpair())
+            pid = os.fork()
+            if pid == 0:
+                serve(child, child)
+            pids = [pid]
+
+        def trip(fd: int = fd) -> None:
+            os.write(fd, line)
+            os.read(fd, 65536)
+
+        for _ in range(100):
+            trip()
+        results.append(_median(trip, runs))
+        os.close(fd)
+        for pid in pids:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+    return results[0], results[1]
+
+
+def bench_table(quick: bool) -> None:
+    """Issue 8's sandbox table: each figure of ``local`` (and ``inline``) beside plain exec
+    and, when its venv exists, pydantic-monty, all measured in this run."""
+    from _monty import monty_figures
+
+    from sandboxes.inline import InlineSandbox
+
+    runs = 300 if quick else 2000
+    monty = monty_figures(CELLS, runs)
+    plain = plain_figures(runs)
+    local = sandbox_figures(LocalSandbox, runs)
+    inline = sandbox_figures(InlineSandbox, runs)
+    first = first_in_process(5 if quick else 15)
+    direct, relayed = echo_floors(runs)
+    print(f"\nfirst local sandbox of a fresh process -> 1 + 1: {first * 1e3:.1f} ms (median)")
+    print(
+        f"floors: a JSON line to a child and back {direct * 1e3:.3f} ms, through a relay process"
+        f" {relayed * 1e3:.3f} ms (what a run through the supervisor must cost at least)"
+    )
+    print("\n== sandbox table (medians; x = over plain exec of the same code in this process) ==")
+    head = f"{'measure':<26}{'local':>10}{'x plain':>9}{'inline':>10}{'monty':>10}"
+    print(f"{head}{'local/monty':>12}  goal")
+    for key, label, goal in _ROWS:
+        ours = local[key]
+        base = plain.get(key) or plain.get({"ready": "new", "burst": "new"}.get(key, key))
+        theirs = (
+            monty.get({"ready": "new", "burst": "new", "start": "fresh"}.get(key, key))
+            if monty
+            else None
+        )
+        monty_col = f"{theirs * 1e3:7.3f} ms" if theirs else f"{'-':>10}"
+        ratio = f"{ours / theirs:11.2f}x" if theirs else f"{'-':>12}"
+        goal_col = f"<= {goal} ms" if goal else ""
+        print(
+            f"{label:<26}{ours * 1e3:7.3f} ms{ours / base:8.0f}x{inline[key] * 1e3:7.3f} ms"
+            f"{monty_col}{ratio}  {goal_col}"
+        )
+    if monty is None:
+        print("(pydantic-monty not found: set MONTY_PYTHON to a venv's python that has it)")
+
+
 # --- local: the OS boundary's cost -----------------------------------------------------------
 
 
@@ -327,8 +553,36 @@ def _without_boundary() -> LocalSandbox:
             os.environ["CODEACT_BWRAP"] = saved
 
 
+_FIRST = """
+import sys, time
+t0 = time.perf_counter()
+from sandboxes.local import LocalSandbox
+sandbox = LocalSandbox()
+sandbox.start()
+assert sandbox.run("1 + 1").value == 2
+print(time.perf_counter() - t0)
+"""
+
+
+def first_in_process(runs: int, **env: str) -> float:
+    """Median seconds from ``import sandboxes`` to the first result in a fresh interpreter (the
+    fork server starts there), with ``env`` added to the environment."""
+    times = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-W", "ignore", "-c", _FIRST],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, **env},
+        )
+        times.append(float(out.stdout))
+    return statistics.median(times)
+
+
 def bench_boundary(quick: bool) -> None:
-    """Cold start and warm run of ``local`` inside bubblewrap against the same without it."""
+    """The first sandbox of a process, a later one and a warm run of ``local`` inside
+    bubblewrap against the same without it."""
     if LocalSandbox().boundary is None:
         print("\n== local OS boundary: bubblewrap unavailable, nothing to compare ==")
         return
@@ -336,12 +590,17 @@ def bench_boundary(quick: bool) -> None:
     cold_runs = 5 if quick else 15
     print("\n== local OS boundary (bubblewrap) ==")
     print(f"{'measure':<28}{'bwrap':>11}{'none':>11}{'ratio':>8}")
+    first = first_in_process(cold_runs), first_in_process(cold_runs, CODEACT_BWRAP="")
+    print(
+        f"{'first sandbox of a process':<28}{first[0] * 1e3:8.1f} ms{first[1] * 1e3:8.1f} ms"
+        f"{first[0] / first[1]:7.2f}x"
+    )
     with_b = cold_start(Backend(make=LocalSandbox, raw_round_trip=pipe_echo_round_trip), cold_runs)
     without = cold_start(
         Backend(make=_without_boundary, raw_round_trip=pipe_echo_round_trip), cold_runs
     )
     print(
-        f"{'cold start (median)':<28}{with_b[0] * 1e3:8.1f} ms{without[0] * 1e3:8.1f} ms"
+        f"{'new sandbox -> x = 1':<28}{with_b[0] * 1e3:8.1f} ms{without[0] * 1e3:8.1f} ms"
         f"{with_b[0] / without[0]:7.2f}x"
     )
     ours = round_trip(Backend(make=LocalSandbox, raw_round_trip=lambda n: 1.0), runs)[0]
@@ -354,13 +613,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=[*sorted(BACKENDS), "docker"], action="append")
     parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke test")
+    parser.add_argument("--table", action="store_true", help="only the sandbox table (issue 8)")
     args = parser.parse_args()
+    if args.table:
+        bench_table(args.quick)
+        return
     for name in args.backend or sorted(BACKENDS):
         if name == "docker":  # opt-in: needs an engine and $CODEACT_DOCKER_IMAGE
             bench_docker(args.quick)
         else:
             bench(name, BACKENDS[name], args.quick)
         if name == "local":
+            bench_table(args.quick)
             bench_boundary(args.quick)
 
 

@@ -43,7 +43,8 @@ class Transport(Protocol):
     """A byte channel to one worker process.
 
     It may also offer ``exit_reason() -> str`` (how the worker ended, the tail of its stderr),
-    which the client puts in its error messages after a crash.
+    which the client puts in its error messages after a crash, and ``start_options``, a dict
+    added to the options of every ``start`` sent to this worker.
     """
 
     def send(self, line: bytes, timeout: float | None = None) -> None:
@@ -210,7 +211,11 @@ class WorkerClient:
     def _handshake(self, transport: Transport) -> None:
         tools = {name: _describe_tool(fn) for name, fn in self._tools.items()}
         nonce = _nonce()
-        transport.send(_encode({**self.options, "op": "start", "nonce": nonce, "tools": tools}))
+        options = {**self.options, **getattr(transport, "start_options", {})}
+        options.pop("op", None)
+        options.pop("nonce", None)
+        # op and nonce first: the worker's supervisor strips the nonce without parsing
+        transport.send(_encode({"op": "start", "nonce": nonce, **options, "tools": tools}))
         line = transport.readline(self.start_timeout)
         if line is None:
             raise SandboxError(

@@ -60,7 +60,12 @@ def executable() -> str | None:
     chosen = os.environ.get("CODEACT_BWRAP")
     if chosen is not None:
         return chosen or None
-    return shutil.which("bwrap")
+    return _on_path(os.environ.get("PATH", ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _on_path(path: str) -> str | None:
+    return shutil.which("bwrap", path=path)
 
 
 def required() -> bool:
@@ -82,6 +87,7 @@ def wrap(argv: Sequence[str], env: Mapping[str, str], bwrap: str) -> list[str]:
     return command
 
 
+@functools.lru_cache(maxsize=1)
 def workdir() -> str:
     """The sandbox's working directory inside the boundary, where each cell process mounts a
     private tmpfs: ``/tmp``, unless part of the installation lives there (a checkout under

@@ -493,7 +493,7 @@ class ContainerTransport:
 
     def _receive(self) -> None:
         try:
-            chunk = self._sock.recv(1 << 18)
+            chunk = self._sock.recv(65536)  # a larger buffer costs an mmap per call
         except (TimeoutError, BlockingIOError):
             return
         except OSError:

@@ -12,8 +12,8 @@ The protocol: one JSON object per line (UTF-8) on the worker's stdin (host to wo
 Host to worker::
 
     {"op": "start", "nonce": str, "tools": {name: doc}, "restricted": bool,
-     "allowed_imports": [...], "max_output": n, "memory_mb": n | null, "sys_path": [...]}
-                                                                     -> "ready" or "error"
+     "allowed_imports": [...], "max_output": n, "memory_mb": n | null, "sys_path": [...],
+     "workdir": path (optional)}                                     -> "ready" or "error"
     {"op": "run", "nonce": str, "id": n, "code": str, "timeout": seconds | null}
                                                                      -> "tool_call"*, then "done"
     {"op": "tool_result", "id": n, "ok": true, "value": ...}
@@ -751,7 +751,7 @@ def _apply_limits(memory_mb: int | None) -> None:
         lower(resource.RLIMIT_AS, base + _LIBRARY_ALLOWANCE + int(memory_mb) * 2**20)
 
 
-def _start(message: dict[str, Any], channel: _Channel) -> Runner:
+def _start(message: dict[str, Any], channel: _Channel, *, limits: bool = True) -> Runner:
     """A runner with a fresh namespace, once the caller has dropped the last one.
 
     The last namespace is collected here (its memory goes now, not in some later cell; what it
@@ -762,6 +762,10 @@ def _start(message: dict[str, Any], channel: _Channel) -> Runner:
     for path in reversed(message.get("sys_path") or []):
         if path not in sys.path:
             sys.path.insert(0, path)
+    workdir = message.get("workdir")
+    if workdir and os.getcwd() != workdir:  # the host's directory for this sandbox
+        os.chdir(workdir)
+        os.environ["HOME"] = os.environ["TMPDIR"] = workdir
     policy = None
     if message.get("restricted"):
         from sandboxes.policy import RestrictedPolicy
@@ -769,7 +773,8 @@ def _start(message: dict[str, Any], channel: _Channel) -> Runner:
     gc.freeze()
     if message.get("restricted"):
         policy = RestrictedPolicy(message.get("allowed_imports") or ())
-    _apply_limits(message.get("memory_mb"))
+    if limits:
+        _apply_limits(message.get("memory_mb"))
     runner = Runner(
         policy,
         max_output=int(message.get("max_output") or 20_000),
@@ -817,10 +822,13 @@ def _exit_when_orphaned(interval: float = 1.0) -> None:
     threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
 
 
-def serve_cells(fd: int) -> None:
-    """The cell process: serve the protocol to the supervisor on socket ``fd`` until it goes."""
+def serve_cells(fd: int, *, warm_up: bool = False) -> None:
+    """The cell process: serve the protocol to the supervisor on socket ``fd`` until it goes.
+    ``warm_up``: first run a fixed cell in a throwaway namespace (``_warm_up``)."""
     if not sys.platform.startswith("linux"):
         _exit_when_orphaned()
+    if warm_up:
+        _warm_up()
     channel = _Channel(fd)
     runner: Runner | None = None
     while True:
@@ -848,6 +856,34 @@ def serve_cells(fd: int) -> None:
         # any other op (a late "tool_result" for an interrupted call) is dropped
         if os.getpid() == 1:  # the init of its own pid namespace reaps what the code left
             _reap_children()
+
+
+def _warm_up() -> None:
+    """Start a throwaway namespace, run one fixed cell in it and make its answer, then drop it.
+
+    A cell process forked from the fork server shares its pages until it writes them; the first
+    start, compile, run and answer of a fresh fork spend milliseconds copying pages. A spare
+    waiting for its sandbox pays that here instead, before anything of a sandbox reaches it
+    (limits are not applied: they are the sandbox's). The sandbox gets a new policy and
+    namespace at its own ``start``, as always.
+    """
+    sink = _Sink()
+    runner = _start({"restricted": True, "op": "start"}, sink, limits=False)  # type: ignore[arg-type]
+    result = runner.run("values = [n * 2 for n in range(3)]\nprint(values)\nvalues[0] + 1", 30)
+    _send_done(sink, result, 1)  # type: ignore[arg-type]
+    json.loads(b'{"op":"run","id":1,"code":"1 + 1","timeout":30.0}')
+    del runner, result
+    gc.collect()
+
+
+class _Sink:
+    """A channel that keeps nothing, for ``_warm_up``."""
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def send(self, message: dict[str, Any]) -> None:
+        _encode(message)
 
 
 def _reap_children() -> None:

@@ -232,7 +232,7 @@ def test_a_bubblewrap_that_does_not_work_is_no_boundary() -> None:
     out = _host({"CODEACT_BWRAP": "/bin/false", "CODEACT_REQUIRE_BWRAP": ""})
     lines = out.stdout.splitlines()
     assert lines[0] == "None None 2", out.stderr
-    assert "/bin/false cannot make namespaces here" in lines[1]
+    assert "/bin/false does not work here" in lines[1]
 
 
 def test_a_required_boundary_that_is_missing_is_an_error() -> None:

@@ -224,7 +224,8 @@ def test_without_a_boundary_the_worker_runs_in_a_private_temp_dir_removed_on_clo
         sandbox = LocalSandbox()
     assert sandbox.boundary is None
     sandbox.start()
-    cwd = os.readlink(f"/proc/{sandbox.pid}/cwd")
+    assert sandbox.pid is not None
+    cwd = os.readlink(f"/proc/{cell_process(sandbox.pid)}/cwd")
     assert cwd == sandbox.workdir
     assert cwd.startswith(tempfile.gettempdir()) and cwd != os.getcwd()
     sandbox.close()

@@ -1,0 +1,303 @@
+"""The ``local`` fork server (``sandboxes.zygote``, ``sandboxes.forkserver``): every local
+sandbox is a fork of one zygote per process, and that must be as safe as a fresh process each.
+
+Sibling tests switch the policy off in both sandboxes (a test-only switch: the client's private
+options), so that each is what code that escaped the policy could do to another sandbox of the
+same host under the same bubblewrap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from processes import alive, cell_process, wait_gone
+
+from sandboxes.forkserver import SPARES
+from sandboxes.local import LocalSandbox
+from sandboxes.zygote import SPARE_DELAY
+
+bwrap = pytest.mark.bwrap
+
+
+def _unrestricted(**options: Any) -> LocalSandbox:
+    sandbox = LocalSandbox(**options)
+    sandbox._client.options["restricted"] = False
+    sandbox.start()
+    return sandbox
+
+
+@pytest.fixture
+def siblings() -> Iterator[tuple[LocalSandbox, LocalSandbox]]:
+    first, second = _unrestricted(timeout=10), _unrestricted(timeout=10)
+    assert first.boundary == second.boundary == "bwrap"
+    yield first, second
+    first.close()
+    second.close()
+
+
+def _zygote(sandbox: LocalSandbox) -> int:
+    """The host pid of the fork server a sandbox's supervisor was forked from."""
+    assert sandbox.pid is not None
+    stat = Path(f"/proc/{sandbox.pid}/stat").read_text()
+    return int(stat.rpartition(")")[2].split()[1])
+
+
+def _memory_holds(pid: int, needle: bytes) -> bool:
+    """Whether any readable mapping of process ``pid`` holds ``needle`` (read from the host)."""
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            span, perms = line.split()[:2]
+            if "r" not in perms:
+                continue
+            lo, hi = (int(x, 16) for x in span.split("-"))
+            try:
+                mem.seek(lo)
+                if needle in mem.read(hi - lo):
+                    return True
+            except (OSError, OverflowError, ValueError):
+                continue
+    return False
+
+
+def test_sandboxes_are_forks_of_one_server() -> None:
+    with LocalSandbox() as first, LocalSandbox() as second:
+        first.start()
+        second.start()
+        assert first.pid != second.pid
+        assert _zygote(first) == _zygote(second)
+
+
+@bwrap
+def test_a_sibling_files_are_out_of_sight(siblings: tuple[LocalSandbox, LocalSandbox]) -> None:
+    first, second = siblings
+    name = "codeact-" + secrets.token_hex(6)
+    workdir = first.run("import os\nos.getcwd()").value
+    assert (
+        first.run(f"open({name!r}, 'w').write('mine')\nopen('/dev/shm/{name}', 'w')").error is None
+    )
+    assert second.run("import os\nos.getcwd()").value == workdir  # the same path, its own tmpfs
+    ex = second.run(f"os.path.exists({name!r}), os.path.exists('/dev/shm/{name}'), os.listdir('.')")
+    assert ex.value == (False, False, [])
+
+
+@bwrap
+def test_a_sibling_cannot_be_signalled_or_traced(
+    siblings: tuple[LocalSandbox, LocalSandbox],
+) -> None:
+    first, second = siblings
+    assert first.pid is not None and second.pid is not None
+    victim = cell_process(second.pid)
+    ex = first.run(
+        textwrap.dedent(
+            """
+            import ctypes, os
+            libc = ctypes.CDLL(None, use_errno=True)
+            reachable = []
+            for pid in range(2, 4096):  # every pid its namespace could hold but its own (1)
+                try:
+                    os.kill(pid, 0)
+                    reachable.append(pid)
+                except OSError:
+                    pass
+            traced = [pid for pid in range(1, 64) if libc.ptrace(16, pid, 0, 0) == 0]
+            os.getpid(), reachable, traced, os.listdir("/proc")
+            """
+        )
+    )
+    assert ex.error is None
+    assert ex.value == (1, [], [], [])  # pid 1 of its own namespace, alone, no /proc
+    assert alive(victim)
+    assert second.run("'still here'").value == "still here"
+
+
+@bwrap
+def test_a_sibling_has_a_network_and_ipc_of_its_own(
+    siblings: tuple[LocalSandbox, LocalSandbox],
+) -> None:
+    first, second = siblings
+    name = "codeact-" + secrets.token_hex(6)
+    listen = textwrap.dedent(
+        f"""
+        import ctypes, socket
+        server = socket.socket(socket.AF_UNIX)
+        server.bind("\\0{name}")  # an abstract socket: the network namespace's, not a file
+        server.listen()
+        libc = ctypes.CDLL(None, use_errno=True)
+        segment = libc.shmget(0x5EED, 4096, 0o1600)  # IPC_CREAT | 0600
+        segment >= 0
+        """
+    )
+    assert first.run(listen).value is True
+    attempt = textwrap.dedent(
+        f"""
+        import ctypes, socket
+        client = socket.socket(socket.AF_UNIX)
+        try:
+            client.connect("\\0{name}")
+            connected = True
+        except OSError:
+            connected = False
+        connected, ctypes.CDLL(None).shmget(0x5EED, 0, 0)
+        """
+    )
+    assert second.run(attempt).value == (False, -1)
+    connected, segment = first.run(attempt).value  # where they exist, the same code finds them
+    assert connected and segment >= 0
+
+
+@bwrap
+def test_a_new_sandbox_inherits_nothing_of_an_earlier_one() -> None:
+    """What one sandbox held (its code, values, files) is in no later sandbox's processes and
+    never was in the fork server's, which never sees a sandbox's messages."""
+    secret = "codeact-earlier-" + secrets.token_hex(8)
+    earlier = _unrestricted(timeout=10)
+    code = f"kept = {secret!r} * 3\nopen('notes', 'w').write(kept)\nlen(kept)"
+    assert earlier.run(code).value == 3 * len(secret)
+    zygote = _zygote(earlier)
+    earlier.close()
+    later = [_unrestricted(timeout=10) for _ in range(3)]  # spares first, then fresh forks
+    try:
+        for sandbox in later:
+            assert sandbox.pid is not None
+            ex = sandbox.run("import os\nos.listdir('.')")
+            assert ex.value == []
+            for pid in (sandbox.pid, cell_process(sandbox.pid)):
+                assert not _memory_holds(pid, secret.encode()), pid
+        assert not _memory_holds(zygote, secret.encode())
+    finally:
+        for sandbox in later:
+            sandbox.close()
+
+
+def test_limits_are_each_sandboxs_own() -> None:
+    with LocalSandbox(memory_mb=64) as small, LocalSandbox(memory_mb=512) as large:
+        assert small.run("len(bytearray(200 * 2**20))").error.startswith("MemoryError")
+        assert large.run("len(bytearray(200 * 2**20))").value == 200 * 2**20
+        assert small.run("len(bytearray(2**20))").value == 2**20
+
+
+def test_a_dead_fork_server_is_replaced() -> None:
+    sandbox = LocalSandbox(timeout=5)
+    sandbox.run("kept = 1")
+    zygote = _zygote(sandbox)
+    os.kill(zygote, 9)
+    assert wait_gone(zygote)
+    with LocalSandbox() as fresh:
+        assert fresh.run("1 + 1").value == 2
+        assert _zygote(fresh) != zygote
+    ex = sandbox.run("kept")  # its worker went with the old server, or still runs
+    assert ex.error is None and ex.value == 1 or "restarted" in ex.error
+    assert sandbox.run("2 + 2").value == 4
+    sandbox.close()
+
+
+def test_sandboxes_made_in_many_threads_at_once() -> None:
+    results: list[object] = []
+
+    def use(n: int) -> None:
+        with LocalSandbox(timeout=20) as sandbox:
+            sandbox.run(f"n = {n}")
+            results.append(sandbox.run("n * 2").value)
+
+    threads = [threading.Thread(target=use, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert sorted(results) == [n * 2 for n in range(8)]  # type: ignore[type-var]
+
+
+def test_a_forked_host_gets_a_fork_server_of_its_own() -> None:
+    script = textwrap.dedent(
+        """
+        import os
+        from sandboxes.local import LocalSandbox
+        parent = LocalSandbox()
+        assert parent.run("1 + 1").value == 2
+        child = os.fork()
+        if child == 0:
+            with LocalSandbox() as mine:
+                os._exit(0 if mine.run("3 * 3").value == 9 else 1)
+        _, status = os.waitpid(child, 0)
+        print(os.waitstatus_to_exitcode(status), parent.run("2 * 2").value)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parents[1],
+    )
+    assert out.stdout.split() == ["0", "4"], out.stderr
+
+
+def _descriptors(pid: int) -> list[str]:
+    """What process ``pid`` has open (read from the host's /proc)."""
+    found = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            found.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+    return found
+
+
+def test_the_fork_server_keeps_no_descriptor_of_a_sandbox() -> None:
+    """Once its spares are forked it holds the same few descriptors, however many sandboxes."""
+    with LocalSandbox() as first:
+        first.run("1")
+        zygote = _zygote(first)
+        time.sleep(10 * SPARE_DELAY)
+        before = sorted(_descriptors(zygote))
+        others = [LocalSandbox() for _ in range(4)]
+        for sandbox in others:
+            sandbox.run("1")
+        time.sleep(10 * SPARE_DELAY)
+        assert sorted(_descriptors(zygote)) == before
+        for sandbox in others:
+            sandbox.close()
+
+
+def test_a_supervisor_holds_only_its_own_sandboxs_channel() -> None:
+    """Two supervisors share no socket: neither holds the other's channel (nor its cell's)."""
+    with LocalSandbox() as first, LocalSandbox() as second:
+        first.run("1")
+        second.run("1")
+        sockets = []
+        for sandbox in (first, second):
+            assert sandbox.pid is not None
+            held = {link for link in _descriptors(sandbox.pid) if link.startswith("socket:")}
+            assert len(held) == 2  # its channel to the host, its channel to its cell
+            sockets.append(held)
+        assert not sockets[0] & sockets[1]
+
+
+def test_sandboxes_work_with_descriptors_past_1023() -> None:
+    """A host with many files open (``select`` fails past fd 1023; the transports poll)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    ballast = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        sandboxes = [LocalSandbox(timeout=5) for _ in range(SPARES + 2)]  # past the old spares
+        assert [sandbox.run("1 + 1").value for sandbox in sandboxes] == [2] * len(sandboxes)
+        socks = [sandbox._client.transport.sock for sandbox in sandboxes]  # type: ignore[union-attr]
+        assert max(socks) > 1023
+        for sandbox in sandboxes:
+            sandbox.close()
+            assert sandbox.pid is None
+    finally:
+        for fd in ballast:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
