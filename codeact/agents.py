@@ -321,6 +321,10 @@ class Agent:
             if cap is not None and cap[0] == "max_time":  # the call was cut at the time cap
                 return self._finish(run, (yield from self._best_answer(run, *cap)))
             raise _failed(exc, self._finish(run, run.result("error", error=str(exc)))) from None
+        except BaseException:
+            if run.view:
+                run.view.run_abandoned(run.depth)
+            raise
 
     def _step(self, run: RunState) -> Generator[Any, Any, Step]:
         """One think → act → observe cycle."""
@@ -334,6 +338,8 @@ class Agent:
         if action is not None and self.approve is not None:
             action = yield from self._approvals(step, action)
         if action is not None:
+            if run.view:
+                run.view.acting(run.depth, "calling tools" if step.tool_calls else "running")
             with tool_calls.acting(run, step):
                 outcome = yield Act(action, run.budget.time_left())
             self._observe(step, outcome)

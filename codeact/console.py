@@ -172,6 +172,23 @@ class LiveView:
             elif delta.kind != "reasoning":
                 waiting.text += delta.text
 
+    def acting(self, depth: int, what: str) -> None:
+        """The model has answered and its action runs: the spinner says so (the streamed
+        reply stays shown above it) and counts from now."""
+        with self._lock:
+            waiting = next((w for w in reversed(self._waiting) if w.depth == depth), None)
+            if waiting is not None:
+                waiting.what, waiting.since = what, time.monotonic()
+
+    def run_abandoned(self, depth: int) -> None:
+        """The run at ``depth`` ended by an exception (Ctrl-C, a bug): its spinners go, so
+        nothing is redrawn after the message that says why."""
+        with self._lock:
+            self._waiting = [w for w in self._waiting if w.depth < depth]
+            self._show_spinner()
+        if depth == 0:
+            self._detach_log()
+
     def done_waiting(self) -> None:
         with self._lock:
             if self._waiting:

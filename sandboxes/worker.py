@@ -296,10 +296,14 @@ class Runner:
                 value, error = self._context.run(self._cell, body, last, code)
             finally:
                 self._disarm()
-        except (_Interrupted, KeyboardInterrupt):
+        except _Interrupted:  # the time limit (or, in a worker, the host's interrupt)
             error = "KeyboardInterrupt: the code was interrupted"
             if timeout:
                 error = f"TimeoutError: the code ran longer than {timeout:g} s and was interrupted"
+        except KeyboardInterrupt:
+            if self.interrupt == "thread":
+                raise  # inline: the cell runs in the host's thread, and this is the user's Ctrl-C
+            error = "KeyboardInterrupt: the code raised KeyboardInterrupt"
         except BaseException as exc:  # the compiler's verdict (a SyntaxError), the worker's own
             error = format_error(exc, code)
             del exc

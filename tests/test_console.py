@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import pty
 import select
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -19,13 +22,25 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "tests" / "scripts" / "gated_run.py"
 
 
+def _take_terminal() -> None:
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 class Terminal:
     """A child process on a pseudo-terminal, with what it has written so far."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path | None = None) -> None:
         master, slave = pty.openpty()
         self.proc = subprocess.Popen(
-            args, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
+            args,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            cwd=cwd,
+            close_fds=True,
+            preexec_fn=_take_terminal,  # so ^C typed on it is a SIGINT, as in a real shell
         )
         os.close(slave)
         self.master = master
@@ -182,3 +197,28 @@ def test_chat_turns_are_titled_with_the_chat_the_turn_and_the_speaker(capsys):
     assert result.messages[-1]["content"] == "APPROVED"
     out = capsys.readouterr().out
     assert "turn 1 · critic · code" in out and "step 1 · critic" in out
+
+
+@pytest.mark.parametrize("sandbox", ["local", "inline"])
+def test_ctrl_c_in_a_cli_run_ends_it_at_once_in_one_line(tmp_path, terminal_env, sandbox):
+    """^C typed while the code runs stops the run (inline too, where the cell is in the CLI's
+    own thread): status 130, one line, no traceback, and no spinner redrawn after it."""
+    run = tmp_path / "run.json"
+    sleeper = "```python\nimport time\nprint('sleeping')\ntime.sleep(60)\n```"
+    run.write_text(json.dumps({"task": "sleep", "model_outputs": [sleeper]}))
+    args = [sys.executable, "-m", "codeact.cli", "run", "--replay", str(run), "--sandbox", sandbox]
+    term = Terminal(args, terminal_env, cwd=ROOT)
+    try:
+        term.read_until("running")  # the spinner, once the code runs
+        time.sleep(0.3)
+        pressed = time.monotonic()
+        os.write(term.master, b"\x03")
+        term.read_until("codeact: interrupted", timeout=15)
+        assert term.proc.wait(timeout=15) == 130
+        assert time.monotonic() - pressed < 10
+        shown = term.text()
+        assert "Traceback" not in shown and "TimeoutError" not in shown
+        last = shown.rsplit("codeact: interrupted", 1)[1]
+        assert "running" not in last and "thinking" not in last
+    finally:
+        term.close()

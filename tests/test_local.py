@@ -86,6 +86,12 @@ def test_error_names_the_exception_and_the_offending_line(sb: LocalSandbox) -> N
     assert "line 2: b = {}['missing']" in ex.error
 
 
+def test_code_raising_keyboardinterrupt_is_told_so_not_a_timeout(sb: LocalSandbox) -> None:
+    ex = sb.run("raise KeyboardInterrupt")
+    assert ex.error == "KeyboardInterrupt: the code raised KeyboardInterrupt"
+    assert sb.run("1 + 1").value == 2
+
+
 def test_final_answer_ends_the_run(sb: LocalSandbox) -> None:
     ex = sb.run("final_answer({'city': 'Rome'})\nprint('not reached')")
     assert ex.is_final is True
