@@ -256,7 +256,11 @@ class WorkerClient:
                 if op == "done":
                     if message.get("id") != self._runs:
                         raise ProtocolError("a result for another run")
-                    return self._execution(message, t0)
+                    execution = self._execution(message, t0)
+                    left = message.get("threads_left")
+                    if isinstance(left, int) and left > 0:
+                        self._replace_after(execution, left)
+                    return execution
                 if op != "tool_call":
                     raise ProtocolError(f"unexpected message {str(op)[:50]!r}")
                 if deadline is not None and time.perf_counter() >= deadline:
@@ -272,6 +276,18 @@ class WorkerClient:
                     "SandboxCrashed: the sandbox worker died while running the code "
                     "({reason}); it was restarted, so all variables were lost"
                 ) from None
+
+    def _replace_after(self, execution: Execution, threads: int) -> None:
+        """The code left threads running in the worker (the supervisor counted them): they could
+        answer for a later run, so the worker is replaced and the code is told."""
+        self._discard()
+        self._spawn_worker()
+        note = (
+            f"SandboxRestarted: the code left {threads} thread{'s' * (threads > 1)} running after "
+            "it finished; the sandbox was restarted to end them, so all variables were lost "
+            "(join the threads you start)"
+        )
+        execution.error = note if execution.error is None else f"{execution.error}\n{note}"
 
     def _timed_out(self) -> _Lost:
         assert self.timeout is not None
@@ -308,7 +324,14 @@ class WorkerClient:
             line = _encode({**reply, "value": _safe_str(reply.get("value"), repr)})
         # The honest worker is waiting for this; one that doesn't read gets the run's time left.
         left = None if deadline is None else max(deadline - time.perf_counter(), 0.1)
-        transport.send(line, left)
+        try:
+            transport.send(line, left)
+        except OSError:
+            raise _Lost(
+                f"SandboxError: the code made tool calls without taking their results (that of "
+                f"{name[:100]} was not read in the run's time); the sandbox worker was restarted "
+                "({reason}), so all variables were lost"
+            ) from None
 
     def _execution(self, message: dict[str, Any], t0: float) -> Execution:
         stdout, error = message.get("stdout"), message.get("error")

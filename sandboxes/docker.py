@@ -1,10 +1,11 @@
 """The ``docker`` backend: the worker runs in a hardened, throwaway container.
 
 The container has no network, a read-only root with a small ``noexec`` tmpfs at ``/tmp``, no
-capabilities, ``no-new-privileges``, a non-root numeric user, memory/CPU/pids limits and no host
-mounts. The worker program (``sandboxes/worker.py``) is sent over stdin to a tiny ``python3 -c``
-bootstrap, so any image with ``python3`` works without a build. Host and worker talk over the
-container's attached stdio, so tool calls come back to the host without any network.
+capabilities, ``no-new-privileges``, a non-root numeric user of its own (a random uid, so no two
+containers share per-user kernel quotas), memory/CPU/pids limits and no host mounts. The worker
+program (``sandboxes/worker.py``) is sent over stdin to a tiny ``python3 -c`` bootstrap, so any
+image with ``python3`` works without a build. Host and worker talk over the container's attached
+stdio, so tool calls come back to the host without any network.
 
 Containers are removed on ``close()`` and at interpreter exit. When the host process dies
 instead, the attach stream closes, the worker sees EOF and exits, and the stopped container is
@@ -29,16 +30,32 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sandboxes._client import MAX_LINE, ProtocolError, WorkerClient
+from sandboxes._client import MAX_LINE, ProtocolError, WorkerClient, log
 from sandboxes.base import DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, Execution, Sandbox, SandboxError
 
 DEFAULT_IMAGE = "python:3.12-slim"
 LABEL = "codeact.sandbox"
-USER = "65534:65534"  # nobody:nogroup by number, so it works in images without /etc/passwd
+#: Each container runs as a uid of its own, picked at random from this range (numbers, so any
+#: image works without /etc/passwd; none is a user of the host or the image). Without a user
+#: namespace a container's uid is a host uid, and the kernel's per-user quotas (inotify
+#: instances and watches, processes, message queues) are shared by every process of that uid:
+#: with one uid for all, one sandbox could use up every other's.
+UID_RANGE = (1 << 20, 1 << 30)
 
 _API_TIMEOUT = 30.0  # seconds for one Docker API call (a pull may stall at most this long)
 _SEND_TIMEOUT = 30.0  # a worker that does not read its stdin for this long is stuck
 _STDERR_KEPT = 8192  # bytes of the worker's stderr kept for diagnostics
+# Numeric libraries start no thread pools of their own: a thread still running after a cell is
+# taken for one the code left behind, and the worker is replaced (see sandboxes.supervisor).
+_ONE_THREAD = {
+    name: "1"
+    for name in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+    )
+}
 _TMPFS = "rw,noexec,nosuid,nodev,size=64m,mode=1777"
 # Of the container's memory, kept out of the worker's own address-space limit: the interpreter,
 # /tmp, and the allowance the worker adds on top of its limit for libraries' reservations.
@@ -49,7 +66,8 @@ _MEMORY_HEADROOM_MB = 64 + 128
 # consumed here), registers them under a `sandboxes` package of their own, and makes this process
 # the supervisor on the same stdin/stdout (see sandboxes.supervisor): the cells run in its child,
 # which holds none of the attach stream's descriptors. As the container's init it reaps orphans and
-# kills whatever a cell left running before it forwards the cell's result.
+# kills whatever a cell left running before it forwards the cell's result. As an init it gets no
+# signal the code sends unless it handles it: SIGINT, which Python handles, is ignored.
 _BOOTSTRAP = """\
 import json, os, sys, types
 def take(n):
@@ -70,6 +88,8 @@ for name, source in json.loads(take(int(take(10)))).items():
     exec(compile(source, name.replace(".", "/") + ".py", "exec"), module.__dict__)
 from sandboxes.supervisor import Supervisor
 from sandboxes.worker import serve_cells
+import signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # the code's os.kill(1, SIGINT); the cell sets its own
 Supervisor(0, 1, serve_cells, dumpable_cell=True).serve()
 """
 #: The modules the container's worker is made of, in the order they are loaded.
@@ -227,6 +247,7 @@ def launch(
     """Create and start a hardened worker container and return a transport to its stdio."""
     from docker.types import LogConfig, Ulimit
 
+    uid = secrets.SystemRandom().randrange(*UID_RANGE)
     host_config = api.create_host_config(
         network_mode="none",
         read_only=True,
@@ -247,9 +268,9 @@ def launch(
         image,
         entrypoint=["python3", "-u", "-B", "-c", _BOOTSTRAP],
         command=[],
-        user=USER,
+        user=f"{uid}:{uid}",
         working_dir="/tmp",
-        environment={"HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
+        environment={"HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1", **_ONE_THREAD},
         stdin_open=True,  # with detach=False this also sets StdinOnce: EOF when we detach
         detach=False,
         network_disabled=True,
@@ -444,18 +465,28 @@ class ContainerTransport:
             self._receive()
 
     def kill(self) -> None:
-        """Note how the container ended, then remove it and close the stream; idempotent."""
+        """Note how the container ended, close the stream, then remove the container; idempotent
+        and never raises (a container the engine would not remove is retried at exit).
+
+        The stream goes first: the engine does not finish removing a container while its output
+        waits, unread, in an attach stream (after a line over the cap, say), and the call would
+        block for the API's whole timeout.
+        """
         if self._ended is not None:
             return
         self._ended = self._state()
+        self._eof = True
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(Exception):
+            self._io.close()
+        self._sock.close()
         try:
             _remove(self.api, self.container_id)
-        finally:
-            self._eof = True
-            with contextlib.suppress(OSError):
-                self._sock.shutdown(socket.SHUT_RDWR)
-            self._io.close()
-            self._sock.close()
+        except Exception as exc:  # the engine's trouble; the code's run must still end
+            with _live_lock:
+                _live[self.container_id] = self.api
+            log.warning("could not remove sandbox container %s: %s", self.container_id[:12], exc)
 
     def exit_reason(self) -> str:
         """How the container ended and the tail of the worker's stderr, for error messages."""

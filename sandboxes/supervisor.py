@@ -28,7 +28,9 @@ a socket of its own. The supervisor relays between them (one JSON object per lin
   process in it along: the kernel kills a namespace with its init, and ``setsid()`` does not
   leave a namespace as it leaves a process group. A supervisor that is pid 1 itself (a
   container's init) also kills every process but the child after each run, before it forwards
-  the run's answer.
+  the run's answer, and stamps the answer with the number of threads the cell left running
+  (``threads_left``): the host then replaces the worker, since such a thread could speak in a
+  later run's turn with that run's nonce.
 
 Standard library only (it runs in any image with ``python3``); the Linux calls
 (``sandboxes._linux``) are skipped where they do not exist.
@@ -42,6 +44,7 @@ import os
 import select
 import signal
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -59,6 +62,7 @@ _TOOL_RESULT = b'{"op":"tool_result"'  # how the host starts tool results: forwa
 _NONCE_SIZE = 32  # the host's nonces: 32 hex digits
 #: How the host starts its requests, up to the nonce's digits (other spellings are parsed).
 _REQUEST_HEADS = [(op, b'{"op":"%s","nonce":"' % op.encode()) for op in ANSWERS]
+_KILL_PATIENCE = 10.0  # seconds an init keeps killing what a cell left before it answers
 
 
 class OutOfTurn(Exception):
@@ -161,9 +165,14 @@ class Supervisor:
                     raise OutOfTurn(f"a {kind!r} message while answering {op!r}")
                 if kind in answers and self._from_child.pending():
                     raise OutOfTurn(f"it sent more after its {kind!r}")
+                extra = b""
                 if kind in answers and self._init:
                     self._kill_all_but_child()
-                self._to_host(line if stamp is None else line.rstrip()[:-1] + stamp)
+                    if op == "run":  # stamped after the child's own keys, so it overrides them
+                        extra = b',"threads_left":%d' % self._threads_left()
+                if stamp is not None or extra:
+                    line = line.rstrip()[:-1] + extra + (stamp or b"}\n")
+                self._to_host(line)
                 if kind in answers:
                     return
             self._wait()
@@ -241,15 +250,34 @@ class Supervisor:
 
     def _kill_all_but_child(self) -> None:
         """As a namespace's init: SIGKILL every other process in it and reap them, until a
-        pass finds none (processes forked during a pass go in the next)."""
+        pass finds none alive (processes forked during a pass go in the next; the child's
+        zombies are its to reap). A loaded machine may take a while to end a fork bomb: passes
+        go on for up to ``_KILL_PATIENCE`` seconds."""
         keep = (os.getpid(), self.child)
-        for _ in range(100):
-            others = [int(e) for e in _listdir("/proc") if e.isdigit() and int(e) not in keep]
+        deadline = time.monotonic() + _KILL_PATIENCE
+        while True:
+            others = [
+                int(e)
+                for e in _listdir("/proc")
+                if e.isdigit() and int(e) not in keep and not _zombie(e)
+            ]
             for pid in others:
                 _kill(pid)
             self._reap_orphans()
-            if not others:
+            if not others or time.monotonic() > deadline:
                 return
+            time.sleep(0.001)  # let the killed ones exit before the next pass looks
+
+    def _threads_left(self) -> int:
+        """Threads of the child besides its main one once it has answered a run: what a cell
+        left running (it would speak in a later run's turn). Threads about to end get a
+        moment to do so."""
+        deadline = time.monotonic() + 0.5
+        while True:
+            left = len(_listdir(f"/proc/{self.child}/task")) - 1
+            if left <= 0 or time.monotonic() > deadline:
+                return max(left, 0)
+            time.sleep(0.01)
 
     def _reap_orphans(self) -> None:
         while True:
@@ -375,6 +403,15 @@ def _write_all(fd: int, data: bytes) -> None:
 def _kill(pid: int) -> None:
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGKILL)
+
+
+def _zombie(pid: str) -> bool:
+    """Whether the process has ended and waits for its parent to collect it (or is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _listdir(path: str) -> list[str]:

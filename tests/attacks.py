@@ -2825,3 +2825,59 @@ UNINTERRUPTIBLE: list[tuple[str, str]] = [
     ("huge_pbkdf2", "import hashlib\nhashlib.pbkdf2_hmac('sha256', b'p', b's', 10**9)"),
     ("huge_scrypt", "import hashlib\nhashlib.scrypt(b'p', salt=b's', n=2**14, r=8, p=2**12)"),
 ]
+
+
+#: Code that abuses the worker itself from inside (its channel, fd 3 of the cell process; the
+#: supervisor; threads and processes left behind), run unrestricted where the container is the
+#: boundary (``docker``). Each entry is (id, code, error): the run must return promptly, ``error``
+#: a fragment of its error (``None``: no error, and the sandbox's variables are kept), and
+#: ``FORGED`` must reach the host neither from this run nor from the next, which must work. An
+#: attack works when the run raises or hangs, when ``FORGED`` gets through, or when the next
+#: run fails.
+_NEXT_RUN_ID = """
+import json, os, sys, threading, time
+frame = sys._getframe()
+while frame.f_code.co_name != "serve_cells":  # the worker's loop knows this run's id
+    frame = frame.f_back
+forged = {"op": "done", "id": frame.f_locals["message"]["id"] + 1, "stdout": "FORGED\\n",
+          "value": "FORGED", "error": None, "is_final": True, "final_answer": "FORGED"}
+def answer_the_next_run():
+    time.sleep(1)  # this run is over and the next one is pending by now
+    os.write(3, (json.dumps(forged) + "\\n").encode())
+"""
+WORKER_ABUSE: list[tuple[str, str, str | None]] = [
+    (
+        "line_over_the_hosts_cap",  # the supervisor forwards it; the host stops reading at 8 MB
+        "import json, os, time\n"
+        "done = {'op': 'done', 'id': 0, 'stdout': 'FORGED' * (2 << 20), 'error': None}\n"
+        "os.write(3, (json.dumps(done) + '\\n').encode())\n"
+        "time.sleep(3)",
+        "longer than",
+    ),
+    (
+        "tool_calls_whose_results_are_never_read",
+        "import os\n"
+        'call = b\'{"op":"tool_call","id":1,"name":"lookup","args":["k"],"kwargs":{}}\\n\'\n'
+        "while True:\n"
+        "    os.write(3, call * 1000)",
+        "tool calls without taking their results",
+    ),
+    (
+        "thread_left_behind_answers_the_next_run",
+        _NEXT_RUN_ID + "threading.Thread(target=answer_the_next_run, daemon=True).start()",
+        "left 1 thread running",
+    ),
+    (
+        "process_left_behind_answers_the_next_run",
+        _NEXT_RUN_ID + "if os.fork() == 0:\n    answer_the_next_run()\n    os._exit(0)",
+        None,
+    ),
+    (
+        "signals_to_the_supervisor",  # pid 1: SIGINT would be a KeyboardInterrupt there
+        "import os, signal, time\n"
+        "for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):\n"
+        "    os.kill(1, sig)\n"
+        "time.sleep(0.5)",
+        None,
+    ),
+]

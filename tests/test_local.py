@@ -659,7 +659,7 @@ def test_worker_not_reading_tool_results_is_dropped_at_the_deadline() -> None:
     )
     try:
         ex = _run_or_hang(client, "deaf")
-        assert ex.error.startswith("SandboxCrashed") and len(procs) == 2
+        assert "made tool calls without taking their results" in ex.error and len(procs) == 2
     finally:
         client.close()
 
