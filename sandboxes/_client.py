@@ -76,7 +76,9 @@ class WorkerClient:
     ``options`` go into the worker's ``start`` message. The worker interrupts code itself at
     ``timeout``; if no result arrives by ``timeout + grace`` the worker is killed and respawned.
     One run at a time (a lock); usable from any thread and from async code (no signals).
-    ``close()`` from another thread ends a run in progress.
+    ``close()`` from another thread ends a run in progress. ``fresh_start``: a ``start`` after
+    the worker has run code spawns a new worker, so that nothing code left in the old one's
+    process (a patched runner, a thread) reaches the new session.
     """
 
     def __init__(
@@ -87,8 +89,11 @@ class WorkerClient:
         grace: float = 2.0,
         options: dict[str, Any],
         start_timeout: float = 60.0,
+        fresh_start: bool = False,
     ) -> None:
         self._spawn = spawn
+        self._fresh_start = fresh_start
+        self._ran = False  # whether the live worker has run code since it was spawned
         self.timeout = timeout
         self.grace = grace
         self.options = dict(options)
@@ -111,6 +116,9 @@ class WorkerClient:
         """Fresh namespace with ``tools``; reuses a healthy worker, else spawns one."""
         with self._exclusive():
             self._tools = dict(tools or {})
+            if self._live and self._fresh_start and self._ran:
+                transport = self._live.pop()
+                getattr(transport, "retire", transport.kill)()
             if self._live:
                 try:
                     self._handshake(self._live[0])
@@ -126,6 +134,7 @@ class WorkerClient:
             if not self._live:
                 self._spawn_worker()
             transport = self._live[0]
+            self._ran = True
             self._runs += 1
             nonce = _nonce()
             message = {
@@ -198,6 +207,7 @@ class WorkerClient:
                 self._owner = None
 
     def _spawn_worker(self) -> None:
+        self._ran = False
         self._live.append(self._spawn())
         try:
             self._handshake(self._live[0])

@@ -28,6 +28,8 @@ _PR_CAPBSET_DROP = 24
 _PR_SET_NO_NEW_PRIVS = 38
 _LAST_CAP = 63
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_REMOUNT, _MS_BIND = 32, 4096
+_KEPT_FLAGS = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC | 1024 | 2048 | 4096  # and the atime ones
 
 _libc: Any = None
 
@@ -72,6 +74,34 @@ def unshare(flags: int) -> bool:
     return True
 
 
+def limit_tasks(tasks: int) -> bool:
+    """At most about ``tasks`` processes and threads in this process's pid namespace (of which
+    it must be init, with ``CAP_SYS_ADMIN`` in its user namespace), and in its user namespace:
+    the namespace's own ``pid_max`` (Linux 6.14+; pids wrap to 300, so ``pid_max`` is 300
+    beyond ``tasks``), and ``RLIMIT_NPROC`` (which the kernel does not apply to the host's
+    root). Whether ``pid_max`` took."""
+    import resource
+
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NPROC, (tasks, tasks))
+    if not _pid_max_is_per_namespace():  # before 6.14 this file is the whole machine's
+        return False
+    try:
+        with open("/proc/sys/kernel/pid_max", "w") as f:
+            f.write(str(300 + tasks))
+        return True
+    except OSError:
+        return False
+
+
+def _pid_max_is_per_namespace() -> bool:
+    release = os.uname().release.split("-")[0].split(".")
+    try:
+        return (int(release[0]), int(release[1])) >= (6, 14)
+    except (IndexError, ValueError):
+        return False
+
+
 def mount_tmpfs(path: str, options: str, *, read_only: bool = False) -> bool:
     """A fresh tmpfs on ``path`` (in this process's mount namespace), never executable."""
     libc = _load_libc()
@@ -79,6 +109,18 @@ def mount_tmpfs(path: str, options: str, *, read_only: bool = False) -> bool:
     return libc is not None and (
         libc.mount(b"tmpfs", path.encode(), b"tmpfs", flags, options.encode()) == 0
     )
+
+
+def remount_read_only(path: str) -> bool:
+    """Make the mount at ``path`` read-only in this mount namespace, keeping its other flags
+    (a user namespace may not clear those its parent set). Device access stays as it was:
+    a read-only device node still reads and writes, but its owner and mode cannot change."""
+    libc = _load_libc()
+    if libc is None:
+        return False
+    kept = os.statvfs(path).f_flag & _KEPT_FLAGS  # ST_* and MS_* agree on these bits
+    flags = _MS_REMOUNT | _MS_BIND | _MS_RDONLY | kept
+    return libc.mount(None, path.encode(), None, flags, None) == 0
 
 
 class _CapHeader(ctypes.Structure):

@@ -10,16 +10,20 @@ secrets:
   terminal); SIGKILL when the host dies (``--die-with-parent``). The network namespace has only
   a loopback of its own: the host's ``127.0.0.1`` is another machine's.
 - **Files**: read-only binds of the interpreter binary, the standard library, site-packages
-  and the ``sandboxes`` package, and the system's shared libraries; a minimal ``/dev``; a
-  ``/proc`` of its own pid namespace; a tmpfs ``/tmp`` as the working directory (``workdir``).
-  The root is read-only, and everything else is absent: ``/etc``, ``/home``, the host's
-  ``/tmp``, the project the host runs in, ``/bin`` and its shells.
+  and the ``sandboxes`` package, and the system's shared libraries; a minimal, read-only
+  ``/dev`` (its device nodes are binds of the host's, which each cell process makes read-only
+  in its own mount namespace: no ``chmod`` of them reaches the host); a ``/proc`` of its own
+  pid namespace; a small tmpfs ``/tmp`` as the working directory (``workdir``). The root is
+  read-only, and everything else is absent: ``/etc``, ``/home``, the host's ``/tmp``, the
+  project the host runs in, ``/bin`` and its shells.
 - **Environment**: none of the host's (``--clearenv``); only ``local.WORKER_ENV``.
 
 Inside the boundary each sandbox's cell process also gets user, pid, mount, IPC, UTS and
 network namespaces of its own, a ``/tmp`` and ``/dev/shm`` of its own and no ``/proc``
 (``sandboxes.worker.main(private=True)``), so that sandboxes under one ``bwrap`` cannot see,
-signal or trace each other either.
+signal or trace each other either; at most ``supervisor.TASKS`` processes and threads; and a
+system-call filter (``sandboxes._seccomp``: no keyrings, namespaces, file watches, leases,
+memfds, tracing or mounts).
 
 ``$CODEACT_BWRAP`` names the ``bwrap`` to use (default: the one on ``PATH``; empty: none).
 Where it is missing or does not work (no user namespaces), ``local`` runs without a boundary
@@ -48,6 +52,9 @@ UID = GID = 65534
 #: Where the sandbox's private tmpfs (its working directory) may go, in order of preference.
 _WORKDIRS = ("/tmp", "/var/tmp", "/sandbox")
 _PACKAGE = Path(__file__).resolve().parent  # the sandboxes package, bound read-only
+#: Bytes of the boundary's own ``/tmp``, which only the fork server and supervisors see (each
+#: cell process mounts a tmpfs of its own over it).
+_TMP_SIZE = 2**20
 _LIBRARIES = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/lib", "/lib64", "/lib32")
 
 
@@ -80,10 +87,10 @@ def wrap(argv: Sequence[str], env: Mapping[str, str], bwrap: str) -> list[str]:
     for name, value in env.items():
         command += ["--setenv", name, value]
     here = workdir()
-    command += ["--tmpfs", here] if here == "/tmp" else ["--dir", here]
+    command += ["--size", str(_TMP_SIZE), "--tmpfs", here] if here == "/tmp" else ["--dir", here]
     command += _file_system()
     command += ["--proc", "/proc", "--dev", "/dev", "--chdir", here]
-    command += ["--remount-ro", "/", "--", *argv]
+    command += ["--remount-ro", "/dev", "--remount-ro", "/", "--", *argv]
     return command
 
 

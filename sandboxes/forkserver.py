@@ -296,18 +296,37 @@ class ForkedTransport(FdChannel):
             return
         pinned: list[int] = []
         try:
+            pinned = self._signal()
+        finally:
+            self._wait_gone(pinned)
+
+    def retire(self) -> None:
+        """``kill`` in a thread of its own, once the channel is shut: the supervisor sees
+        its end at once and kills the cell (a worker a new session replaces need not hold that
+        session up)."""
+        if not self._closed:
             self.abort()
-            self.server.report(self, 1.0)  # its pid: reported right after the fork
-            supervisor = self.supervisor_pid()
-            zygote = self.server.zygote_pid()
-            if supervisor and zygote and (pidfd := _pin(supervisor, zygote)) is not None:
+            threading.Thread(target=self.kill, daemon=True).start()
+
+    def _signal(self) -> list[int]:
+        """SIGKILL the supervisor and the cell through pidfds; the pidfds."""
+        pinned: list[int] = []
+        self.abort()
+        self.server.report(self, 1.0)  # its pid: reported right after the fork
+        supervisor = self.supervisor_pid()
+        zygote = self.server.zygote_pid()
+        if supervisor and zygote and (pidfd := _pin(supervisor, zygote)) is not None:
+            pinned.append(pidfd)
+            cell = _child(supervisor)
+            if cell and (pidfd := _pin(cell, supervisor)) is not None:
                 pinned.append(pidfd)
-                cell = _child(supervisor)
-                if cell and (pidfd := _pin(cell, supervisor)) is not None:
-                    pinned.append(pidfd)
-            for pidfd in pinned:
-                with contextlib.suppress(OSError):
-                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        for pidfd in pinned:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        return pinned
+
+    def _wait_gone(self, pinned: list[int]) -> None:
+        try:
             deadline = time.monotonic() + _KILL_WAIT
             self._read_stderr(deadline)  # EOF: the supervisor has exited
             for pidfd in pinned:

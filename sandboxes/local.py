@@ -91,7 +91,9 @@ class LocalSandbox(Sandbox):
         self.boundary: str | None = None if bwrap is None else "bwrap"
         workdir = self._workdir if bwrap is None else None
         spawn = functools.partial(_fork_worker, bwrap, MAX_LINE + 4 * max_output, workdir)
-        self._client = WorkerClient(spawn, timeout=timeout, grace=grace, options=options)
+        self._client = WorkerClient(
+            spawn, timeout=timeout, grace=grace, options=options, fresh_start=True
+        )
         weakref.finalize(self, self._workdir.remove)
 
     @property

@@ -50,11 +50,16 @@ from typing import Any
 
 from sandboxes import _linux
 
+#: Processes and threads a child in a pid namespace of its own may have at once: its
+#: ``RLIMIT_NPROC`` in its user namespace, and its namespace's ``pid_max`` (Linux 6.14+) 300
+#: beyond (pids past 300 are all that is left once they wrap).
+TASKS = 256
 #: Longest line the child may send (its values are capped far below this).
 MAX_LINE = 16 * 2**20
 #: The answers that end a pending request, by the request's op.
 ANSWERS = {"start": ("ready", "error"), "run": ("done",)}
 CHILD_FD = 3  # the child's end of its socket, in the child
+_EXIT_WAIT = 0.2  # seconds a joined thread of the child's may take to be gone
 _STDERR_KEPT = 2000  # bytes of the child's stderr kept for the report of its end
 #: Bytes per read: under malloc's mmap threshold (a larger buffer costs an mmap per read).
 _READ_SIZE = 65536
@@ -79,7 +84,13 @@ class Supervisor:
     ``OSError``, before anything is forked. Without ``namespaces`` a refusal only means the child
     has no user and pid namespace of its own, and ``isolated`` is ``False``. ``dumpable_cell``
     leaves the child dumpable (in a container, where the code runs unrestricted and reads its
-    own ``/proc/self``).
+    own ``/proc/self``). ``seccomp``: the child filters its system calls
+    (``sandboxes._seccomp``) before it runs anything; an ``OSError`` in the child where the
+    filter exists and the kernel refuses it. ``single_runs``: nothing of a run may outlive its
+    answer: a run's answer says how many threads the child has beyond those it started with
+    (``threads_left``: the host replaces the worker), and a child that has a process of its
+    own then is killed (its answer is not forwarded), so that no thread or process of run N
+    can speak for run N+1.
     """
 
     def __init__(
@@ -91,8 +102,14 @@ class Supervisor:
         namespaces: int = 0,
         prepare: Callable[[], None] | None = None,
         dumpable_cell: bool = False,
+        seccomp: bool = False,
+        single_runs: bool = False,
     ) -> None:
         self.host_in, self.host_out = host_in, host_out
+        self._seccomp = seccomp
+        # the procfs as it was before the child hid /proc: where its threads and children show
+        self._proc = _open_proc() if single_runs else None
+        self._threads = 1  # the child's threads when it last answered a start
         self._cell = cell
         self._prepare = prepare
         self._dumpable_cell = dumpable_cell
@@ -128,6 +145,9 @@ class Supervisor:
                     self._request(line)
         except OutOfTurn as exc:
             self._end(f"the code's process broke the protocol ({exc}) and was killed", 3)
+        except LeftBehind as exc:
+            reason = f"the code left {exc} running when its run ended, so it was killed"
+            self._end(reason, 3)
         except _ChildEnded:
             self._end(*_describe(self._status or 0))
         except _HostGone:
@@ -170,6 +190,8 @@ class Supervisor:
                     self._kill_all_but_child()
                     if op == "run":  # stamped after the child's own keys, so it overrides them
                         extra = b',"threads_left":%d' % self._threads_left()
+                if kind in answers and self._proc is not None and (left := self._check_alone(op)):
+                    extra = b',"threads_left":%d' % left
                 if stamp is not None or extra:
                     line = line.rstrip()[:-1] + extra + (stamp or b"}\n")
                 self._to_host(line)
@@ -222,17 +244,27 @@ class Supervisor:
                 for fd, target in ((devnull, 0), (devnull, 1), (err_w, 2), (child_sock, CHILD_FD)):
                     os.dup2(fd, target)
                 os.closerange(CHILD_FD + 1, _max_fd())
+                if self.isolated:
+                    _linux.limit_tasks(TASKS)
                 if self.isolated and self._prepare is not None:
                     self._prepare()
                 _linux.drop_privileges()
                 if self._dumpable_cell:
                     _linux.set_dumpable(True)
+                if self._seccomp:
+                    self._filter()
                 self._cell(CHILD_FD)
             finally:
                 os._exit(70)
         os.close(child_sock)
         os.close(err_w)
         return pid, sock, err_r
+
+    def _filter(self) -> None:
+        from sandboxes import _seccomp  # only here: a container's worker is shipped without it
+
+        if not _seccomp.install() and _seccomp.supported():
+            raise OSError("the kernel refused the sandbox's system-call filter")
 
     def _reap(self) -> None:
         """The child ended or stopped listening: make sure it is gone, then report it."""
@@ -247,6 +279,27 @@ class Supervisor:
                     continue
                 self._status = status
         raise _ChildEnded
+
+    def _check_alone(self, op: str) -> int:
+        """At a start's answer, count the child's threads; at a run's, the threads it has
+        beyond those (the host replaces the worker: they could speak in a later run's turn),
+        and ``LeftBehind`` if it has a process of its own (an honest cell kills them all
+        before it answers). Threads that were joined may still be exiting: a count over
+        stands only once it stays over for ``_EXIT_WAIT`` seconds."""
+        deadline = time.monotonic() + _EXIT_WAIT
+        while True:
+            threads, processes = _family(self._proc, self.child)  # type: ignore[arg-type]
+            if op != "run":
+                self._threads = max(threads, 1)
+                return 0
+            if threads <= self._threads and not processes:
+                return 0
+            if time.monotonic() > deadline:
+                if processes:
+                    left = [_count(threads - self._threads, "thread"), _count(processes, "process")]
+                    raise LeftBehind(" and ".join(part for part in left if part))
+                return threads - self._threads
+            time.sleep(0.005)
 
     def _kill_all_but_child(self) -> None:
         """As a namespace's init: SIGKILL every other process in it and reap them, until a
@@ -303,6 +356,10 @@ class Supervisor:
             with contextlib.suppress(OSError):
                 os.write(2, f"codeact worker: {reason}\n".encode("utf-8", "replace"))
         os._exit(code)
+
+
+class LeftBehind(Exception):
+    """A run's answer came while threads or processes it started still ran; what is left."""
 
 
 class _HostGone(Exception):
@@ -426,6 +483,43 @@ def _max_fd() -> int:
         return max(os.sysconf("SC_OPEN_MAX"), 256)
     except (ValueError, OSError):
         return 65536
+
+
+def _count(n: int, noun: str) -> str:
+    return (
+        "" if n <= 0 else f"1 {noun}" if n == 1 else f"{n} {noun}{'es' if noun[-1] == 's' else 's'}"
+    )
+
+
+def _open_proc() -> int | None:
+    try:
+        return os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+
+
+def _family(proc: int, pid: int) -> tuple[int, int]:
+    """How many threads process ``pid`` has, and how many children (those of any thread),
+    read through ``proc``, a descriptor of a procfs that shows it."""
+    try:
+        tasks = os.open(f"{pid}/task", os.O_RDONLY | os.O_DIRECTORY, dir_fd=proc)
+    except OSError:  # it has ended: the relay sees that next
+        return 0, 0
+    try:
+        threads = [t for t in os.listdir(tasks) if t.isdigit()]
+    finally:
+        os.close(tasks)
+    children = 0
+    for tid in threads:
+        try:
+            fd = os.open(f"{pid}/task/{tid}/children", os.O_RDONLY, dir_fd=proc)
+        except OSError:
+            continue
+        try:
+            children += len(os.read(fd, 65536).split())
+        finally:
+            os.close(fd)
+    return len(threads), children
 
 
 def _pidfd(pid: int) -> int | None:

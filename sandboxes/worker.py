@@ -711,20 +711,27 @@ def _address_space() -> int | None:
         return None
 
 
+#: The host's device nodes that the boundary (``bwrap --dev``) binds into its ``/dev``.
+_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty")
+
+
 def _private_files() -> None:
     """The cell process's own files under an OS boundary, in its own mount namespace: a fresh
-    tmpfs as its working directory (``$TMPDIR``, normally ``/tmp``) and ``/dev/shm``, and an
-    empty, read-only ``/proc``, which would otherwise list every process under the same boundary
-    (other sandboxes' included). Its memory size stays readable through a descriptor opened
-    before ``/proc`` went."""
+    tmpfs as its working directory (``$TMPDIR``, normally ``/tmp``) and ``/dev/shm``, each
+    sized, read-only device nodes, and an empty, read-only ``/proc``, which would otherwise
+    list every process under the same boundary (other sandboxes' included). Its memory size
+    stays readable through a descriptor opened before ``/proc`` went."""
     from sandboxes import _linux
 
     global _statm
     workdir = os.environ.get("TMPDIR") or "/tmp"
     _statm = os.open("/proc/self/statm", os.O_RDONLY)
-    for path, size in ((workdir, "64m"), ("/dev/shm", "16m")):
-        if not _linux.mount_tmpfs(path, f"size={size},mode=1777"):
+    for path, size, inodes in ((workdir, "64m", 16384), ("/dev/shm", "16m", 1024)):
+        if not _linux.mount_tmpfs(path, f"size={size},nr_inodes={inodes},mode=1777"):
             raise OSError(f"cannot mount a private {path}")
+    for node in _DEVICES:  # binds of the host's nodes: a chmod of one would reach the host's
+        if os.path.ismount(node) and not _linux.remount_read_only(node):
+            raise OSError(f"cannot make {node} read-only")
     if not _linux.mount_tmpfs("/proc", "size=4k,mode=555", read_only=True):
         raise OSError("cannot hide /proc")
     os.chdir(workdir)
@@ -849,6 +856,8 @@ def serve_cells(fd: int, *, warm_up: bool = False) -> None:
                 if runner is None:
                     runner = _start({}, channel)
                 result = runner.run(message["code"], message.get("timeout"))
+                if os.getpid() == 1:  # init of its own pid namespace: nothing outlives a run
+                    _kill_the_rest()
                 _send_done(channel, result, message.get("id"))
         except Exception as exc:  # the worker's own trouble (MemoryError, a bad start): report it
             error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
@@ -858,8 +867,8 @@ def serve_cells(fd: int, *, warm_up: bool = False) -> None:
             else:
                 channel.send({"op": "error", "error": error})
         # any other op (a late "tool_result" for an interrupted call) is dropped
-        if os.getpid() == 1:  # the init of its own pid namespace reaps what the code left
-            _reap_children()
+        if os.getpid() == 1:
+            _kill_the_rest()
 
 
 def _warm_up() -> None:
@@ -890,10 +899,19 @@ class _Sink:
         _encode(message)
 
 
-def _reap_children() -> None:
-    with contextlib.suppress(ChildProcessError):
-        while os.waitpid(-1, os.WNOHANG)[0]:
-            pass
+def _kill_the_rest() -> None:
+    """As init of a pid namespace: SIGKILL every other process in it (``kill(-1)`` reaches
+    them all, however they detached) and reap them, until none is left."""
+    for _ in range(100):
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:  # nobody left to signal
+            return
+        except OSError:
+            return
+        with contextlib.suppress(ChildProcessError):
+            while True:
+                os.waitpid(-1, 0)
 
 
 def main(host_in: int = 0, host_out: int = 1, *, private: bool = False) -> None:
@@ -907,7 +925,12 @@ def main(host_in: int = 0, host_out: int = 1, *, private: bool = False) -> None:
     if not private:
         Supervisor(host_in, host_out, serve_cells).serve()
     Supervisor(
-        host_in, host_out, serve_cells, namespaces=_linux.PRIVATE, prepare=_private_files
+        host_in,
+        host_out,
+        serve_cells,
+        namespaces=_linux.PRIVATE,
+        prepare=_private_files,
+        seccomp=True,
     ).serve()
 
 

@@ -60,6 +60,7 @@ def serve(control: int, private: bool) -> None:
     ``private``: the workers' cells get namespaces and files of their own (under the boundary)."""
     import resource  # noqa: F401  (imported once here, so every child has them)
 
+    import sandboxes._seccomp  # noqa: F401
     import sandboxes.policy  # noqa: F401
     import sandboxes.worker  # noqa: F401
     from sandboxes import _linux
@@ -146,9 +147,11 @@ def _become_worker(channel: int, stderr: int, *, private: bool, warm_up: bool) -
         os.dup2(channel, 3)
         os.closerange(4, _max_fd())
         cell = functools.partial(worker.serve_cells, warm_up=warm_up)
+        guards = {"seccomp": True, "single_runs": True}
         if private:
-            Supervisor(3, 3, cell, namespaces=_linux.PRIVATE, prepare=worker._private_files).serve()
-        Supervisor(3, 3, cell).serve()
+            files = worker._private_files
+            Supervisor(3, 3, cell, namespaces=_linux.PRIVATE, prepare=files, **guards).serve()
+        Supervisor(3, 3, cell, **guards).serve()
     except BaseException as exc:  # before the supervisor serves: tell the host why
         with contextlib.suppress(OSError):
             os.write(2, f"codeact worker: {type(exc).__name__}: {exc}\n".encode())

@@ -134,8 +134,8 @@ def test_a_sibling_has_a_network_and_ipc_of_its_own(
         server.bind("\\0{name}")  # an abstract socket: the network namespace's, not a file
         server.listen()
         libc = ctypes.CDLL(None, use_errno=True)
-        segment = libc.shmget(0x5EED, 4096, 0o1600)  # IPC_CREAT | 0600
-        segment >= 0
+        semaphores = libc.semget(0x5EED, 1, 0o1600)  # IPC_CREAT | 0600
+        semaphores >= 0
         """
     )
     assert first.run(listen).value is True
@@ -148,7 +148,7 @@ def test_a_sibling_has_a_network_and_ipc_of_its_own(
             connected = True
         except OSError:
             connected = False
-        connected, ctypes.CDLL(None).shmget(0x5EED, 0, 0)
+        connected, ctypes.CDLL(None).semget(0x5EED, 0, 0)
         """
     )
     assert second.run(attempt).value == (False, -1)
@@ -178,6 +178,40 @@ def test_a_new_sandbox_inherits_nothing_of_an_earlier_one() -> None:
     finally:
         for sandbox in later:
             sandbox.close()
+
+
+@bwrap
+def test_a_start_after_code_ran_is_a_fresh_process() -> None:
+    """What code left in its process (a patched worker, a file in its tmpfs) is not there
+    for the next session: ``start`` after a run is a new fork (policy finding 14)."""
+    implant = textwrap.dedent(
+        """
+        import sandboxes.worker as worker
+        real = worker.Runner.run
+        def forged(self, code, timeout=None):
+            result = real(self, code, timeout)
+            return {**result, "stdout": "FORGED\\n"}
+        worker.Runner.run = forged
+        open("left-by-session-1", "w").write("hello")
+        """
+    )
+    with _unrestricted(timeout=10) as sandbox:
+        first = sandbox.pid
+        assert sandbox.run(implant).error is None
+        assert sandbox.run("print('real')").stdout == "FORGED\n"  # the implant works, then
+        sandbox.start({"secret": lambda: "session 2"})
+        assert sandbox.pid != first and wait_gone(first)
+        ex = sandbox.run("import os\nprint('real')\nos.listdir('.')")
+        assert (ex.stdout, ex.value, ex.error) == ("real\n", [], None)
+
+
+def test_a_start_before_any_run_keeps_its_worker() -> None:
+    with LocalSandbox() as sandbox:
+        sandbox.start()
+        first = sandbox.pid
+        sandbox.start({"tool": lambda: 1})
+        assert sandbox.pid == first
+        assert sandbox.run("tool()").value == 1
 
 
 def test_limits_are_each_sandboxs_own() -> None:
