@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from sandboxes.base import DEFAULT_MAX_OUTPUT, Execution, SandboxError
-from sandboxes.worker import restore_tuples
+from sandboxes.worker import MAX_CONTAINERS, restore_tuples, too_many_containers
 
 #: Longest line a worker may send; longer is a protocol violation (the worker keeps values < 1 MB).
 MAX_LINE = 8 * 2**20
@@ -383,6 +383,8 @@ def _decode(line: bytes) -> dict[str, Any]:
     deeper than ``MAX_DEPTH`` (which exhaust the recursion limit of ``repr``, ``json.dump`` or
     ``dataclasses.asdict``) become ``TOO_DEEP``. The checks cost a scan unless a line needs them.
     """
+    if too_many_containers(line):  # the worker sends none: it speaks for an escaped cell
+        raise ProtocolError(f"a message with more than {MAX_CONTAINERS} lists and dicts")
     try:
         message = json.loads(line.decode("utf-8", "replace"))
     except (ValueError, RecursionError) as exc:  # bad JSON, nesting bombs, huge integers

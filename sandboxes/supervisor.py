@@ -416,6 +416,10 @@ def _host_op(line: bytes) -> Any:
 
 def _kind(line: bytes) -> str:
     """The op of a message from the child; ``OutOfTurn`` unless it is a JSON object with one."""
+    from sandboxes.worker import too_many_containers  # loaded already: the cell's module
+
+    if too_many_containers(line):  # parsing it would cost 20-50 times its size
+        raise OutOfTurn("a message with too many lists and dicts")
     try:
         message = json.loads(line)
     except (ValueError, RecursionError):

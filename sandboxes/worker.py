@@ -50,6 +50,7 @@ import gc
 import io
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -63,6 +64,11 @@ MAX_ERROR = 20_000  # characters of an error message (`raise ValueError(huge)` m
 #: Seconds between repeats of a timeout's interrupt: code that catches the first one on its way
 #: out (a loop in ``__exit__`` or ``finally``) gets another.
 REFIRE_S = 0.1
+#: Lists and dicts one message may hold. ``{},`` is 3 bytes of JSON and ~64 bytes of objects once
+#: parsed: without a count, a line under the size cap costs whoever parses it 20-50 times its size
+#: (the host, the supervisor; N sandboxes at once N times that).
+MAX_CONTAINERS = 100_000
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 
 class Policy(Protocol):
@@ -647,6 +653,11 @@ class _Channel:
             raise TypeError(f"arguments of {name}() cannot be sent to the tool: {exc}") from None
         if len(data) > 4 * MAX_VALUE:
             raise ValueError(f"arguments of {name}() are too large to send ({len(data)} bytes)")
+        if too_many_containers(data):
+            raise ValueError(
+                f"arguments of {name}() are too large to send"
+                f" (more than {MAX_CONTAINERS} lists and dicts)"
+            )
         with self._calling:
             self.write(data)
             while True:
@@ -658,6 +669,15 @@ class _Channel:
         if reply.get("ok"):
             return reply.get("value")
         raise _tool_error(reply.get("type"), reply.get("error"))
+
+
+def too_many_containers(line: bytes) -> bool:
+    """Whether a JSON line holds more than ``MAX_CONTAINERS`` lists and dicts (brackets in its
+    strings not counted); a count of bytes, then a scan only for lines that may."""
+    if line.count(b"[") + line.count(b"{") <= MAX_CONTAINERS:
+        return False
+    bare = _JSON_STRING.sub(b"", line)
+    return bare.count(b"[") + bare.count(b"{") > MAX_CONTAINERS
 
 
 def _encode(message: dict[str, Any]) -> bytes:
@@ -803,14 +823,16 @@ def _send_done(channel: _Channel, result: dict[str, Any], run_id: Any) -> None:
     message = {"op": "done", "id": run_id, **result}
     try:
         data = _encode(message)
-        if len(data) <= MAX_VALUE + 4 * len(result["stdout"]) + 1000:
+        fits = len(data) <= MAX_VALUE + 4 * len(result["stdout"]) + 1000
+        if fits and not too_many_containers(data):
             channel.write(data)
             return
     except (TypeError, ValueError, RecursionError):
         pass
     for key in ("value", "final_answer"):
         try:
-            if len(_encode({"v": result[key]})) <= MAX_VALUE:
+            value = _encode({"v": result[key]})
+            if len(value) <= MAX_VALUE and not too_many_containers(value):
                 continue
         except (TypeError, ValueError, RecursionError):
             pass

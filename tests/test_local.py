@@ -92,6 +92,34 @@ def test_code_raising_keyboardinterrupt_is_told_so_not_a_timeout(sb: LocalSandbo
     assert sb.run("1 + 1").value == 2
 
 
+def test_values_of_too_many_lists_and_dicts_do_not_cross_as_objects() -> None:
+    """A tool argument or an answer of 10**5+ containers is a clear error or a repr, never a
+    message whose parsing costs the host 20-50 times its size."""
+    from sandboxes.worker import MAX_CONTAINERS
+
+    calls: list[int] = []
+    with LocalSandbox(timeout=30) as sandbox:
+        sandbox.start({"t": lambda x: calls.append(len(x)) or len(x)})
+        ex = sandbox.run(f"t([{{}}] * {MAX_CONTAINERS + 10})")
+        assert ex.error is not None and "more than 100000 lists and dicts" in ex.error
+        assert calls == []
+        assert sandbox.run(f"t([[]] * {MAX_CONTAINERS // 2})").value == MAX_CONTAINERS // 2
+        assert sandbox.run("t(['[{' * 1000] * 200)").value == 200  # brackets in strings: text
+        ex = sandbox.run(f"final_answer([{{}}] * {MAX_CONTAINERS + 10})")
+        assert ex.is_final and isinstance(ex.final_answer, str)
+        assert ex.final_answer.startswith("[{}, {}")
+        assert sandbox.run("1 + 1").value == 2
+
+
+def test_the_host_refuses_a_message_of_too_many_containers_before_parsing_it() -> None:
+    from sandboxes._client import ProtocolError, _decode
+
+    with pytest.raises(ProtocolError, match="more than 100000 lists and dicts"):
+        _decode(b'{"op": "done", "id": 1, "value": [' + b"{}," * 200_000 + b"{}]}\n")
+    text = _decode(b'{"op": "done", "id": 1, "stdout": "' + b"[{" * 200_000 + b'"}\n')
+    assert text["stdout"] == "[{" * 200_000
+
+
 def test_final_answer_ends_the_run(sb: LocalSandbox) -> None:
     ex = sb.run("final_answer({'city': 'Rome'})\nprint('not reached')")
     assert ex.is_final is True

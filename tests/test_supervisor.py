@@ -72,6 +72,27 @@ def test_a_second_answer_in_one_run_ends_the_worker(escaped: LocalSandbox) -> No
     assert escaped.run("1 + 1").value == 2
 
 
+def test_a_message_of_a_million_empty_dicts_is_refused_unparsed(escaped: LocalSandbox) -> None:
+    """``{},`` is 3 bytes of JSON and ~64 of objects: a line under the size cap would cost the
+    supervisor and the host 20-50 times its size if they parsed it (red team, round 3)."""
+    supervisor = escaped.pid
+    assert supervisor is not None
+    flood = (
+        "import os\n"
+        'line = b\'{"op": "tool_call", "id": 1, "name": "t", "args": [\''
+        " + b'{},' * (2 * 10**6) + b'{}], \"kwargs\": {}}\\n'\n"
+        "os.write(3, line)\n"
+        "import time; time.sleep(5)"
+    )
+    started = time.monotonic()
+    ex = escaped.run(flood)
+    assert ex.error is not None and "broke the protocol" in ex.error, ex.error
+    assert "too many lists and dicts" in ex.error
+    assert time.monotonic() - started < 4  # refused when read, not after the cell's sleep
+    assert wait_gone(supervisor)
+    assert escaped.run("1 + 1").value == 2
+
+
 def test_the_code_never_sees_a_nonce(monkeypatch: pytest.MonkeyPatch) -> None:
     """All of the cell process's memory, read from the host, holds none of the runs' nonces,
     though a token that did cross (a tool's result) is there."""
