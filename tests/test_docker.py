@@ -367,6 +367,13 @@ def test_a_thread_that_ends_with_its_cell_keeps_the_worker(quick: DockerSandbox)
     assert quick.container_id == first and quick.run("kept").value == 1
 
 
+def test_numeric_libraries_are_told_to_start_no_thread_pools(sb: DockerSandbox) -> None:
+    """A pool's threads would count as threads a cell left running (numpy is not in the test
+    image, so the settings those libraries read are checked)."""
+    names = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"]
+    assert sb.run(f"import os\n[os.environ.get(n) for n in {names!r}]").value == ["1"] * 3
+
+
 @pytest.mark.parametrize(
     ("code", "error"), [a[1:] for a in WORKER_ABUSE], ids=[a[0] for a in WORKER_ABUSE]
 )
@@ -539,6 +546,29 @@ def test_close_removes_the_container(api: Any) -> None:
     assert exists(api, container_id)
     box.close()
     assert not exists(api, container_id)
+
+
+def test_close_with_the_engine_gone_does_not_raise_and_leaves_removal_to_exit(
+    api: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import docker
+
+    from sandboxes import docker as backend
+
+    box = DockerSandbox()
+    box.run("1")
+    container_id = box.container_id
+    assert box._client is not None and box._client.transport is not None
+    box._client.transport.api = docker.APIClient(
+        "unix:///nonexistent", version="1.41"
+    )  # engine gone
+    try:
+        box.close()
+        assert "could not remove sandbox container" in caplog.text
+        assert container_id in backend._live  # removed at interpreter exit instead
+    finally:
+        backend._live.pop(container_id, None)
+        api.remove_container(container_id, force=True)
 
 
 def test_container_is_removed_at_interpreter_exit(api: Any) -> None:
