@@ -2855,12 +2855,14 @@ WORKER_ABUSE: list[tuple[str, str, str | None]] = [
         "longer than",
     ),
     (
+        # Ends at the run's deadline: as a tool result the host cannot send ('made tool calls
+        # without taking their results'), or as a timeout when the worker's channel clogs first.
         "tool_calls_whose_results_are_never_read",
         "import os\n"
         'call = b\'{"op":"tool_call","id":1,"name":"lookup","args":["k"],"kwargs":{}}\\n\'\n'
         "while True:\n"
         "    os.write(3, call * 1000)",
-        "tool calls without taking their results",
+        "was restarted",
     ),
     (
         "thread_left_behind_answers_the_next_run",
