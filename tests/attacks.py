@@ -2242,11 +2242,98 @@ _UNGUARDED = (
     "'_wrap_close'][0].__init__.__globals__['name'].replace('posix', 'ESCAPED')"
 )
 
+# An array with an object dtype over bytes the code wrote: its items are the objects at the
+# addresses it chose. ``object_at`` is built by each attack its own way; then a fake bytearray
+# header gives all memory, and json.dumps' globals the real builtins.
+_OBJECT_AT_CHAIN = """
+import json
+fake = struct.pack("<QQqqQQQ", 2**40, id(bytearray), 2**62, 2**62, 0, 0, 0)
+memory = object_at(id(fake) + 32)
+def read_pointer(address):
+    return struct.unpack("<Q", bytes(memory[address:address + 8]))[0]
+host_globals = object_at(read_pointer(id(json.dumps) + 16))
+host_globals["__builtins__"]["__import__"]("os").name.replace("posix", "ESCAPED")
+"""
+
+
+def _object_at(item: str, setup: str = "") -> str:
+    """``object_at(address)`` returning ``item``, evaluated over ``cell``, 8 bytes holding it."""
+    return (
+        f"import numpy as np, struct\n{setup}def object_at(address):\n"
+        f"    cell = bytearray(struct.pack('<Q', address))\n    return {item}\n" + _OBJECT_AT_CHAIN
+    )
+
+
 #: What a sandbox for ``LIBRARY_ATTACKS`` allows (third-party: the dev extras install them).
 LIBRARIES = ["numpy", "pandas", "sympy", "mpmath"]
 
 #: Attacks for a sandbox started with ``allowed_imports=LIBRARIES``.
 LIBRARY_ATTACKS: list[tuple[str, str]] = [
+    # Object dtypes over a buffer: every constructor and every way to reach it.
+    (
+        "numpy_object_array_over_buffer",
+        _object_at("np.ndarray((1,), dtype=object, buffer=cell)[0]"),
+    ),
+    ("numpy_object_array_by_new", _object_at("np.ndarray.__new__(np.ndarray, (1,), 'O', cell)[0]")),
+    ("numpy_object_array_by_type_of_array", _object_at("type(np.zeros(1))((1,), object, cell)[0]")),
+    (
+        "numpy_object_array_by_subclass_new",
+        _object_at(
+            "Cells(cell)[0]",
+            "class Cells(np.ndarray):\n    def __new__(cls, cell):\n"
+            "        return super().__new__(cls, (1,), object, cell)\n",
+        ),
+    ),
+    (
+        "numpy_object_array_by_subclass_finalize",
+        _object_at(
+            "Cells((1,), object, cell).first",
+            "class Cells(np.ndarray):\n    def __array_finalize__(self, obj):\n"
+            "        self.first = self[0] if self.shape == (1,) else None\n",
+        ),
+    ),
+    (
+        "numpy_object_array_by_partial",
+        _object_at("functools.partial(np.ndarray, (1,), object)(cell)[0]", "import functools\n"),
+    ),
+    (
+        "numpy_object_array_by_ndarray_alias",
+        _object_at("npt.NDArray((1,), object, cell)[0]", "import numpy.typing as npt\n"),
+    ),
+    (
+        "numpy_object_array_by_baseclass",
+        _object_at("np.ma.array([1]).baseclass((1,), object, cell)[0]"),
+    ),
+    (
+        "numpy_object_records_over_buffer",
+        _object_at("np.recarray((1,), formats=['O'], buf=cell)[0][0]"),
+    ),
+    (
+        "numpy_object_records_by_subclass",
+        _object_at(
+            "Rows((1,), [('o', object)], cell)[0][0]", "class Rows(np.recarray):\n    pass\n"
+        ),
+    ),
+    (
+        "numpy_object_records_fromstring",
+        _object_at("np.rec.fromstring(bytes(cell), dtype=[('o', 'O')])[0][0]"),
+    ),
+    (
+        "numpy_object_records_array_of_bytes",
+        _object_at("np.rec.array(bytes(cell), dtype=[('o', 'O')])[0][0]"),
+    ),
+    (
+        "numpy_object_masked_records_over_buffer",
+        _object_at(
+            "mr.MaskedRecords((1,), dtype=[('o', object)], buf=cell).filled()[0][0]",
+            "import numpy.ma.mrecords as mr\n",
+        ),
+    ),
+    (
+        "numpy_mrecords_openfile_reads_host_files",
+        "import numpy.ma.mrecords as mr\n"
+        "'ESCAPED' if mr.openfile('/etc/passwd').read(5) == 'root:' else None",
+    ),
     ("array_interface_class_body", _memory("class X:\n    __array_interface__ = IFACE\nx = X()")),
     (
         "array_interface_property",

@@ -156,6 +156,48 @@ inv = linalg.inv(np.array([[2.0, 0.0], [0.0, 4.0]]))
     ]
 
 
+def test_numpy_array_classes_work_as_usual() -> None:
+    """numpy's classes taking a buffer are stand-ins in the sandbox (an object dtype over a
+    buffer is refused): identity, subclassing and numeric buffers are as in plain Python."""
+    pytest.importorskip("numpy")
+    code = """
+import numpy as np, numpy.typing as npt
+class Tagged(np.ndarray):
+    def __new__(cls, data, tag):
+        obj = np.asarray(data).view(cls)
+        obj.tag = tag
+        return obj
+    def __array_finalize__(self, obj):
+        self.tag = getattr(obj, "tag", None)
+class Raw(np.ndarray):
+    pass
+t = Tagged([1, 2], "t")
+masked = np.ma.array([1, 2], mask=[0, 1])
+records = np.rec.fromrecords([(1, "x")], dtype=[("n", int), ("s", object)])
+[isinstance(np.zeros(1), np.ndarray), type(np.zeros(1)) is np.ndarray,
+ np.zeros(1).__class__ == np.ndarray, issubclass(np.recarray, np.ndarray),
+ type(masked.view(np.ndarray)) is np.ndarray, masked.baseclass is np.ndarray,
+ (t * 2).tag, type(t).__name__, Raw((2,), "<u1", bytearray(b"ab")).tolist(),
+ np.ndarray((2,), dtype="<u2", buffer=b"\\x01\\x00\\x02\\x00").tolist(),
+ np.ndarray((2,), dtype=object).tolist(), records.s.tolist(),
+ np.rec.fromstring(b"\\x05\\x00", dtype=[("a", "<u2")]).a.tolist(),
+ npt.NDArray[np.float64] is not None]
+"""
+    with make_sandbox("inline", allowed_imports=["numpy"]) as sb:
+        ex = sb.run(code)
+    assert ex.error is None
+    assert ex.value == [True] * 6 + [
+        "t",
+        "Tagged",
+        [97, 98],
+        [1, 2],
+        [None, None],
+        ["x"],
+        [5],
+        True,
+    ]
+
+
 _LIBRARIES = ["numpy", "pandas", "sympy"]
 
 #: pandas and sympy as an agent writes them: strings parsed as math, expressions, dispatch by name.

@@ -133,10 +133,18 @@ def metaclass_handle(meta: type) -> type:
     return handle
 
 
+#: Host classes the code gets stand-ins for (``arrays``: numpy's classes taking a buffer),
+#: wherever the sandbox hands out a class: module views, ``type(x)``, ``x.__class__``.
+CLASS_STANDINS: dict[type, type] = {}
+#: ``__new__`` of those classes -> the checked function the code gets for it.
+NEW_CHECKS: dict[Any, Any] = {}
+
+
 def safe_class(value: Any) -> Any:
-    """``type(x)`` / ``x.__class__`` as the code sees them: metaclasses become handles."""
+    """``type(x)`` / ``x.__class__`` as the code sees them: metaclasses become handles, host
+    classes with stand-ins their stand-ins."""
     if not (isinstance(value, type) and issubclass(value, type)):
-        return value
+        return CLASS_STANDINS.get(value, value) if isinstance(value, type) else value
     if value is type or issubclass(value, Frozen):
         return SafeType
     return metaclass_handle(value)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sandboxes.policy.classes import (
+    NEW_CHECKS,
     OWN_MARK,
     TOKEN,
     Frozen,
@@ -140,13 +141,16 @@ class Guards:
                 value = getattr(obj, name)
                 if name == "__annotations__":
                     return _unshared(obj, name, value)
-                return safe_class(value) if name == "__class__" else value
+                return safe_class(value) if name in ("__class__", "__origin__") else value
             if isinstance(obj, Frozen) or isinstance(type(obj), Frozen):
                 raise deny(obj, name, "the sandbox's own objects only show their name and doc")
             if name in SAFE_DUNDER_METHODS:
                 if name == "__init__" and self.shared.get(id(obj)) is obj:
                     raise deny(obj, name, "it would re-initialise an object shared with the host")
-                return getattr(obj, name)
+                value = getattr(obj, name)
+                if name == "__new__":
+                    return _checked_new(value)
+                return value
             if name in SUPER_ONLY_DUNDERS and type(obj) is super:
                 return getattr(obj, name)
             if name == "__dict__":
@@ -252,6 +256,8 @@ class Guards:
         elif name in HOST_TABLES:
             return _unshared(obj, name, getattr(obj, name))
         value = getattr(obj, name)
+        if isinstance(value, type):
+            return safe_class(value)  # ``MaskedArray.baseclass``: a stand-in (``arrays``)
         return self.to_view(value, name) if type(value) is types.ModuleType else value
 
     # --- writing ------------------------------------------------------------------------------
@@ -358,6 +364,14 @@ def _unshared(obj: Any, name: str, value: Any) -> Any:
         if klass.__dict__.get(name) is value:
             return value if is_own_class(klass) else copy.copy(value)
     return value
+
+
+def _checked_new(value: Any) -> Any:
+    """``cls.__new__``: checked where a stand-in class checks its construction (``arrays``)."""
+    try:
+        return NEW_CHECKS.get(value, value)
+    except TypeError:  # unhashable
+        return value
 
 
 def _is_abc(obj: Any) -> bool:

@@ -209,6 +209,12 @@ RULES: dict[str, ModuleRules] = {
     "sympy.core.symbol": ModuleRules({}, replacements.sympy_symbol_module),
     "sympy.stats": ModuleRules({}, replacements.sympy_stats_module),
     "numpy": ModuleRules({}, replacements.numpy_module),
+    "numpy.rec": ModuleRules({}, replacements.numpy_records_module),
+    "numpy.ma.mrecords": ModuleRules(
+        {name: _FILES for name in ("openfile", "fromtextfile")},
+        replacements.numpy_mrecords_module,
+    ),
+    "numpy.typing": ModuleRules({}, replacements.numpy_typing_module),
     "mpmath": ModuleRules(
         {name: "it draws with matplotlib" for name in ("plot", "cplot", "splot")},
         replacements.mpmath_module,

@@ -18,7 +18,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from sandboxes.policy import caps
+from sandboxes.policy import arrays, caps
 from sandboxes.policy.classes import Frozen, check_base, is_own_class
 from sandboxes.policy.expressions import (
     CODE_FILENAMES,
@@ -240,6 +240,26 @@ def numpy_module(guards: Guards, module: types.ModuleType) -> Replacements:
         "bmat": bmat,
         "r_": _Concatenator(module.r_, real_bmat),
         "c_": _Concatenator(module.c_, real_bmat),
+        "ndarray": arrays.standin(module.ndarray, "buffer"),
+        "recarray": arrays.standin(module.recarray, "buf"),
+    }
+
+
+def numpy_records_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    return arrays.records_module(module)
+
+
+def numpy_mrecords_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """``MaskedRecords`` (``mrecarray``) takes a buffer as ``recarray`` does (``arrays``)."""
+    records = arrays.standin(module.MaskedRecords, "buf")
+    return {"MaskedRecords": records, "mrecarray": records}
+
+
+def numpy_typing_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """``NDArray`` is an alias of ``ndarray`` that builds one when called: over the stand-in."""
+    alias = module.NDArray
+    return {
+        "NDArray": types.GenericAlias(arrays.standin(alias.__origin__, "buffer"), alias.__args__)
     }
 
 

@@ -106,8 +106,12 @@ UNCHECKED_RESIZE = "resize"
 #: instances read (``TextWrapper.unicode_whitespace_trans``): the code gets copies (a test
 #: audits that the default modules have no others).
 HOST_TABLES = frozenset({"unicode_whitespace_trans", "cssclasses", "cssclasses_weekday_head"})
+#: Public attributes holding a numpy array class (``MaskedArray.baseclass``): the code gets the
+#: class's stand-in (``arrays``).
+ARRAY_CLASS_ATTRS = frozenset({"baseclass"})
 GUARDED_ATTRS = frozenset(
     {"format", "format_map", "obj", "mro", "register", "ctypes", "cffi", UNCHECKED_RESIZE}
+    | ARRAY_CLASS_ATTRS
     | FILE_METHODS
     | PATH_OPTIONAL_METHODS
     | HOST_TABLES
