@@ -2269,6 +2269,33 @@ LIBRARIES = ["numpy", "pandas", "sympy", "mpmath"]
 
 #: Attacks for a sandbox started with ``allowed_imports=LIBRARIES``.
 LIBRARY_ATTACKS: list[tuple[str, str]] = [
+    # Names resolved in the caller's frame, when the caller is host code calling back.
+    (
+        "pandas_eval_called_back_reads_host_globals",
+        "import contextlib, pandas as pd\n"
+        "sys = contextlib.contextmanager(pd.eval)('sys').gen\n"
+        "sys.modules['os'].name.replace('posix', 'ESCAPED')",
+    ),
+    (
+        "pandas_frame_eval_called_back_reads_host_globals",
+        "import contextlib, pandas as pd\n"
+        "df = pd.DataFrame({'a': [1]})\n"
+        "sys = contextlib.contextmanager(df.eval)('@sys').gen\n"
+        "sys.modules['os'].name.replace('posix', 'ESCAPED')",
+    ),
+    (
+        "pandas_query_called_back_reads_host_globals",
+        "import contextlib, pandas as pd\n"
+        "df = pd.DataFrame({'a': [1]})\n"
+        "rows = contextlib.contextmanager(df.query)('a < @sys.maxsize').gen  # contextlib's sys\n"
+        "'ESCAPED' if len(rows) == 1 else None",
+    ),
+    (
+        "sympy_vring_writes_host_globals",
+        "import contextlib, sympy\n"
+        "contextlib.contextmanager(sympy.vring)('ESCAPED', sympy.ZZ)\n"
+        "str(contextlib.ESCAPED)",
+    ),
     # Object dtypes over a buffer: every constructor and every way to reach it.
     (
         "numpy_object_array_over_buffer",

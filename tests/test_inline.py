@@ -230,6 +230,15 @@ _DATA_CODE = [
     ),
     ("import pandas as pd\nk = 5\npd.eval('k + 1')", 6),
     (
+        "import pandas as pd, functools\ndf = pd.DataFrame({'a': [1, 2, 3]})\nlo = 1\n"
+        "def between(low):\n    high = 3\n"
+        "    return df.query('a > @low and a < @high').a.tolist()\n"
+        "[between(1), list(map(pd.eval, ['lo + 1'])),\n"
+        " functools.partial(df.eval, 'a + @lo')().tolist(),\n"
+        " pd.eval('z * 2', local_dict={'z': 4}, global_dict={})]",
+        [[2], [2], [2, 3, 4], 8],
+    ),
+    (
         "import pandas as pd\ndf = pd.DataFrame({'g': ['x', 'x', 'y'], 'v': [1, 2, 3]})\n"
         "df.groupby('g')['v'].agg('sum').to_dict()",
         {"x": 3, "y": 3},

@@ -21,6 +21,7 @@ import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from sandboxes.policy.bindings import is_policy_code
 from sandboxes.policy.rules import GUARDED_ATTRS, NEVER_ATTRS
 
 #: File names the policy compiled the code under: a frame with one of them is the code's.
@@ -77,19 +78,42 @@ def checked_expression_method(method: Any, name: str) -> Any:
         for value in candidates:
             for text in _strings(value):
                 refuse_private_names(text, f"{name}()")
-        if name in _SCOPED:  # ``@name`` and bare names are looked up that many frames up
+        if name in _SCOPED:
             if "level" in kwargs:
                 raise PermissionError(
                     f"{name}(level=...) is not allowed in the sandbox: it reads the variables "
                     "of the callers' frames (the host's); pass local_dict= instead"
                 )
-            kwargs["level"] = 1  # the code's frame: the caller of this wrapper
+            _give_namespaces(kwargs, name)
         return method(*args, **kwargs)
 
     call.__name__ = call.__qualname__ = name
     call.__doc__ = getattr(method, "__doc__", None)
     call._sb_checked = True  # type: ignore[attr-defined]
     return call
+
+
+def _give_namespaces(kwargs: dict[str, Any], name: str) -> None:
+    """pandas resolves ``@name`` and bare names in the frames above the call unless given
+    ``local_dict`` and ``global_dict``: pass both, from the frame that called the wrapper when
+    that is the code's (a C caller such as ``map`` or ``functools.partial`` has no frame of its
+    own). Called back by host code (``contextlib.contextmanager(pd.eval)``) it would read the
+    host's frame: refused, unless the code gave both dicts itself."""
+    if kwargs.get("local_dict") is not None and kwargs.get("global_dict") is not None:
+        return
+    frame = sys._getframe(2)
+    try:
+        if not is_policy_code(frame.f_code):
+            raise PermissionError(
+                f"{name}() resolves names in its caller's frame: in the sandbox only the code "
+                "may call it without local_dict= and global_dict="
+            )
+        if kwargs.get("global_dict") is None:
+            kwargs["global_dict"] = frame.f_globals
+        if kwargs.get("local_dict") is None:
+            kwargs["local_dict"] = frame.f_locals
+    finally:
+        del frame
 
 
 # --- sympy ---------------------------------------------------------------------------------

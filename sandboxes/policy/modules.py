@@ -208,6 +208,10 @@ RULES: dict[str, ModuleRules] = {
     "sympy.strategies.core": ModuleRules({}, replacements.sympy_strategies_module),
     "sympy.core.symbol": ModuleRules({}, replacements.sympy_symbol_module),
     "sympy.stats": ModuleRules({}, replacements.sympy_stats_module),
+    **{
+        name: ModuleRules({}, replacements.sympy_polluting_module)
+        for name in replacements.POLLUTERS
+    },
     "numpy": ModuleRules({}, replacements.numpy_module),
     "numpy.rec": ModuleRules({}, replacements.numpy_records_module),
     "numpy.ma.mrecords": ModuleRules(

@@ -19,16 +19,16 @@ from collections.abc import Callable
 from typing import Any
 
 from sandboxes.policy import arrays, caps
+from sandboxes.policy.bindings import is_policy_code
 from sandboxes.policy.classes import Frozen, check_base, is_own_class
 from sandboxes.policy.expressions import (
-    CODE_FILENAMES,
     check_plain_expression,
     checked_expression_method,
     guard_named_imports,
     guard_sympy_parser,
 )
 from sandboxes.policy.guards import Guards
-from sandboxes.policy.rules import is_dunder, native_reason
+from sandboxes.policy.rules import RESERVED_PREFIX, is_dunder, native_reason
 
 Replacements = dict[str, Any]
 
@@ -206,11 +206,52 @@ def sympy_symbol_module(guards: Guards, module: types.ModuleType) -> Replacement
                 todo.extend(item)
                 continue
             name = getattr(item, "name", None) or getattr(item, "__name__", None)
-            if isinstance(name, str) and name.isidentifier() and not is_dunder(name):
-                guards.namespace[str.__str__(name)] = item
+            _bind(guards, name, item)
         return made
 
     return {"var": var}
+
+
+def _bind(guards: Guards, name: Any, value: Any) -> None:
+    """Bind ``value`` as a global of the sandbox, if ``name`` is one the code could bind."""
+    if (
+        isinstance(name, str)
+        and name.isidentifier()
+        and not is_dunder(name)
+        and not name.startswith(RESERVED_PREFIX)
+    ):
+        guards.namespace[str.__str__(name)] = value
+
+
+#: sympy functions that bind their generators as globals of their caller's caller
+#: (``sympy.utilities.magic.pollute``): the host's when host code calls them back.
+POLLUTERS = {
+    "sympy.polys.rings": "vring",
+    "sympy.polys.fields": "vfield",
+    "sympy.combinatorics.free_groups": "vfree_group",
+    "sympy.combinatorics.fp_groups": "vfp_group",
+}
+#: Calls ``f`` from a frame whose globals are a scratch dict: ``pollute`` writes there.
+_SCRATCH_CALL = "lambda f, a, k: (lambda: f(*a, **k))()"
+
+
+def sympy_polluting_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """``vring``, ``vfield``...: their generators bound in the sandbox's namespace (as
+    ``var`` does), never in the globals of the frame that called them."""
+    name = POLLUTERS[module.__name__]
+    real = getattr(module, name)
+
+    def bound(*args: Any, **kwargs: Any) -> Any:
+        scratch: dict[str, Any] = {"__builtins__": {}}
+        result = eval(_SCRATCH_CALL, scratch)(real, args, kwargs)  # noqa: S307 (our own text)
+        for key, value in list(scratch.items()):
+            if key != "__builtins__":
+                _bind(guards, key, value)
+        return result
+
+    bound.__name__ = bound.__qualname__ = name
+    bound.__doc__ = real.__doc__
+    return {name: bound}
 
 
 def sympy_stats_module(guards: Guards, module: types.ModuleType) -> Replacements:
@@ -266,7 +307,7 @@ def numpy_typing_module(guards: Guards, module: types.ModuleType) -> Replacement
 def _code_namespaces(what: str) -> tuple[dict[str, Any], Any]:
     """The globals and locals of the frame that called the caller, if it is the code's."""
     frame = sys._getframe(2)
-    if frame.f_code.co_filename not in CODE_FILENAMES:
+    if not is_policy_code(frame.f_code):
         raise PermissionError(
             f"{what} with a string of names works only when the code calls it itself"
         )
