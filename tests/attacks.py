@@ -2264,11 +2264,26 @@ def _object_at(item: str, setup: str = "") -> str:
     )
 
 
+_LATEX_CELLS = (
+    "import json, pandas as pd\n"
+    "df = pd.DataFrame({'a': [json.JSONDecoder()]})\n"
+    "_TPL = '{0.decode.__globals__[re].enum.sys.modules[os].name}'\n"
+)
+
 #: What a sandbox for ``LIBRARY_ATTACKS`` allows (third-party: the dev extras install them).
 LIBRARIES = ["numpy", "pandas", "sympy", "mpmath"]
 
 #: Attacks for a sandbox started with ``allowed_imports=LIBRARIES``.
 LIBRARY_ATTACKS: list[tuple[str, str]] = [
+    # Format strings pandas' writers apply with the real str.format to each cell.
+    (
+        "pandas_to_latex_formatters_read_globals",
+        _LATEX_CELLS + "'ESCAPED' if 'posix' in df.to_latex(formatters={'a': _TPL}) else None",
+    ),
+    (
+        "pandas_series_to_latex_formatters_read_globals",
+        _LATEX_CELLS + "'ESCAPED' if 'posix' in df.a.to_latex(formatters={'a': _TPL}) else None",
+    ),
     # Names resolved in the caller's frame, when the caller is host code calling back.
     (
         "pandas_eval_called_back_reads_host_globals",

@@ -255,6 +255,18 @@ _DATA_CODE = [
     ),
     ("import pandas as pd\npd.DataFrame({'a': [1, 2]}).to_csv(index=False)", "a\n1\n2\n"),
     (
+        "import pandas as pd\nd = pd.DataFrame({'x': [1.25], 'y': ['p']})\n"
+        "[d.to_latex(formatters={'x': '{:.1f}', 'y': '<{}>'}).splitlines()[4],\n"
+        " d.to_string(float_format='{:.3f}'), d.to_string(float_format='%.2f'),\n"
+        " d.to_latex(float_format='{:.2f}').splitlines()[4]]",
+        [
+            "0 & 1.2 & <p> \\\\",
+            "      x  y\n0 1.250  p",
+            "     x  y\n0 1.25  p",
+            "0 & 1.25 & p \\\\",
+        ],
+    ),
+    (
         "import pandas as pd\nclass Frame(pd.DataFrame):\n    pass\n"
         "Frame({'a': [1]}).to_csv(index=False)",
         "a\n1\n",

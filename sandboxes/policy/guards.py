@@ -246,7 +246,7 @@ class Guards:
         elif (name in ("ctypes", "cffi") or name in FILE_METHODS) and not own:
             raise deny(obj, name, "it reads or writes files or raw memory")
         elif name in PATH_OPTIONAL_METHODS and not own:
-            return _without_path(getattr(obj, name), name)
+            return _without_path(getattr(obj, name), name, self.read_dynamic)
         elif name in EXPRESSION_METHODS and not own:
             return checked_expression_method(getattr(obj, name), name)
         elif name in LIBRARY_DENIED and not own:
@@ -379,15 +379,19 @@ def _is_abc(obj: Any) -> bool:
     return isinstance(obj, abc.ABCMeta) or (isinstance(obj, type) and issubclass(obj, abc.ABCMeta))
 
 
-def _without_path(method: Any, name: str) -> Any:
+def _without_path(method: Any, name: str, getattr_: Callable[..., Any]) -> Any:
     """A pandas-style writer that returns text, refusing a path or buffer argument (under any
-    name: ``to_xml`` calls it ``path_or_buffer``) and a file to read (``stylesheet``)."""
+    name: ``to_xml`` calls it ``path_or_buffer``) and a file to read (``stylesheet``). Format
+    strings it is given (``formatters``, ``float_format``) become functions formatting as the
+    sandbox's ``str.format`` does: pandas would call the real one (``"{0.decode.__globals__}"``
+    reads any attribute of the cells' objects)."""
     if not callable(method):
         return method
     try:
-        first = next(iter(inspect.signature(method).parameters), None)
+        signature: inspect.Signature | None = inspect.signature(method)
     except (TypeError, ValueError):
-        first = None
+        signature = None
+    first = next(iter(signature.parameters), None) if signature else None
     keywords = (*_PATH_KEYWORDS, first) if first else _PATH_KEYWORDS
 
     def call(*args: Any, **kwargs: Any) -> Any:
@@ -396,10 +400,42 @@ def _without_path(method: Any, name: str) -> Any:
                 f"{name}() with a path or buffer is not allowed in the sandbox; "
                 "call it without one to get the text"
             )
+        if signature is not None:
+            try:
+                bound = signature.bind(*args, **kwargs)
+            except TypeError:
+                pass  # the method raises it, naming the argument
+            else:
+                for key in _FORMAT_ARGUMENTS:
+                    if key in bound.arguments:
+                        bound.arguments[key] = _safe_formatters(bound.arguments[key], getattr_)
+                args, kwargs = bound.args, bound.kwargs
         return method(*args, **kwargs)
 
     call.__name__ = call.__qualname__ = name
     return call
+
+
+#: Arguments of pandas' writers taking format strings (one, or a list or dict of them).
+_FORMAT_ARGUMENTS = ("formatters", "float_format", "formatter")
+
+
+def _safe_formatters(value: Any, getattr_: Callable[..., Any]) -> Any:
+    """Format strings in ``value`` as functions formatting through the sandbox's guards
+    (``%``-style strings, which read no attributes, stay as they are)."""
+    if isinstance(value, str):
+        if "{" not in value:
+            return value
+
+        def formatter(*args: Any, **kwargs: Any) -> str:
+            return bound_format(value, "format", getattr_)(*args, **kwargs)
+
+        return formatter
+    if isinstance(value, dict):
+        return {key: _safe_formatters(item, getattr_) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_safe_formatters(item, getattr_) for item in value)
+    return value
 
 
 def _checked_setter(method: Any, guards: Guards, target: Any = None, unbound: bool = False) -> Any:
