@@ -1879,6 +1879,22 @@ match frame:
 host_globals["__builtins__"]["__import__"]("os").name.replace("posix", "ESCAPED")
 """,
     ),
+    # __init__ re-initialises an existing object: typing's cached alias, shared by the host.
+    (
+        "reinit_host_object_by_class_init",
+        "import typing\nalias = typing.List[int]\ntype(alias).__init__(alias, dict, (str, str))\n"
+        "'ESCAPED' if typing.List[int].__origin__ is dict else None",
+    ),
+    (
+        "reinit_host_object_by_bound_init",
+        "import typing\nalias = typing.List[int]\nalias.__init__(dict, (str, str))\n"
+        "'ESCAPED' if typing.List[int].__origin__ is dict else None",
+    ),
+    (
+        "reinit_host_object_by_super_init",
+        "import typing\nalias = typing.List[int]\nsuper(type(alias), alias).__init__(dict)\n"
+        "'ESCAPED' if typing.List[int].__origin__ is dict else None",
+    ),
     # --- poisoning the host through module views and host classes -------------------------------
     (
         "module_attribute_assignment",

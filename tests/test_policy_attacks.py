@@ -553,3 +553,38 @@ def test_local_keeps_powers_uncapped() -> None:
     """The worker can be killed: its cells may compute what takes a while."""
     with make_sandbox("local", timeout=10) as sb:
         assert sb.run("len(str(3 ** (5 * 10**6) % 10**9))").error is None
+
+
+def _run_with(policy: RestrictedPolicy, source: str, **names: object) -> dict:
+    """``source`` compiled and run by ``policy`` in a namespace also holding ``names`` (host
+    objects a library could hand the code)."""
+    namespace: dict = {"__name__": "cell"}
+    policy.prepare(namespace)
+    namespace.update(names)
+    code = policy.compile(ast.parse(source), "<cell>", "exec")
+    policy.enter_cell()
+    try:
+        exec(code, namespace)
+    finally:
+        policy.leave_cell()
+    return namespace
+
+
+def test_classes_that_open_files_come_as_closed_handles(tmp_path: Path) -> None:
+    """A host object holding a file gives the code its class only as a handle that cannot be
+    called or subclassed: ``type(f.raw)(path)`` would open any host file."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("secret")
+    policy = RestrictedPolicy()
+    with open(__file__, "rb") as handle:
+        for source in (
+            "type(f.raw)(where)",
+            "f.raw.__class__(where)",
+            "class Mine(type(f.raw)):\n    pass",
+        ):
+            with pytest.raises((PermissionError, TypeError)):
+                _run_with(policy, source, f=handle, where=str(secret))
+        seen = _run_with(
+            policy, "out = [isinstance(f.raw, type(f.raw)), type(f.raw).__name__]", f=handle
+        )
+    assert seen["out"] == [True, "FileIO"]

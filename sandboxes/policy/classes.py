@@ -16,6 +16,8 @@ from __future__ import annotations
 import abc
 import builtins
 import enum
+import io
+import sys
 import types
 import typing
 from collections.abc import Iterable
@@ -142,12 +144,51 @@ NEW_CHECKS: dict[Any, Any] = {}
 
 def safe_class(value: Any) -> Any:
     """``type(x)`` / ``x.__class__`` as the code sees them: metaclasses become handles, host
-    classes with stand-ins their stand-ins."""
+    classes with stand-ins their stand-ins, classes that open files closed handles."""
     if not (isinstance(value, type) and issubclass(value, type)):
-        return CLASS_STANDINS.get(value, value) if isinstance(value, type) else value
+        if not isinstance(value, type):
+            return value
+        if _opens_files(value):
+            return file_class_handle(value)
+        return CLASS_STANDINS.get(value, value)
     if value is type or issubclass(value, Frozen):
         return SafeType
     return metaclass_handle(value)
+
+
+def _opens_files(cls: type) -> bool:
+    """``io.FileIO`` and ``pathlib.Path`` (and their subclasses): calling one opens a path. The
+    code never gets them from a module view, but may meet an instance a library made
+    (``type(reader.buffer.raw)``)."""
+    if issubclass(cls, io.FileIO):
+        return True
+    pathlib = sys.modules.get("pathlib")
+    return pathlib is not None and issubclass(cls, pathlib.Path)
+
+
+class _FileHandleMeta(Frozen):
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(f"{cls.__name__}() opens files, which is not allowed in the sandbox")
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, _FILE_HANDLES[cls])
+
+    def __subclasscheck__(cls, sub: Any) -> bool:
+        return sub is cls or (isinstance(sub, type) and issubclass(sub, _FILE_HANDLES[cls]))
+
+
+_FILE_HANDLES: dict[type, type] = {}  # handle -> the real class
+_FILE_HANDLE_OF: dict[type, type] = {}
+
+
+def file_class_handle(cls: type) -> type:
+    """What the code gets for a class that opens files: ``isinstance`` works, calling does not."""
+    handle = _FILE_HANDLE_OF.get(cls)
+    if handle is None:
+        handle = _FileHandleMeta(cls.__name__, (), {"__slots__": (), "__doc__": cls.__doc__})
+        _FILE_HANDLES[handle] = cls
+        _FILE_HANDLE_OF[cls] = handle
+    return handle
 
 
 def build_class(func: Any, name: str, /, *bases: Any, **kwargs: Any) -> Any:

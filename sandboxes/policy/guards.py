@@ -145,8 +145,8 @@ class Guards:
             if isinstance(obj, Frozen) or isinstance(type(obj), Frozen):
                 raise deny(obj, name, "the sandbox's own objects only show their name and doc")
             if name in SAFE_DUNDER_METHODS:
-                if name == "__init__" and self.shared.get(id(obj)) is obj:
-                    raise deny(obj, name, "it would re-initialise an object shared with the host")
+                if name == "__init__":
+                    return _own_init(obj)
                 value = getattr(obj, name)
                 if name == "__new__":
                     return _checked_new(value)
@@ -364,6 +364,26 @@ def _unshared(obj: Any, name: str, value: Any) -> Any:
         if klass.__dict__.get(name) is value:
             return value if is_own_class(klass) else copy.copy(value)
     return value
+
+
+def _own_init(obj: Any) -> Any:
+    """``__init__`` re-initialises an existing object: only the code's own instances
+    (``super().__init__(...)``, ``Base.__init__(self, ...)``), never a host object
+    (``type(alias).__init__(alias, dict, ...)`` rewrites ``typing.List[int]``)."""
+    if isinstance(obj, type):
+        init = obj.__init__  # type: ignore[misc]
+
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            if isinstance(self, type) or not is_own_class(type(self)):
+                raise deny(obj, "__init__", "only the code's own instances may be re-initialised")
+            init(self, *args, **kwargs)
+
+        __init__.__doc__ = getattr(init, "__doc__", None)
+        return __init__
+    target = obj.__self__ if type(obj) is super else obj  # type: ignore[attr-defined]
+    if isinstance(target, type) or not is_own_class(type(target)):
+        raise deny(obj, "__init__", "only the code's own instances may be re-initialised")
+    return obj.__init__
 
 
 def _checked_new(value: Any) -> Any:
