@@ -2831,6 +2831,70 @@ sympy.var("__sb_matchcls__", cls=Same)
 #: called after the cell, once ``after_cell`` has done what a host does later (collect garbage,
 #: use its caches, look at what its tools were given) and the sandbox was closed.
 AFTER_CELL: list[tuple[str, str]] = [
+    # Host callables (the tool itself, partials, a generator's step) where the host calls them
+    # later: ExitStack callbacks and closing() in an abandoned generator, a host finaliser
+    # calling close, a dunder of the code's class.
+    (
+        "exit_stack_host_callback_in_abandoned_generator",
+        """
+import contextlib
+def steps():
+    with contextlib.ExitStack() as stack:
+        stack.callback(mark, "ESCAPED")
+        yield 1
+left = steps()
+next(left)
+""",
+    ),
+    (
+        "closing_calls_a_host_callable_in_abandoned_generator",
+        """
+import contextlib, functools
+class Thing:
+    pass
+thing = Thing()
+thing.close = functools.partial(mark, "ESCAPED")
+def steps():
+    with contextlib.closing(thing):
+        yield 1
+left = steps()
+next(left)
+""",
+    ),
+    (
+        "io_subclass_close_is_a_host_callable",
+        """
+import io, functools
+class Log(io.StringIO):
+    close = functools.partial(mark, "ESCAPED")
+log = Log()
+log.me = log
+del log
+""",
+    ),
+    (
+        "io_subclass_instance_close_is_a_host_callable",
+        """
+import io, functools
+class Log(io.StringIO):
+    pass
+log = Log()
+log.close = functools.partial(mark, "ESCAPED")
+log.me = log
+del log
+""",
+    ),
+    (
+        "io_subclass_close_is_a_generator_step",
+        """
+import io
+class Log(io.StringIO):
+    close = (mark("ESCAPED") for _ in [1]).__next__  # the code's loop, with no check
+log = Log()
+log.me = log
+del log
+""",
+    ),
     (
         "io_subclass_close_at_collection",
         """

@@ -588,3 +588,97 @@ def test_classes_that_open_files_come_as_closed_handles(tmp_path: Path) -> None:
             policy, "out = [isinstance(f.raw, type(f.raw)), type(f.raw).__name__]", f=handle
         )
     assert seen["out"] == [True, "FileIO"]
+
+
+_SLEEPS_AT_COLLECTION = [
+    """
+import contextlib, time
+def steps():
+    with contextlib.ExitStack() as stack:
+        stack.callback(time.sleep, 3)
+        yield 1
+left = steps()
+next(left)
+class Holder:
+    pass
+holder = Holder()
+holder.left, holder.me = left, holder
+del holder, left
+""",
+    """
+import io, functools, time
+class Leak(io.StringIO):
+    close = functools.partial(time.sleep, 3)
+leak = Leak()
+leak.me = leak
+del leak
+""",
+    """
+import io, functools, time
+class Leak(io.StringIO):
+    pass
+leak = Leak()
+leak.close = functools.partial(time.sleep, 3)
+leak.me = leak
+del leak
+""",
+    """
+import io
+class Leak(io.StringIO):
+    close = (n for n in range(10**9) if n < 0).__next__
+leak = Leak()
+leak.me = leak
+del leak
+""",
+]
+
+
+@pytest.mark.parametrize("code", _SLEEPS_AT_COLLECTION)
+def test_host_callables_the_code_left_do_not_run_when_the_host_collects(code: str) -> None:
+    """The host's gc.collect() after a cell runs nothing the code left for it: ExitStack
+    callbacks, a host finaliser's close() bound to a host callable or a generator's step."""
+    with make_sandbox("inline", timeout=1) as sb:
+        sb.start({})
+        assert sb.run(code).error is None
+        started = time.monotonic()
+        gc.collect()
+        assert time.monotonic() - started < 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "__repr__ = (n for n in iter(int, 1)).__next__",
+        "__hash__ = time.sleep",
+        "__eq__ = functools.partial(time.sleep, 3)",
+        "__call__ = staticmethod(time.sleep)",
+        "__iter__ = [1, 2].__iter__",
+    ],
+)
+def test_class_dunders_bound_to_host_callables_are_refused(body: str) -> None:
+    with make_sandbox("inline", timeout=5) as sb:
+        error = sb.run(f"import functools, time\nclass Hook:\n    {body}").error
+    assert error.startswith("TypeError: Hook.__"), error
+
+
+def test_class_dunders_bound_to_harmless_host_callables_work() -> None:
+    code = """
+import enum, functools, dataclasses
+class Tag(str):
+    __str__ = str.__str__
+    __hash__ = object.__hash__
+    __lt__ = str.__lt__
+    @functools.cached_property
+    def size(self):
+        return len(self)
+class Color(enum.Enum):
+    RED = 1
+@dataclasses.dataclass
+class P:
+    x: int
+    __hash__ = None
+[str(Tag("a")), Tag("ab").size, Tag("a") < Tag("b"), str(Color.RED), P(1) == P(1)]
+"""
+    with make_sandbox("inline", timeout=5) as sb:
+        ex = sb.run(code)
+    assert (ex.error, ex.value) == (None, ["a", 2, True, "Color.RED", True])

@@ -7,7 +7,8 @@ swallow it, so every handler starts with ``reraise()`` and every ``with`` item i
 
 A generator the garbage collector closes after its cell runs its ``finally``, ``except`` and
 ``__exit__`` blocks wherever the host (or a later cell) happens to be, with no time limit of its
-own: there ``G.on`` is false, and ``GeneratorExit`` ends it quietly.
+own: there ``G.on`` is false, and ``GeneratorExit`` ends it quietly, before any context
+manager's ``__exit__`` (the host's as well as the code's) runs.
 """
 
 from __future__ import annotations
@@ -90,8 +91,10 @@ class GuardedContext(metaclass=Frozen):
         return type(cm).__enter__(cm)
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
-        if not self._sb_table.on and is_own_class(type(self._sb_cm)):
-            raise GeneratorExit  # the host's own context managers still clean up
+        if not self._sb_table.on:
+            # The host's context managers too: their exits call what the code gave them
+            # (ExitStack callbacks, closing()'s close), which may be a host callable.
+            raise GeneratorExit
         suppress = self._sb_exit(self._sb_cm, kind, exc, tb)
         return bool(suppress) and control_exception(exc) is None
 
@@ -117,7 +120,7 @@ class GuardedAsyncContext(metaclass=Frozen):
         return await type(cm).__aenter__(cm)
 
     async def __aexit__(self, kind: Any, exc: Any, tb: Any) -> bool:
-        if not self._sb_table.on and is_own_class(type(self._sb_cm)):
+        if not self._sb_table.on:
             raise GeneratorExit
         suppress = await self._sb_exit(self._sb_cm, kind, exc, tb)
         return bool(suppress) and control_exception(exc) is None

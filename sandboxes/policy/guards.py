@@ -89,6 +89,7 @@ class Guards:
         self.to_view = to_view
         self.cap_c_calls = False  # RestrictedPolicy(cap_c_calls=True): see caps.py
         self.namespace: dict[str, Any] = {}
+        self.table: Any = None  # the GuardTable bound into the code (namespace.make_guard_table)
         self.shared: dict[int, Any] = {}  # id -> host object reached through a module view
         # Classes cleared for native access on their instances (the compiler's fast path):
         # own classes for public writes; "pure" own classes, with no host class in the MRO

@@ -12,6 +12,7 @@ from sandboxes.policy import caps
 from sandboxes.policy.bindings import GuardTable, guard_table
 from sandboxes.policy.classes import SafeType, build_class
 from sandboxes.policy.control import GuardedAsyncContext, GuardedContext, make_reraise, outside
+from sandboxes.policy.hooks import check_hooks, guard_finaliser
 from sandboxes.policy.modules import ModuleViews
 from sandboxes.policy.patterns import match_class
 
@@ -114,7 +115,7 @@ def _exceptions() -> dict[str, type]:
 def make_guard_table(views: ModuleViews) -> GuardTable:
     """The guards the compiled code calls (``transformer``), bound into it as a constant."""
     guards = views.guards
-    table = guard_table()
+    table = guards.table = guard_table()
     table.__dict__.update(
         read=guards.read,
         write=guards.write,
@@ -177,6 +178,13 @@ def make_namespace(
     def install(namespace: dict[str, Any]) -> None:
         namespace["__builtins__"] = table
 
+    def build_class_(func: Any, name: str, /, *bases: Any, **kwargs: Any) -> Any:
+        cls = build_class(func, name, *bases, **kwargs)
+        if isinstance(cls, type):
+            check_hooks(cls)
+            guard_finaliser(cls, guards.table)
+        return cls
+
     table.update(
         {
             "type": SafeType,
@@ -188,7 +196,7 @@ def make_namespace(
             "dir": guards.dir,
             "eval": eval_,
             "__import__": views.import_,
-            "__build_class__": build_class,
+            "__build_class__": build_class_,
         }
     )
     if guards.cap_c_calls:

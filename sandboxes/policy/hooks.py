@@ -1,0 +1,92 @@
+"""What the host calls on the code's objects later, outside any cell: only the code's functions.
+
+Every function the code defines checks on entry that one of its cells runs (``bindings``), so
+nothing it defined runs on at the host's leisure. A class of the code's could still have the
+host call something else: a dunder bound to a host callable (``__hash__ = gen.__next__``,
+looked up by a host cache later), or a finaliser of a host base class (``io.StringIO``'s
+calls ``self.close()``) finding ``close = functools.partial(time.sleep, 5)``, on the class or
+on the instance, when the garbage collector frees it. So class bodies may bind dunders to the
+code's own functions and a few harmless host kinds only, and a host finaliser runs for the
+code's instances only within a cell.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+from sandboxes.policy.bindings import GuardTable
+from sandboxes.policy.classes import is_own_class, is_own_function
+from sandboxes.policy.rules import is_dunder
+
+#: Dunders that hold data, not hooks.
+_DATA_DUNDERS = frozenset(
+    {"__doc__", "__module__", "__qualname__", "__slots__", "__match_args__", "__annotations__"}
+)
+#: Host callables a class may bind a dunder to: unbound methods of builtin classes
+#: (``__hash__ = object.__hash__``, ``__str__ = str.__str__``), classes and the libraries'
+#: functions (``typing.NamedTuple`` makes a ``__new__``). Not the sandbox's own stand-ins (its
+#: ``time.sleep``), builtins bound to a module, partials, bound methods or method wrappers
+#: (``gen.__next__``).
+_HOST_KINDS = (
+    type,
+    types.WrapperDescriptorType,
+    types.MethodDescriptorType,
+    types.ClassMethodDescriptorType,
+)
+
+
+def check_hooks(cls: type) -> None:
+    """``TypeError`` for a dunder in the class body of ``cls`` bound to a callable the host
+    could call later with no check of its own (what a base class has under that name, as an
+    ``Enum``'s ``__new__``, is the base's business)."""
+    for name, value in cls.__dict__.items():
+        if not is_dunder(name) or name in _DATA_DUNDERS or value is None:
+            continue
+        inherited = any(k.__dict__.get(name) is value for k in cls.__mro__[1:])
+        for part in _parts(value):
+            if not inherited and not _harmless(part):
+                raise TypeError(
+                    f"{cls.__name__}.{name} may be a function defined in the code, not "
+                    f"{type(part).__name__} {part!r}: the host calls it, possibly after the "
+                    "code has run"
+                )
+
+
+def _parts(value: Any) -> list[Any]:
+    """The callables a class attribute stands for (``staticmethod(f)`` -> ``f``...)."""
+    if isinstance(value, (staticmethod, classmethod)):
+        return [value.__func__]
+    if isinstance(value, property):
+        return [f for f in (value.fget, value.fset, value.fdel) if f is not None]
+    func = getattr(type(value), "__get__", None) and getattr(value, "func", None)
+    if func is not None and not callable(value):  # partialmethod, cached_property
+        return [func]
+    return [value]
+
+
+def _harmless(value: Any) -> bool:
+    if not callable(value) or is_own_function(value) or isinstance(value, _HOST_KINDS):
+        return True
+    if type(value) is types.FunctionType:
+        return not (value.__module__ or "").startswith("sandboxes.")
+    if isinstance(value, types.BuiltinFunctionType):  # dict.fromkeys, not time.sleep
+        return isinstance(getattr(value, "__self__", None), type)
+    return is_own_class(type(value))  # its __call__ is the code's (or it is not callable)
+
+
+def guard_finaliser(cls: type, table: GuardTable) -> None:
+    """For a class of the code's extending a host class with a finaliser (``io.IOBase``'s closes
+    the stream): run that finaliser only within one of the sandbox's cells."""
+    if not is_own_class(cls):
+        return
+    host = next((k.__dict__["__del__"] for k in cls.__mro__ if "__del__" in k.__dict__), None)
+    if host is None or getattr(host, "_sb_guarded", False):
+        return
+
+    def __del__(self: Any) -> None:
+        if table.on:
+            host(self)
+
+    __del__._sb_guarded = True  # type: ignore[attr-defined]
+    type.__setattr__(cls, "__del__", __del__)
