@@ -1895,6 +1895,28 @@ host_globals["__builtins__"]["__import__"]("os").name.replace("posix", "ESCAPED"
         "import typing\nalias = typing.List[int]\nsuper(type(alias), alias).__init__(dict)\n"
         "'ESCAPED' if typing.List[int].__origin__ is dict else None",
     ),
+    # Decorators and context managers that write on host objects or process state.
+    (
+        "typing_runtime_checkable_on_host_protocol",
+        "import typing\ntyping.runtime_checkable(typing.Protocol)\n"
+        "class Anything(typing.Protocol):\n    pass\n"
+        "'ESCAPED' if isinstance(1, Anything) else None",
+    ),
+    (
+        "typing_final_on_host_class",
+        "import typing, json\ntyping.final(json.JSONDecoder)\n"
+        "'ESCAPED' if getattr(json.JSONDecoder, '__final__', False) else None",
+    ),
+    (
+        "abc_abstractmethod_on_host_function",
+        "import abc, json\nabc.abstractmethod(json.dumps)\n"
+        "'ESCAPED' if getattr(json.dumps, '__isabstractmethod__', False) else None",
+    ),
+    (
+        "calendar_different_locale_changes_process_locale",
+        "import calendar\ncalendar.different_locale('C.UTF-8').__enter__()\nimport locale\n"
+        "'ESCAPED' if locale.setlocale(locale.LC_TIME) == 'C.UTF-8' else None",
+    ),
     # --- poisoning the host through module views and host classes -------------------------------
     (
         "module_attribute_assignment",
@@ -2291,6 +2313,45 @@ LIBRARIES = ["numpy", "pandas", "sympy", "mpmath"]
 
 #: Attacks for a sandbox started with ``allowed_imports=LIBRARIES``.
 LIBRARY_ATTACKS: list[tuple[str, str]] = [
+    # Host state reached through objects and registries the libraries share.
+    (
+        "mpmath_host_context_through_a_sympy_float",
+        "import sympy\nsympy.Float(1.5).num.context.dps = 3\n"
+        "'ESCAPED' if sympy.Float(2.5).num.context.dps == 3 else None",
+    ),
+    (
+        "sympy_singleton_registry_register",
+        "import sympy\nsympy.S.register(sympy.core.numbers.Zero)\n'ESCAPED'",
+    ),
+    (
+        "sympy_relational_operator_table",
+        "import sympy\nsympy.Rel.ValidRelationOperator['=='] = sympy.StrictLessThan\n"
+        "'ESCAPED' if sympy.Rel(1, 2, '==', evaluate=False).func is sympy.StrictLessThan else None",
+    ),
+    (
+        "pandas_eng_float_format_is_process_wide",
+        "import pandas as pd\npd.set_eng_float_format(accuracy=1, use_eng_prefix=True)\n"
+        "'ESCAPED' if 'k' in pd.DataFrame({'a': [1234.5]}).to_string() else None",
+    ),
+    (
+        "numpy_polynomial_printstyle_is_process_wide",
+        "import numpy as np\nnp.polynomial.set_default_printstyle('ascii')\n"
+        "'ESCAPED' if '\u00b7' not in str(np.polynomial.Polynomial([1, 2])) else None",
+    ),
+    (
+        "numpy_masked_print_option_is_process_wide",
+        "import numpy as np\nnp.ma.masked_print_option.set_display('ESCAPED')\nstr(np.ma.masked)",
+    ),
+    (
+        "sympy_pretty_unicode_is_process_wide",
+        "from sympy.printing.pretty.pretty_symbology import pretty_use_unicode\n"
+        "pretty_use_unicode(False)\n'ESCAPED' if pretty_use_unicode() is False else None",
+    ),
+    (
+        "sympy_quantum_gates_normalization_is_process_wide",
+        "from sympy.physics.quantum.gate import normalized, H\nnormalized(False)\n"
+        "'ESCAPED' if 'sqrt' not in str(H(0).get_target_matrix()) else None",
+    ),
     # Format strings pandas' writers apply with the real str.format to each cell.
     (
         "pandas_to_latex_formatters_read_globals",

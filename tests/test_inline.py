@@ -788,3 +788,26 @@ def test_a_kept_routed_stream_leads_nowhere_but_the_cells_output(sb: Sandbox) ->
     ex = sb.run("kept.write('mine\\n')\nkept._stream")
     assert ex.stdout == "mine\n"
     assert ex.error is not None and "private names" in ex.error
+
+
+_DECIMAL_AFTER_START = """
+import sys
+from sandboxes import make_sandbox
+assert "decimal" not in sys.modules
+sb = make_sandbox("inline")
+sb.start({})
+import decimal
+decimal.getcontext()  # the host's context, made after start()
+first = sb.run("import decimal\\ndecimal.getcontext().prec = 3")
+second = sb.run("import decimal\\ndecimal.getcontext().prec")
+print(first.error, second.value, decimal.getcontext().prec)
+"""
+
+
+def test_decimal_imported_after_start_keeps_its_context_apart_from_the_hosts() -> None:
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, "-c", _DECIMAL_AFTER_START], capture_output=True, text=True, timeout=60
+    )
+    assert out.stdout.split() == ["None", "3", "28"], out.stderr

@@ -682,3 +682,70 @@ class P:
     with make_sandbox("inline", timeout=5) as sb:
         ex = sb.run(code)
     assert (ex.error, ex.value) == (None, ["a", 2, True, "Color.RED", True])
+
+
+def test_decorators_registries_and_switches_leave_the_host_intact() -> None:
+    """What f07-f13 of the red team changed on the host, checked on the host after each ran."""
+    import locale
+    import typing
+
+    for library in LIBRARIES:
+        pytest.importorskip(library)
+    import mpmath
+    import numpy as np
+    import pandas as pd
+    import sympy
+    from sympy.physics.quantum.gate import H
+    from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
+
+    time_locale, zero, unicode = (
+        locale.setlocale(locale.LC_TIME),
+        sympy.S.Zero,
+        pretty_use_unicode(),
+    )
+    names = {
+        "typing_runtime_checkable_on_host_protocol",
+        "typing_final_on_host_class",
+        "abc_abstractmethod_on_host_function",
+        "calendar_different_locale_changes_process_locale",
+    }
+    for name, code in ATTACKS + LIBRARY_ATTACKS:
+        if (
+            name in names
+            or name.endswith("_is_process_wide")
+            or name.startswith(
+                ("mpmath_host_context", "sympy_singleton", "sympy_relational", "reinit_host")
+            )
+        ):
+            _run_inline(code, LIBRARIES)
+    assert getattr(typing.Protocol, "_is_runtime_protocol", False) is False
+    assert not hasattr(json.JSONDecoder, "__final__")
+    assert not hasattr(json.dumps, "__isabstractmethod__")
+    assert locale.setlocale(locale.LC_TIME) == time_locale
+    assert typing.List[int].__origin__ is list  # noqa: UP006 (the cached alias)
+    assert mpmath.mp.dps == 15
+    assert sympy.S.Zero is zero
+    assert sympy.Rel(1, 2, "==", evaluate=False).func is sympy.Eq
+    assert pd.get_option("display.float_format") is None
+    assert "\u00b7" in str(np.polynomial.Polynomial([1, 2]))
+    assert str(np.ma.masked) == "--"
+    assert pretty_use_unicode() == unicode
+    assert "sqrt" in str(H(0).get_target_matrix())
+
+
+def test_mutable_class_tables_of_the_libraries_come_as_copies() -> None:
+    """The class tables ``rules.HOST_TABLES`` lists for numpy, pandas, sympy and mpmath are all
+    their allowed modules have (among the modules importing them loads)."""
+    for library in LIBRARIES:
+        pytest.importorskip(library)
+    import sympy  # noqa: F401  (loads its allowed submodules)
+
+    from sandboxes.policy.modules import ModuleViews
+
+    views = ModuleViews(LIBRARIES)
+    found = set()
+    for name, module in list(sys.modules.items()):
+        if name.partition(".")[0] in LIBRARIES and views.allows(name):
+            found |= _mutable_class_tables(module)
+    assert "ValidRelationOperator" in found  # the audit sees them
+    assert found <= HOST_TABLES

@@ -90,6 +90,7 @@ class Guards:
         self.cap_c_calls = False  # RestrictedPolicy(cap_c_calls=True): see caps.py
         self.namespace: dict[str, Any] = {}
         self.table: Any = None  # the GuardTable bound into the code (namespace.make_guard_table)
+        self.own_contexts: list[Any] = []  # this sandbox's mpmath contexts (mpmath_module)
         self.shared: dict[int, Any] = {}  # id -> host object reached through a module view
         # Classes cleared for native access on their instances (the compiler's fast path):
         # own classes for public writes; "pure" own classes, with no host class in the MRO
@@ -238,12 +239,25 @@ class Guards:
         elif name == "register":
             value = getattr(obj, name)
             target = getattr(value, "__self__", obj)  # typing.Sequence forwards to the real ABC
-            if _is_abc(target) and (not is_own_class(target) or under_host_abc(target)):
-                raise deny(obj, name, "registering with a host ABC changes the host's isinstance()")
+            if _is_abc(target):
+                if not is_own_class(target) or under_host_abc(target):
+                    raise deny(
+                        obj, name, "registering with a host ABC changes the host's isinstance()"
+                    )
+                return value
             registry = getattr(obj, "registry", None)  # functools.singledispatch
-            if isinstance(registry, Mapping) and not is_own_function(registry.get(object)):
-                raise deny(obj, name, "it registers in a dispatch table of the host's functions")
+            if isinstance(registry, Mapping):
+                if not is_own_function(registry.get(object)):
+                    raise deny(
+                        obj, name, "it registers in a dispatch table of the host's functions"
+                    )
+                return value
+            if not own and not is_own_class(type(target)) and not is_own_class(target):
+                # sympy.S.register replaces the host's singletons: a host registry's business.
+                raise deny(obj, name, "it registers in a table the host uses")
             return value
+        elif name == "context" and _foreign_context(getattr(obj, name), self.own_contexts):
+            raise deny(obj, name, "the mpmath context of a number the host made is the host's")
         elif (name in ("ctypes", "cffi") or name in FILE_METHODS) and not own:
             raise deny(obj, name, "it reads or writes files or raw memory")
         elif name in PATH_OPTIONAL_METHODS and not own:
@@ -385,6 +399,13 @@ def _own_init(obj: Any) -> Any:
     if isinstance(target, type) or not is_own_class(type(target)):
         raise deny(obj, "__init__", "only the code's own instances may be re-initialised")
     return obj.__init__
+
+
+def _foreign_context(value: Any, own: list[Any]) -> bool:
+    """An mpmath context (``mp``, ``iv``) other than the sandbox's own: ``mpf.context`` of a
+    number sympy made is the host's ``mpmath.mp``, whose ``dps`` every host computation uses."""
+    module = getattr(type(value), "__module__", "") or ""
+    return module.startswith("mpmath.ctx_") and not any(value is ctx for ctx in own)
 
 
 def _checked_new(value: Any) -> Any:

@@ -139,6 +139,7 @@ RULES: dict[str, ModuleRules] = {
         {
             "LocaleTextCalendar": _GLOBAL + " (the process locale)",
             "LocaleHTMLCalendar": _GLOBAL + " (the process locale)",
+            "different_locale": _GLOBAL + " (the process locale)",
             "main": _CLI,
             "setfirstweekday": _GLOBAL,
             "prcal": "it prints to the host's stdout",
@@ -178,11 +179,14 @@ RULES: dict[str, ModuleRules] = {
             "clear_overloads": _GLOBAL,
             "get_overloads": "it reads a registry of the host's functions",
             "reveal_type": "it prints to the host's stderr; use print(type(x))",
-        }
+        },
+        replacements.typing_module,
     ),
     "dataclasses": ModuleRules({}, replacements.dataclasses_module),
     "enum": ModuleRules({"global_enum": "it writes into the module namespace of the host"}),
-    "abc": ModuleRules({"update_abstractmethods": "it writes attributes on host classes"}),
+    "abc": ModuleRules(
+        {"update_abstractmethods": "it writes attributes on host classes"}, replacements.abc_module
+    ),
     "zoneinfo": ModuleRules({"reset_tzpath": _GLOBAL}),
     "uuid": ModuleRules(
         {
@@ -204,6 +208,13 @@ RULES: dict[str, ModuleRules] = {
         {"field_size_limit": _GLOBAL, "register_dialect": _GLOBAL, "unregister_dialect": _GLOBAL}
     ),
     "pandas": ModuleRules({}, replacements.pandas_module),
+    "pandas.io.formats.format": ModuleRules({"set_eng_float_format": _GLOBAL}),
+    "numpy.polynomial": ModuleRules({"set_default_printstyle": _GLOBAL}),
+    "numpy.ma.core": ModuleRules({"masked_print_option": _GLOBAL + " (how masks print)"}),
+    "sympy.printing.pretty.pretty_symbology": ModuleRules(
+        {name: _GLOBAL for name in ("pretty_use_unicode", "pretty_try_use_unicode")}
+    ),
+    "sympy.physics.quantum.gate": ModuleRules({"normalized": _GLOBAL + " (gates' results)"}),
     "sympy": ModuleRules({}, replacements.sympy_module),
     "sympy.strategies.core": ModuleRules({}, replacements.sympy_strategies_module),
     "sympy.core.symbol": ModuleRules({}, replacements.sympy_symbol_module),

@@ -20,7 +20,7 @@ from typing import Any
 
 from sandboxes.policy import arrays, caps
 from sandboxes.policy.bindings import is_policy_code
-from sandboxes.policy.classes import Frozen, check_base, is_own_class
+from sandboxes.policy.classes import Frozen, check_base, is_own_class, is_own_function
 from sandboxes.policy.expressions import (
     check_plain_expression,
     checked_expression_method,
@@ -155,6 +155,7 @@ def mpmath_module(guards: Guards, module: types.ModuleType) -> Replacements:
     own_mp, own_iv = type(shared_mp)(), type(shared_iv)()
     for ctx in (own_mp, own_iv):  # the links mpmath's __init__ makes between its contexts
         ctx._mp, ctx._fp, ctx._iv = own_mp, module.fp, own_iv
+    guards.own_contexts.extend((own_mp, own_iv))
 
     def identify(x: Any, constants: Any = (), *args: Any, **kwargs: Any) -> Any:
         """``mpmath.identify``; constants given as strings must be plain expressions of
@@ -377,6 +378,58 @@ def _dotted(name: Any) -> list[str]:
     if not isinstance(name, str):
         raise TypeError("attribute name must be a string")
     return name.split(".")
+
+
+def _own_target(obj: Any) -> bool:
+    """``obj`` is the code's own: a function, class or instance of its own, or a method
+    wrapper (``classmethod``, ``property``) around its own functions."""
+    if isinstance(obj, (classmethod, staticmethod)):
+        obj = obj.__func__
+    if isinstance(obj, property):
+        return all(f is None or is_own_function(f) for f in (obj.fget, obj.fset, obj.fdel))
+    return is_own_function(obj) or is_own_class(obj) or is_own_class(type(obj))
+
+
+def _own_only(decorator: Any, name: str) -> Callable[..., Any]:
+    """``decorator``, which writes attributes on what it is given (``typing.final`` sets
+    ``__final__``), for the code's own functions and classes only."""
+
+    def checked(obj: Any) -> Any:
+        if not _own_target(obj):
+            raise PermissionError(
+                f"{name}() writes attributes on what it is given: only the code's own "
+                "functions and classes in the sandbox"
+            )
+        return decorator(obj)
+
+    checked.__name__ = checked.__qualname__ = name
+    checked.__doc__ = getattr(decorator, "__doc__", None)
+    return checked
+
+
+def typing_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """``final``, ``runtime_checkable`` (``typing.Protocol`` itself: every host protocol would
+    pass ``isinstance``) and ``dataclass_transform``'s decorators: the code's objects only."""
+    transform = module.dataclass_transform
+
+    def dataclass_transform(**kwargs: Any) -> Callable[[Any], Any]:
+        """``typing.dataclass_transform`` for the code's own classes and functions."""
+        return _own_only(transform(**kwargs), "dataclass_transform")
+
+    return {
+        "final": _own_only(module.final, "final"),
+        "runtime_checkable": _own_only(module.runtime_checkable, "runtime_checkable"),
+        "dataclass_transform": dataclass_transform,
+    }
+
+
+def abc_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """``abstractmethod`` (and the deprecated ``abstractclassmethod``/``abstractstaticmethod``)
+    set ``__isabstractmethod__`` on what they are given: the code's own functions only."""
+    return {
+        name: _own_only(getattr(module, name), name)
+        for name in ("abstractmethod", "abstractclassmethod", "abstractstaticmethod")
+    }
 
 
 def functools_module(guards: Guards, module: types.ModuleType) -> Replacements:

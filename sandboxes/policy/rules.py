@@ -105,12 +105,49 @@ UNCHECKED_RESIZE = "resize"
 #: Public class attributes of allowed modules' classes that hold mutable tables the host's
 #: instances read (``TextWrapper.unicode_whitespace_trans``): the code gets copies (a test
 #: audits that the default modules have no others).
-HOST_TABLES = frozenset({"unicode_whitespace_trans", "cssclasses", "cssclasses_weekday_head"})
+HOST_TABLES = frozenset(
+    {"unicode_whitespace_trans", "cssclasses", "cssclasses_weekday_head"}
+    # numpy, pandas, sympy and mpmath (a test audits them too): sympy.Rel.ValidRelationOperator
+    # maps "==" to the class every host Eq() builds.
+    | {
+        "ValidRelationOperator",
+        "after",
+        "before",
+        "components",
+        "defaults",
+        "defined_functions",
+        "excludes",
+        "free_symbols",
+        "harmonic_cache",
+        "include",
+        "indented_args",
+        "inits",
+        "labels",
+        "mapping",
+        "not_in_args",
+        "op_2class",
+        "order",
+        "relators",
+        "requires",
+        "reserved_words",
+        "rules",
+        "simpleFunctions",
+        "type_aliases",
+        "type_func_suffixes",
+        "type_headers",
+        "type_literal_suffixes",
+        "type_macros",
+        "type_mappings",
+        "type_math_macro_suffixes",
+        "type_modules",
+    }
+)
 #: Public attributes holding a numpy array class (``MaskedArray.baseclass``): the code gets the
 #: class's stand-in (``arrays``).
 ARRAY_CLASS_ATTRS = frozenset({"baseclass"})
 GUARDED_ATTRS = frozenset(
-    {"format", "format_map", "obj", "mro", "register", "ctypes", "cffi", UNCHECKED_RESIZE}
+    {"format", "format_map", "obj", "mro", "register", "context"}
+    | {"ctypes", "cffi", UNCHECKED_RESIZE}
     | ARRAY_CLASS_ATTRS
     | FILE_METHODS
     | PATH_OPTIONAL_METHODS
