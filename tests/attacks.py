@@ -2308,11 +2308,52 @@ _LATEX_CELLS = (
     "_TPL = '{0.decode.__globals__[re].enum.sys.modules[os].name}'\n"
 )
 
+
+def _pointer_written(write: str) -> str:
+    """``object_at(address)``: ``write`` puts ``address`` into the memory of ``cells``, an
+    object array, as raw bytes; its item is then the object there."""
+    return (
+        "import numpy as np, struct, io\ncells = np.array([None], dtype=object)\n"
+        f"def object_at(address):\n    {write}\n    return cells[0]\n" + _OBJECT_AT_CHAIN
+    )
+
+
 #: What a sandbox for ``LIBRARY_ATTACKS`` allows (third-party: the dev extras install them).
 LIBRARIES = ["numpy", "pandas", "sympy", "mpmath"]
 
 #: Attacks for a sandbox started with ``allowed_imports=LIBRARIES``.
 LIBRARY_ATTACKS: list[tuple[str, str]] = [
+    # The other way round: an object array's pointers written as bytes.
+    (
+        "numpy_object_memory_through_memoryview_cast",
+        _pointer_written("cells.data.cast('B')[0:8] = struct.pack('<Q', address)"),
+    ),
+    (
+        "numpy_object_memory_through_struct_pack_into",
+        _pointer_written("struct.pack_into('<Q', cells, 0, address)"),
+    ),
+    (
+        "numpy_object_memory_through_struct_method",
+        _pointer_written("struct.Struct('<Q').pack_into(cells, 0, address)"),
+    ),
+    (
+        "numpy_object_memory_through_bytesio_readinto",
+        _pointer_written("io.BytesIO(struct.pack('<Q', address)).readinto(cells)"),
+    ),
+    (
+        "numpy_object_memory_through_frombuffer",
+        _pointer_written("np.frombuffer(cells, dtype='<u8')[0] = address"),
+    ),
+    (
+        "numpy_object_memory_through_ndarray_buffer",
+        _pointer_written("np.ndarray((1,), '<u8', buffer=cells)[0] = address"),
+    ),
+    (
+        "numpy_object_memory_through_chararray_buffer",
+        _pointer_written(
+            "np.char.chararray((1,), itemsize=8, buffer=cells)[0] = struct.pack('<Q', address)"
+        ),
+    ),
     # Host state reached through objects and registries the libraries share.
     (
         "mpmath_host_context_through_a_sympy_float",

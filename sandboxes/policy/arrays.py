@@ -21,8 +21,13 @@ Audit of numpy's entry points that take a buffer, strides or an offset (numpy 2.
   extent of the base buffer.
 * ``lib.stride_tricks.as_strided``, ``ctypeslib``, ``ndarray.ctypes``, ``memmap``,
   ``fromfile``, ``__array_interface__`` and kin on the code's objects: denied elsewhere.
-* ``char.chararray(buffer=...)``, ``matrix``, ``ma.MaskedArray``, ``rec.fromrecords``,
-  ``rec.fromarrays``, ``array``/``asarray``: string dtypes only, or copies of the values.
+* ``char.chararray(buffer=...)``: string dtypes only, but over an object array's memory it
+  writes pointers: **checked here**, as every buffer consumer that writes (``frombuffer``'s
+  and ``ndarray(buffer=)``'s views of it are writable; ``memoryview.cast``,
+  ``struct.pack_into``, ``BytesIO.readinto``): the memory of an object array is never a
+  buffer in the sandbox (``refuse_object_memory``).
+* ``matrix``, ``ma.MaskedArray``, ``rec.fromrecords``, ``rec.fromarrays``, ``array``,
+  ``asarray``: copies of the values (``asarray(objarr.data)`` is the same object array).
 
 The classes are handed to the code as stand-ins (real subclasses whose metaclass checks each
 construction; ``isinstance`` and ``type(x) is np.ndarray`` behave as usual because ``type()``,
@@ -32,6 +37,7 @@ function, and classes the code derives from them are checked by the same metacla
 
 from __future__ import annotations
 
+import sys
 import types
 from collections.abc import Callable
 from typing import Any
@@ -47,9 +53,33 @@ def _refuse() -> PermissionError:
     )
 
 
-def _buffer_given(args: tuple[Any, ...], kwargs: dict[str, Any], keyword: str) -> bool:
-    """Whether a constructor taking ``(shape, dtype, <keyword>, ...)`` got a buffer."""
-    given = args[2] if len(args) > 2 else kwargs.get(keyword)
+def holds_objects(buffer: Any) -> bool:
+    """Whether ``buffer`` is the memory of an array holding Python objects (or a memoryview of
+    one): raw pointers, which a byte view of them would let the code write."""
+    numpy = sys.modules.get("numpy")
+    if numpy is None:
+        return False
+    if isinstance(buffer, memoryview):
+        buffer = buffer.obj
+    return isinstance(buffer, numpy.ndarray) and bool(buffer.dtype.hasobject)
+
+
+def refuse_object_memory(*values: Any) -> None:
+    """``PermissionError`` if any of ``values`` is the memory of an object array."""
+    if any(holds_objects(value) for value in values):
+        raise PermissionError(
+            "the memory of an array of Python objects holds raw pointers: it cannot be read or "
+            "written as a buffer in the sandbox (convert it with .astype(...) first)"
+        )
+
+
+def _buffer_given(
+    args: tuple[Any, ...], kwargs: dict[str, Any], keyword: str, index: int = 2
+) -> bool:
+    """Whether a constructor taking a buffer as its ``index``-th parameter ``keyword`` got one
+    (the memory of an object array is refused whatever the new array's dtype)."""
+    given = args[index] if len(args) > index else kwargs.get(keyword)
+    refuse_object_memory(given)
     return given is not None
 
 
@@ -63,12 +93,12 @@ class _ArrayClassMeta(type):
     """Metaclass of the stand-ins, and so of every class the code derives from them."""
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        real, keyword = cls.__dict__.get("__sb_array__") or _standin_of(cls)
+        real, keyword, index = cls.__dict__.get("__sb_array__") or _standin_of(cls)
         if cls.__dict__.get("__sb_array__") is not None:  # the stand-in itself: the real class
-            if _buffer_given(args, kwargs, keyword):
+            if _buffer_given(args, kwargs, keyword, index):
                 return _checked(real(*args, **kwargs))
             return real(*args, **kwargs)
-        if cls.__new__ is not real.__new__ or not _buffer_given(args, kwargs, keyword):
+        if cls.__new__ is not real.__new__ or not _buffer_given(args, kwargs, keyword, index):
             # Its own __new__ reaches the real one through super().__new__: checked there.
             return type.__call__(cls, *args, **kwargs)
         # Built and checked as the host class first: the code's __array_finalize__ sees it
@@ -94,7 +124,7 @@ def _code_side(cls: type) -> bool | None:
     return is_own_class(cls)
 
 
-def _standin_of(cls: type) -> tuple[type, str]:
+def _standin_of(cls: type) -> tuple[type, str, int]:
     for klass in cls.__mro__:
         real = klass.__dict__.get("__sb_array__")
         if real is not None:
@@ -102,9 +132,9 @@ def _standin_of(cls: type) -> tuple[type, str]:
     raise TypeError(f"{cls.__name__} is not an array class")  # pragma: no cover
 
 
-def standin(real: type, keyword: str) -> type:
-    """The class the code gets for ``real``, whose constructor takes a buffer as ``keyword``
-    (the third parameter)."""
+def standin(real: type, keyword: str, index: int = 2) -> type:
+    """The class the code gets for ``real``, whose constructor takes a buffer as its
+    ``index``-th parameter ``keyword``."""
     found = CLASS_STANDINS.get(real)
     if found is not None:
         return found
@@ -112,20 +142,20 @@ def standin(real: type, keyword: str) -> type:
         "__module__": real.__module__,
         "__qualname__": real.__qualname__,
         "__doc__": real.__doc__,
-        "__sb_array__": (real, keyword),
+        "__sb_array__": (real, keyword, index),
     }
     made = _ArrayClassMeta(real.__name__, (real,), namespace)
     CLASS_STANDINS[real] = made
-    NEW_CHECKS[real.__new__] = _checked_new(real, keyword)
+    NEW_CHECKS[real.__new__] = _checked_new(real, keyword, index)
     return made
 
 
-def _checked_new(real: type, keyword: str) -> Callable[..., Any]:
+def _checked_new(real: type, keyword: str, index: int) -> Callable[..., Any]:
     """``real.__new__`` as the code gets it (``super().__new__(cls, shape, dtype, buffer)``)."""
     new = real.__new__
 
     def __new__(subtype: Any, *args: Any, **kwargs: Any) -> Any:
-        if not _buffer_given(args, kwargs, keyword):
+        if not _buffer_given(args, kwargs, keyword, index):
             return new(subtype, *args, **kwargs)
         mro = subtype.__mro__ if isinstance(subtype, type) else ()
         host = next((k for k in mro if issubclass(k, real) and _code_side(k) is False), None)
@@ -143,9 +173,12 @@ def records_module(rec: types.ModuleType) -> dict[str, Any]:
     fromstring, array = rec.fromstring, rec.array
 
     def checked_fromstring(*args: Any, **kwargs: Any) -> Any:
+        refuse_object_memory(*args[:1], kwargs.get("datastring"))
         return _checked(fromstring(*args, **kwargs))
 
     def checked_array(obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _is_array(obj):
+            refuse_object_memory(obj)
         result = array(obj, *args, **kwargs)
         if obj is not None and not isinstance(obj, (list, tuple)) and not _is_array(obj):
             _checked(result)  # bytes and other buffers: read by fromstring
@@ -164,3 +197,32 @@ def _is_array(obj: Any) -> bool:
     import numpy
 
     return isinstance(obj, numpy.ndarray)
+
+
+def frombuffer(real: Callable[..., Any]) -> Callable[..., Any]:
+    """``numpy.frombuffer`` refusing the memory of an object array (a writable ``uint64`` view
+    of it sets its pointers)."""
+
+    def checked(buffer: Any, *args: Any, **kwargs: Any) -> Any:
+        refuse_object_memory(buffer)
+        return real(buffer, *args, **kwargs)
+
+    checked.__name__ = checked.__qualname__ = "frombuffer"
+    checked.__doc__ = real.__doc__
+    return checked
+
+
+def buffer_writer(method: Any, name: str) -> Any:
+    """A method that reads or writes its object or arguments as raw memory (``struct``'s
+    ``pack_into``, ``BytesIO.readinto``, ``memoryview.cast``): never an object array's."""
+    if not callable(method):
+        return method
+    owner = getattr(method, "__self__", None)
+
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        refuse_object_memory(owner, *args, *kwargs.values())
+        return method(*args, **kwargs)
+
+    checked.__name__ = checked.__qualname__ = name
+    checked.__doc__ = getattr(method, "__doc__", None)
+    return checked

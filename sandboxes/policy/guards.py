@@ -17,6 +17,7 @@ from collections import UserString
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from sandboxes.policy.arrays import buffer_writer
 from sandboxes.policy.classes import (
     NEW_CHECKS,
     OWN_MARK,
@@ -30,6 +31,7 @@ from sandboxes.policy.classes import (
 from sandboxes.policy.expressions import checked_expression_method
 from sandboxes.policy.formatting import bound_format, unbound_format
 from sandboxes.policy.rules import (
+    BUFFER_METHODS,
     EXPRESSION_METHODS,
     FILE_METHODS,
     GUARDED_ATTRS,
@@ -260,6 +262,8 @@ class Guards:
             raise deny(obj, name, "the mpmath context of a number the host made is the host's")
         elif (name in ("ctypes", "cffi") or name in FILE_METHODS) and not own:
             raise deny(obj, name, "it reads or writes files or raw memory")
+        elif name in BUFFER_METHODS and not own:
+            return buffer_writer(getattr(obj, name), name)
         elif name in PATH_OPTIONAL_METHODS and not own:
             return _without_path(getattr(obj, name), name, self.read_dynamic)
         elif name in EXPRESSION_METHODS and not own:

@@ -225,6 +225,8 @@ RULES: dict[str, ModuleRules] = {
     },
     "numpy": ModuleRules({}, replacements.numpy_module),
     "numpy.rec": ModuleRules({}, replacements.numpy_records_module),
+    "numpy.char": ModuleRules({}, replacements.numpy_char_module),
+    "struct": ModuleRules({}, replacements.struct_module),
     "numpy.ma.mrecords": ModuleRules(
         {name: _FILES for name in ("openfile", "fromtextfile")},
         replacements.numpy_mrecords_module,

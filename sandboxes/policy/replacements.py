@@ -284,7 +284,18 @@ def numpy_module(guards: Guards, module: types.ModuleType) -> Replacements:
         "c_": _Concatenator(module.c_, real_bmat),
         "ndarray": arrays.standin(module.ndarray, "buffer"),
         "recarray": arrays.standin(module.recarray, "buf"),
+        "frombuffer": arrays.frombuffer(module.frombuffer),
     }
+
+
+def numpy_char_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """``chararray(shape, itemsize, unicode, buffer)``: never over an object array's memory."""
+    return {"chararray": arrays.standin(module.chararray, "buffer", 3)}
+
+
+def struct_module(guards: Guards, module: types.ModuleType) -> Replacements:
+    """``pack_into`` never writes into an object array's memory (its pointers)."""
+    return {"pack_into": arrays.buffer_writer(module.pack_into, "pack_into")}
 
 
 def numpy_records_module(guards: Guards, module: types.ModuleType) -> Replacements:

@@ -142,6 +142,9 @@ HOST_TABLES = frozenset(
         "type_modules",
     }
 )
+#: Methods reading or writing raw memory of their object or arguments (``memoryview.cast``,
+#: ``Struct.pack_into``, ``BytesIO.readinto``): never an object array's (``arrays``).
+BUFFER_METHODS = frozenset({"cast", "pack_into", "readinto", "readinto1"})
 #: Public attributes holding a numpy array class (``MaskedArray.baseclass``): the code gets the
 #: class's stand-in (``arrays``).
 ARRAY_CLASS_ATTRS = frozenset({"baseclass"})
@@ -149,6 +152,7 @@ GUARDED_ATTRS = frozenset(
     {"format", "format_map", "obj", "mro", "register", "context"}
     | {"ctypes", "cffi", UNCHECKED_RESIZE}
     | ARRAY_CLASS_ATTRS
+    | BUFFER_METHODS
     | FILE_METHODS
     | PATH_OPTIONAL_METHODS
     | HOST_TABLES
