@@ -677,11 +677,16 @@ class Color(enum.Enum):
 class P:
     x: int
     __hash__ = None
-[str(Tag("a")), Tag("ab").size, Tag("a") < Tag("b"), str(Color.RED), P(1) == P(1)]
+class Base:
+    def __init__(self, x):
+        self.x = x
+class Same(Base):
+    __init__ = Base.__init__
+[str(Tag("a")), Tag("ab").size, Tag("a") < Tag("b"), str(Color.RED), P(1) == P(1), Same(4).x]
 """
     with make_sandbox("inline", timeout=5) as sb:
         ex = sb.run(code)
-    assert (ex.error, ex.value) == (None, ["a", 2, True, "Color.RED", True])
+    assert (ex.error, ex.value) == (None, ["a", 2, True, "Color.RED", True, 4])
 
 
 def test_decorators_registries_and_switches_leave_the_host_intact() -> None:

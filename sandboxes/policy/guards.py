@@ -398,6 +398,7 @@ def _own_init(obj: Any) -> Any:
             init(self, *args, **kwargs)
 
         __init__.__doc__ = getattr(init, "__doc__", None)
+        __init__._sb_hook_safe = True  # type: ignore[attr-defined]  # hooks.check_hooks
         return __init__
     target = obj.__self__ if type(obj) is super else obj  # type: ignore[attr-defined]
     if isinstance(target, type) or not is_own_class(type(target)):

@@ -68,8 +68,9 @@ def _parts(value: Any) -> list[Any]:
 def _harmless(value: Any) -> bool:
     if not callable(value) or is_own_function(value) or isinstance(value, _HOST_KINDS):
         return True
-    if type(value) is types.FunctionType:
-        return not (value.__module__ or "").startswith("sandboxes.")
+    if type(value) is types.FunctionType:  # the guards' own mark theirs (Base.__init__'s)
+        module = value.__module__ or ""
+        return not module.startswith("sandboxes.") or getattr(value, "_sb_hook_safe", False)
     if isinstance(value, types.BuiltinFunctionType):  # dict.fromkeys, not time.sleep
         return isinstance(getattr(value, "__self__", None), type)
     return is_own_class(type(value))  # its __call__ is the code's (or it is not callable)
