@@ -754,3 +754,19 @@ def test_mutable_class_tables_of_the_libraries_come_as_copies() -> None:
             found |= _mutable_class_tables(module)
     assert "ValidRelationOperator" in found  # the audit sees them
     assert found <= HOST_TABLES
+
+
+def test_a_generator_expression_resumed_after_the_cell_stops() -> None:
+    """A generator expression the host keeps and resumes later runs none of the code's loop
+    there (a long one would hold the host up): it stops as a generator function does."""
+    from sandboxes.policy.control import OutsideCellError
+
+    seen = _run_with(
+        RestrictedPolicy(),
+        "left = (n for n in range(3 * 10**7) if n < 0)\nnested = (a for a in [1] for b in [2])\n"
+        "total = sum(n for n in range(4) if n)",
+    )
+    assert seen["total"] == 6
+    for generator in (seen["left"], seen["nested"]):
+        with pytest.raises(OutsideCellError):
+            next(generator)

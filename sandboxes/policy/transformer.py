@@ -318,8 +318,15 @@ class PolicyTransformer(RestrictingNodeTransformer):
         return super().visit_DictComp(node)
 
     def visit_GeneratorExp(self, node: ast.GeneratorExp) -> Any:
+        """A generator expression runs whenever it is resumed, by the host too (a library
+        keeps it, ``close = gen.__next__``): each of its loops checks first, as a generator
+        function does (``G.on or G.outside()`` as the first condition)."""
         self._mark_acting()
-        return super().visit_GeneratorExp(node)
+        node = super().visit_GeneratorExp(node)
+        for loop in node.generators:
+            check = ast.BoolOp(ast.Or(), [_guard("on"), _call("outside")])
+            loop.ifs.insert(0, ast.copy_location(check, loop.iter))
+        return node
 
     def visit_Compare(self, node: ast.Compare) -> Any:
         if any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):  # iterates
