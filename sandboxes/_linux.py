@@ -94,6 +94,18 @@ def limit_tasks(tasks: int) -> bool:
         return False
 
 
+def limit_shared_quotas(signals: int) -> None:
+    """Small limits on the per-user kernel counts that the host's processes of the same uid
+    share: signals queued to this process (one entry each, e.g. real-time signals sent while
+    blocked: a queue held full makes the host's ``sigqueue`` fail) and POSIX message-queue
+    bytes. Signals the kernel sends (timers, SIGKILL) are not counted."""
+    import resource
+
+    for kind, limit in ((resource.RLIMIT_SIGPENDING, signals), (resource.RLIMIT_MSGQUEUE, 0)):
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(kind, (limit, limit))
+
+
 def _pid_max_is_per_namespace() -> bool:
     release = os.uname().release.split("-")[0].split(".")
     try:

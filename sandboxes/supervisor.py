@@ -54,6 +54,9 @@ from sandboxes import _linux
 #: ``RLIMIT_NPROC`` in its user namespace, and its namespace's ``pid_max`` (Linux 6.14+) 300
 #: beyond (pids past 300 are all that is left once they wrap).
 TASKS = 256
+#: Signals that may wait, queued, for a child in a user namespace of its own (the count is
+#: per user, shared with the host's processes of the same uid).
+QUEUED_SIGNALS = 64
 #: Longest line the child may send (its values are capped far below this).
 MAX_LINE = 16 * 2**20
 #: The answers that end a pending request, by the request's op.
@@ -246,6 +249,7 @@ class Supervisor:
                 os.closerange(CHILD_FD + 1, _max_fd())
                 if self.isolated:
                     _linux.limit_tasks(TASKS)
+                    _linux.limit_shared_quotas(QUEUED_SIGNALS)
                 if self.isolated and self._prepare is not None:
                     self._prepare()
                 _linux.drop_privileges()

@@ -334,6 +334,30 @@ def test_processes_and_threads_are_limited(escaped: LocalSandbox) -> None:
 
 
 @bwrap
+def test_queued_signals_are_capped() -> None:
+    """Each real-time signal sent while blocked takes an entry of a per-user count that the
+    host's processes share: a sandbox may hold only a few."""
+    from sandboxes.supervisor import QUEUED_SIGNALS
+
+    code = textwrap.dedent(
+        """
+        import signal, threading
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGRTMIN})  # never unblocked: fatal
+        queued = 0
+        try:
+            for _ in range(5000):
+                signal.pthread_kill(threading.get_ident(), signal.SIGRTMIN)
+                queued += 1
+        except OSError:
+            pass
+        queued
+        """
+    )
+    with _unrestricted(timeout=10) as sandbox:
+        assert sandbox.run(code).value == QUEUED_SIGNALS
+
+
+@bwrap
 def test_a_setsid_daemon_dies_with_its_run() -> None:
     marker = "codeact-daemon-" + secrets.token_hex(8)
     code = textwrap.dedent(
