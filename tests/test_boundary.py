@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,14 @@ from sandboxes.local import LocalSandbox
 
 bwrap = pytest.mark.bwrap
 SECRET = "codeact-secret-" + secrets.token_hex(8)
+
+
+def _started(marker: str) -> list[int]:
+    """The pids of the processes with ``marker`` in their command line, once there are any."""
+    deadline = time.monotonic() + 10
+    while not (found := with_marker(marker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
 
 
 def _unrestricted(**options: Any) -> LocalSandbox:
@@ -374,8 +383,9 @@ def test_a_setsid_daemon_dies_with_its_run() -> None:
     )
     found: list[int] = []
     with _unrestricted(timeout=10) as sandbox:
-        sandbox.start({"look": lambda: found.extend(with_marker(marker))})  # seen from the host
+        sandbox.start({"look": lambda: found.extend(_started(marker))})  # seen from the host
         assert sandbox.run(code).error is None
+        assert len(found) == 1, found
         (daemon,) = found
         assert not alive(daemon), "the daemon outlived its run"
         assert sandbox.run("1 + 1").value == 2  # the sandbox itself carries on

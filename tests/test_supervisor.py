@@ -23,6 +23,14 @@ import sandboxes._client
 from sandboxes.local import LocalSandbox
 
 
+def _started(marker: str) -> list[int]:
+    """The pids of the processes with ``marker`` in their command line, once there are any."""
+    deadline = time.monotonic() + 10
+    while not (found := with_marker(marker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
 def _unrestricted(**options: object) -> LocalSandbox:
     sandbox = LocalSandbox(**options)  # type: ignore[arg-type]
     sandbox._client.options["restricted"] = False
@@ -209,8 +217,9 @@ def test_a_setsid_daemon_dies_with_its_run() -> None:
     marker = "codeact-daemon-" + secrets.token_hex(8)
     found: list[int] = []
     with _unrestricted(timeout=10) as sandbox:
-        sandbox.start({"look": lambda: found.extend(with_marker(marker))})  # from the host
+        sandbox.start({"look": lambda: found.extend(_started(marker))})  # from the host
         assert sandbox.run(_DAEMON.format(marker=marker) + "look()\n").error is None
+        assert len(found) == 1, found
         (daemon,) = found
         assert not alive(daemon), "the daemon outlived its run"
         assert sandbox.run("1 + 1").value == 2
