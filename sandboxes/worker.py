@@ -594,6 +594,7 @@ def _expose(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 _TIMER_SIGNALS = {signal.SIGALRM, signal.SIGINT}
 _FSIZE_LIMIT = 64 * 2**20  # largest file the code may write (it has no `open` when restricted)
+_NOFILE_LIMIT = 1024  # open descriptors: ordinary code needs few; each one is kernel memory
 # Address space for shared libraries and allocator reservations on top of the code's memory_mb:
 # importing numpy maps ~80 MB and its first matrix product reserves ~40 MB more, mostly untouched.
 _LIBRARY_ALLOWANCE = 128 * 2**20
@@ -754,6 +755,13 @@ def _private_files() -> None:
             raise OSError(f"cannot make {node} read-only")
     if not _linux.mount_tmpfs("/proc", "size=4k,mode=555", read_only=True):
         raise OSError("cannot hide /proc")
+    # bwrap's one devpts serves every sandbox of a fork server: a pty made in one could be
+    # opened by a sibling (same uid), and its ptys come from the machine's pool of ~3000
+    # (`kernel.pty.max`), which one sandbox could take from every container on the host.
+    if os.path.ismount("/dev/pts") and not _linux.mount_tmpfs(
+        "/dev/pts", "size=4k,mode=555", read_only=True
+    ):
+        raise OSError("cannot hide /dev/pts")
     os.chdir(workdir)
 
 
@@ -777,6 +785,7 @@ def _apply_limits(memory_mb: int | None) -> None:
     lower(resource.RLIMIT_CORE, 0)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead
     lower(resource.RLIMIT_FSIZE, _FSIZE_LIMIT)
+    lower(resource.RLIMIT_NOFILE, _NOFILE_LIMIT)
     base = _address_space()
     if memory_mb and base is not None:
         lower(resource.RLIMIT_AS, base + _LIBRARY_ALLOWANCE + int(memory_mb) * 2**20)

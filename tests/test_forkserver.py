@@ -92,6 +92,28 @@ def test_a_sibling_files_are_out_of_sight(siblings: tuple[LocalSandbox, LocalSan
 
 
 @bwrap
+def test_no_pty_is_shared_with_a_sibling_or_taken_from_the_machine(
+    siblings: tuple[LocalSandbox, LocalSandbox],
+) -> None:
+    """bwrap's one devpts would serve every sandbox of a fork server: a sibling could open a
+    pty another made, and one sandbox could take the machine's whole pool (red team, round 3)."""
+    first, second = siblings
+    probe = textwrap.dedent(
+        """
+        import os, resource
+        try:
+            os.openpty()
+            made = True
+        except OSError:
+            made = False
+        made, os.listdir("/dev/pts"), resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        """
+    )
+    for sandbox in (first, second):
+        assert sandbox.run(probe).value == (False, [], 1024)
+
+
+@bwrap
 def test_a_sibling_cannot_be_signalled_or_traced(
     siblings: tuple[LocalSandbox, LocalSandbox],
 ) -> None:
