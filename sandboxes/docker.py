@@ -308,7 +308,11 @@ def reap_orphans(docker_client: Any) -> list[str]:
         except ValueError:
             continue
         if not _alive(pid, labels.get(f"{LABEL}.pid_start", "")):
-            _remove(docker_client.api, info["Id"])
+            try:
+                _remove(docker_client.api, info["Id"])
+            except Exception as exc:  # another's leftover must not fail this sandbox's start
+                log.warning("could not remove orphaned container %s: %s", info["Id"][:12], exc)
+                continue
             reaped.append(info["Id"])
     return reaped
 
@@ -367,13 +371,20 @@ def _remove(api: Any, container_id: str) -> None:
 
     with _live_lock:
         _live.pop(container_id, None)
-    try:
-        api.remove_container(container_id, force=True)
-    except docker.errors.NotFound:
-        pass
-    except docker.errors.APIError as exc:
-        if exc.status_code != 409:  # 409: someone else is removing it right now
-            raise
+    for attempt in range(3):
+        try:
+            api.remove_container(container_id, force=True)
+            return
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:  # someone else is removing it right now
+                return
+            # The engine answers 500 "could not kill ... is not running" when the container
+            # exits while it kills it; a moment later the removal goes through.
+            if attempt == 2:
+                raise
+            time.sleep(0.2)
 
 
 @atexit.register
