@@ -886,6 +886,8 @@ def serve_cells(fd: int, *, warm_up: bool = False) -> None:
             elif op == "run":
                 if runner is None:
                     runner = _start({}, channel)
+                if os.getppid() == 1:  # docker: the supervisor, as the container's init, has
+                    _reap_dead_children()  # killed what the last run left; take their pids back
                 result = runner.run(message["code"], message.get("timeout"))
                 if os.getpid() == 1:  # init of its own pid namespace: nothing outlives a run
                     _kill_the_rest()
@@ -928,6 +930,14 @@ class _Sink:
 
     def send(self, message: dict[str, Any]) -> None:
         _encode(message)
+
+
+def _reap_dead_children() -> None:
+    """Reap this process's children that have ended. Unreaped, each process a run left (which
+    its supervisor then killed) would hold one of the container's few pids for good."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
 
 
 def _kill_the_rest() -> None:

@@ -330,6 +330,19 @@ def test_processes_a_cell_leaves_running_are_ended(quick: DockerSandbox) -> None
     assert quick.run(OTHER_PROCESSES).value == []
 
 
+def test_processes_runs_leave_do_not_use_up_the_containers_pids(quick: DockerSandbox) -> None:
+    """Each ended leftover was a zombie of the cell: after ~62 runs that leave one (the pids
+    limit is 64), every fork failed until the worker restarted."""
+    quick.run("import os\nkids = []")
+    leaves_one = (
+        "pid = os.fork()\nif pid == 0:\n    import time\n    time.sleep(600)\nkids.append(pid)"
+    )
+    for _ in range(80):
+        ex = quick.run(leaves_one)
+        assert ex.error is None, ex.error
+    assert len(quick.run("kids").value) == 80  # the same worker all along
+
+
 def test_a_thread_left_by_a_cell_cannot_answer_the_next_run(quick: DockerSandbox) -> None:
     """A cell leaves a thread that would write a forged ``done`` on the cell's channel, and tries
     the attach stream itself: the worker is replaced at once, and the stream is refused."""
