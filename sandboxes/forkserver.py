@@ -114,8 +114,9 @@ class ForkServer:
         with self._lock:
             while self._spares:  # unclaimed: nothing in them to wait for
                 self._spares.popleft().close_fds()
-        with contextlib.suppress(OSError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc.returncode is None:  # once reaped, its group id may be reused; bwrap's
+            with contextlib.suppress(OSError):  # namespace ended with it (--die-with-parent)
+                os.killpg(self.proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=_KILL_WAIT)
         self._control.close()
@@ -311,15 +312,19 @@ class ForkedTransport(FdChannel):
     def _signal(self) -> list[int]:
         """SIGKILL the supervisor and the cell through pidfds; the pidfds."""
         pinned: list[int] = []
-        self.abort()
+        # Pinned before the channel is shut: after, the supervisor exits, the zygote reaps it
+        # and may fork a spare under the same pid in its namespace, which a lookup by that pid
+        # would then find (and kill) instead.
         self.server.report(self, 1.0)  # its pid: reported right after the fork
         supervisor = self.supervisor_pid()
         zygote = self.server.zygote_pid()
-        if supervisor and zygote and (pidfd := _pin(supervisor, zygote)) is not None:
+        alive = self.status is None  # else reaped: its pid may be another process's by now
+        if alive and supervisor and zygote and (pidfd := _pin(supervisor, zygote)) is not None:
             pinned.append(pidfd)
             cell = _child(supervisor)
             if cell and (pidfd := _pin(cell, supervisor)) is not None:
                 pinned.append(pidfd)
+        self.abort()
         for pidfd in pinned:
             with contextlib.suppress(OSError):
                 signal.pidfd_send_signal(pidfd, signal.SIGKILL)
