@@ -25,6 +25,12 @@ channel. Why that is as safe as a fresh process for every sandbox:
 - **Limits are the child's.** Memory, file size and core limits are applied in the cell
   process at its first ``start``, from that sandbox's options.
 
+What forks do share, by their nature: the interpreter's string-hash secret and the address
+layout (``hash("x")`` and ``id(len)`` are the same in every sandbox of one zygote), so code may
+tell it shares a host process with others, and could make dict keys that collide in a sibling
+it sends data to. Random numbers are not shared: ``random`` reseeds after a fork, and
+``os.urandom``, ``secrets`` and the host's nonces come from the kernel.
+
 Control channel (a stream socket, fd ``control``): requests are ``REQUEST_SIZE`` bytes, for a
 worker a sandbox waits for or a spare (forked a little later, and warmed up while it waits), each
 with two descriptors (the channel, the stderr pipe); the zygote answers with JSON lines: ``{"op":
