@@ -18,6 +18,28 @@ BENIGN: list[tuple[str, str, Any]] = [
     ("arithmetic", "x = 2 ** 10\ny = x // 3 + x % 7\ny", 343),
     ("augassign_name", "n = 1\nfor i in range(5):\n    n += i\nn", 11),
     (
+        "class_with_getattr",
+        """
+class Config:
+    def __init__(self, **values):
+        self.values = values
+    def __getattr__(self, name):
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+class Defaults(Config):
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return "default"
+c = Defaults(port=80, _token="t")
+[c.port, c.host, c.__getattr__("_token"), hasattr(Config(), "x")]
+""",
+        [80, "default", "t", False],
+    ),
+    (
         "class_with_dunders",
         """
 class Vec:
@@ -2244,6 +2266,15 @@ f._x = 1
 "ESCAPED"
 """,
     ),
+    # typing's aliases forward unknown names to __origin__ with a real getattr: a subclass of
+    # the code's (_root=True passes typing's check) read private names of any object.
+    (
+        "typing_alias_subclass_getattr_reads_private_names",
+        "import typing, random\n"
+        "class Door(typing.List[int].__class__, _root=True):\n    pass\n"
+        "below = Door(random.Random(1), (int,)).__getattr__('_randbelow')\n"
+        "'ESCAPED' if below(10) >= 0 else None",
+    ),
 ]
 
 #: Attacks aimed at the sandbox's own machinery: in plain Python they have nothing to reach.
@@ -2924,6 +2955,16 @@ sympy.var("__sb_matchcls__", cls=Same)
         "cm = e.workprec(10)\n"
         "cm.__enter__()\n"
         "'ESCAPED' if e.mp.prec == 10 else None",
+    ),
+    # Arrayterator.__getattr__ is getattr(self.var, name), and an own subclass sets var.
+    (
+        "numpy_arrayterator_subclass_getattr_reads_dunders",
+        "import numpy as np, json\n"
+        "class Door(np.lib.Arrayterator):\n    pass\n"
+        "door = Door(np.zeros(1))\n"
+        "door.var = json.dumps\n"
+        "g = door.__getattr__('__globals__')\n"
+        "'ESCAPED' if g['codecs'].sys.modules['os'].getpid() else None",
     ),
 ]
 

@@ -651,6 +651,7 @@ def test_host_callables_the_code_left_do_not_run_when_the_host_collects(code: st
         "__repr__ = (n for n in iter(int, 1)).__next__",
         "__hash__ = time.sleep",
         "__eq__ = functools.partial(time.sleep, 3)",
+        "__getattr__ = functools.partial(time.sleep, 3)",
         "__call__ = staticmethod(time.sleep)",
         "__iter__ = [1, 2].__iter__",
     ],
@@ -687,6 +688,32 @@ class Same(Base):
     with make_sandbox("inline", timeout=5) as sb:
         ex = sb.run(code)
     assert (ex.error, ex.value) == (None, ["a", 2, True, "Color.RED", True, 4])
+
+
+def test_super_getattr_of_a_host_base_answers_public_names_only() -> None:
+    pytest.importorskip("numpy")
+    code = """
+import numpy as np
+class Rows(np.lib.Arrayterator):
+    def __getattr__(self, name):
+        return super().__getattr__(name)
+class Named:
+    def __getattr__(self, name):
+        return name.upper()
+class Louder(Named):
+    def __getattr__(self, name):
+        return super().__getattr__(name) + "!"
+rows = Rows(np.arange(6).reshape(2, 3))
+try:
+    rows.__getattr__("_private")
+    refused = None
+except AttributeError as e:
+    refused = type(e).__name__
+[rows.ndim, rows.__getattr__("size"), refused, Louder().hello]
+"""
+    with make_sandbox("inline", timeout=5, allowed_imports=["numpy"]) as sb:
+        ex = sb.run(code)
+    assert (ex.error, ex.value) == (None, [2, 6, "AttributeError", "HELLO!"])
 
 
 def test_decorators_registries_and_switches_leave_the_host_intact() -> None:

@@ -234,6 +234,17 @@ def _public_getattr(hook: Any) -> Any:
     return __getattr__
 
 
+_PUBLIC_GETATTR = _public_getattr(None).__code__
+
+
+def wrapped_getattr(fn: Any) -> Any:
+    """The class body's ``__getattr__`` inside the stand-in ``_public_getattr`` made for it (to
+    be judged as what it is), or None for any other function."""
+    if type(fn) is types.FunctionType and fn.__code__ is _PUBLIC_GETATTR:
+        return fn.__closure__[0].cell_contents  # type: ignore[index]
+    return None
+
+
 def check_base(cls: Any) -> Any:
     """A class the code defines: not a metaclass, not built on the guards' own classes."""
     if isinstance(cls, type) and (

@@ -27,6 +27,7 @@ from sandboxes.policy.classes import (
     is_own_function,
     safe_class,
     under_host_abc,
+    wrapped_getattr,
 )
 from sandboxes.policy.expressions import checked_expression_method
 from sandboxes.policy.formatting import bound_format, unbound_format
@@ -213,7 +214,27 @@ class Guards:
         if isinstance(target, type) or not is_own_class(type(target)):
             raise deny(obj, name, "only on the code's own instances")
         value = getattr(obj, name)
-        return value if name == "__getattr__" else _checked_setter(value, self, target=target)
+        if name != "__getattr__":
+            return _checked_setter(value, self, target=target)
+        func = getattr(value, "__func__", None)
+        if is_own_function(func) or is_own_function(wrapped_getattr(func)):
+            return value
+        return self._checked_getattr(value, target)
+
+    def _checked_getattr(self, hook: Any, target: Any) -> Any:
+        """A host class's ``__getattr__`` (``Arrayterator``'s, typing's aliases') forwards the
+        name to another object with a real ``getattr``: it answers only the public names a
+        native read would, so the name meets the same rules as ``obj.name``."""
+
+        def checked(name: Any) -> Any:
+            if type(name) is not str:
+                raise TypeError(f"attribute name must be string, not '{type(name).__name__}'")
+            if name[:1] == "_" or name in GUARDED_ATTRS or name in NEVER_ATTRS:
+                raise deny(target, name, "a host class's __getattr__ answers only public names")
+            value = hook(name)
+            return self.to_view(value, name) if type(value) is types.ModuleType else value
+
+        return checked
 
     def _read_guarded(self, obj: Any, name: str) -> Any:
         if name in NEVER_ATTRS:

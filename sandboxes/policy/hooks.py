@@ -16,7 +16,7 @@ import types
 from typing import Any
 
 from sandboxes.policy.bindings import GuardTable
-from sandboxes.policy.classes import is_own_class, is_own_function
+from sandboxes.policy.classes import is_own_class, is_own_function, wrapped_getattr
 from sandboxes.policy.rules import is_dunder
 
 #: Dunders that hold data, not hooks.
@@ -66,6 +66,9 @@ def _parts(value: Any) -> list[Any]:
 
 
 def _harmless(value: Any) -> bool:
+    hook = wrapped_getattr(value)  # the class body's own __getattr__, behind a dunder filter
+    if hook is not None:
+        return _harmless(hook)
     if not callable(value) or is_own_function(value) or isinstance(value, _HOST_KINDS):
         return True
     if type(value) is types.FunctionType:  # the guards' own mark theirs (Base.__init__'s)
