@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from processes import alive, cell_process, wait_gone
+from processes import alive, cell_process, memory_holds, wait_gone
 
 from sandboxes.forkserver import SPARES
 from sandboxes.local import LocalSandbox
@@ -51,23 +51,6 @@ def _zygote(sandbox: LocalSandbox) -> int:
     assert sandbox.pid is not None
     stat = Path(f"/proc/{sandbox.pid}/stat").read_text()
     return int(stat.rpartition(")")[2].split()[1])
-
-
-def _memory_holds(pid: int, needle: bytes) -> bool:
-    """Whether any readable mapping of process ``pid`` holds ``needle`` (read from the host)."""
-    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
-        for line in maps:
-            span, perms = line.split()[:2]
-            if "r" not in perms:
-                continue
-            lo, hi = (int(x, 16) for x in span.split("-"))
-            try:
-                mem.seek(lo)
-                if needle in mem.read(hi - lo):
-                    return True
-            except (OSError, OverflowError, ValueError):
-                continue
-    return False
 
 
 def test_sandboxes_are_forks_of_one_server() -> None:
@@ -195,8 +178,8 @@ def test_a_new_sandbox_inherits_nothing_of_an_earlier_one() -> None:
             ex = sandbox.run("import os\nos.listdir('.')")
             assert ex.value == []
             for pid in (sandbox.pid, cell_process(sandbox.pid)):
-                assert not _memory_holds(pid, secret.encode()), pid
-        assert not _memory_holds(zygote, secret.encode())
+                assert not memory_holds(pid, secret.encode()), pid
+        assert not memory_holds(zygote, secret.encode())
     finally:
         for sandbox in later:
             sandbox.close()

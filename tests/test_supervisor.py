@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from processes import alive, cell_process, wait_gone, with_marker
+from processes import alive, cell_process, memory_holds, wait_gone, with_marker
 
 import sandboxes._client
 from sandboxes.local import LocalSandbox
@@ -115,26 +115,10 @@ def test_the_code_never_sees_a_nonce(monkeypatch: pytest.MonkeyPatch) -> None:
             sandbox.run("1 + 1")
         assert sandbox.pid is not None
         cell = cell_process(sandbox.pid)
-        found = _memory_holds(cell, marker.encode()), _memory_holds(cell, token.encode())
-        supervisor_knows = _memory_holds(sandbox.pid, token.encode())
+        found = memory_holds(cell, marker.encode()), memory_holds(cell, token.encode())
+        supervisor_knows = memory_holds(sandbox.pid, token.encode())
     assert found == (True, False)
     assert supervisor_knows  # the scan does find nonces where they are
-
-
-def _memory_holds(pid: int, needle: bytes) -> bool:
-    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
-        for line in maps:
-            span, perms = line.split()[:2]
-            if "r" not in perms:
-                continue
-            lo, hi = (int(x, 16) for x in span.split("-"))
-            try:
-                mem.seek(lo)
-                if needle in mem.read(hi - lo):
-                    return True
-            except (OSError, OverflowError, ValueError):
-                continue
-    return False
 
 
 def test_the_code_holds_none_of_the_hosts_descriptors(escaped: LocalSandbox) -> None:
