@@ -2974,6 +2974,25 @@ sympy.var("__sb_matchcls__", cls=Same)
 #: called after the cell, once ``after_cell`` has done what a host does later (collect garbage,
 #: use its caches, look at what its tools were given) and the sandbox was closed.
 AFTER_CELL: list[tuple[str, str]] = [
+    # An instance of a functools.partial subclass of the code's bound to a dunder: host C code
+    # the host calls later, when typing's cache (or struct's) compares keys.
+    (
+        "partial_subclass_eq_in_host_cache",
+        """
+import functools, itertools, typing
+class Later(functools.partial):
+    pass
+try:
+    class Key:
+        def __call__(self):  # typing takes any callable for a type
+            pass
+        __hash__ = Later(hash, int)
+        __eq__ = Later(next, map(mark, itertools.repeat("ESCAPED")))  # marks, then None
+    typing.Optional[Key()]
+except TypeError:
+    pass
+""",
+    ),
     # Host callables (the tool itself, partials, a generator's step) where the host calls them
     # later: ExitStack callbacks and closing() in an abandoned generator, a host finaliser
     # calling close, a dunder of the code's class.

@@ -652,13 +652,16 @@ def test_host_callables_the_code_left_do_not_run_when_the_host_collects(code: st
         "__hash__ = time.sleep",
         "__eq__ = functools.partial(time.sleep, 3)",
         "__getattr__ = functools.partial(time.sleep, 3)",
+        "__eq__ = P(next, iter(()))",
+        "__hash__ = P(hash, float)",
         "__call__ = staticmethod(time.sleep)",
         "__iter__ = [1, 2].__iter__",
     ],
 )
 def test_class_dunders_bound_to_host_callables_are_refused(body: str) -> None:
+    setup = "import functools, time\nclass P(functools.partial):\n    pass\n"
     with make_sandbox("inline", timeout=5) as sb:
-        error = sb.run(f"import functools, time\nclass Hook:\n    {body}").error
+        error = sb.run(f"{setup}class Hook:\n    {body}").error
     assert error.startswith("TypeError: Hook.__"), error
 
 
@@ -683,11 +686,17 @@ class Base:
         self.x = x
 class Same(Base):
     __init__ = Base.__init__
-[str(Tag("a")), Tag("ab").size, Tag("a") < Tag("b"), str(Color.RED), P(1) == P(1), Same(4).x]
+class Twice(functools.partial):
+    def __call__(self, *args):
+        return 2 * super().__call__(*args)
+class Sized:
+    __len__ = Twice(int, "3")
+[str(Tag("a")), Tag("ab").size, Tag("a") < Tag("b"), str(Color.RED), P(1) == P(1), Same(4).x,
+ len(Sized())]
 """
     with make_sandbox("inline", timeout=5) as sb:
         ex = sb.run(code)
-    assert (ex.error, ex.value) == (None, ["a", 2, True, "Color.RED", True, 4])
+    assert (ex.error, ex.value) == (None, ["a", 2, True, "Color.RED", True, 4, 6])
 
 
 def test_super_getattr_of_a_host_base_answers_public_names_only() -> None:

@@ -76,7 +76,10 @@ def _harmless(value: Any) -> bool:
         return not module.startswith("sandboxes.") or getattr(value, "_sb_hook_safe", False)
     if isinstance(value, types.BuiltinFunctionType):  # dict.fromkeys, not time.sleep
         return isinstance(getattr(value, "__self__", None), type)
-    return is_own_class(type(value))  # its __call__ is the code's (or it is not callable)
+    # An instance of the code's class runs what its class's __call__ is: the code's function,
+    # not what a host base lends (a functools.partial subclass calls any host function).
+    call = type(value).__call__  # it is callable: checked above
+    return is_own_class(type(value)) and is_own_function(getattr(call, "__func__", call))
 
 
 def guard_finaliser(cls: type, table: GuardTable) -> None:
