@@ -2966,6 +2966,39 @@ sympy.var("__sb_matchcls__", cls=Same)
         "g = door.__getattr__('__globals__')\n"
         "'ESCAPED' if g['codecs'].sys.modules['os'].getpid() else None",
     ),
+    # pandas' internals trust their arguments: take_nd reads past the array (any address with a
+    # far index), buffer_to_ndarray builds an array over any address, lapack_lite runs LAPACK
+    # with the code's sizes (a heap overflow). Only the public submodules open.
+    (
+        "pandas_take_nd_reads_past_the_array",
+        "from pandas.core.array_algos.take import take_nd\nimport numpy as np\n"
+        "past_the_end = take_nd(np.arange(1), np.array([1], dtype=np.intp))\n'ESCAPED'",
+    ),
+    (
+        "pandas_take_nd_as_an_attribute",
+        "import pandas as pd, numpy as np\n"
+        "take_nd = pd.core.array_algos.take.take_nd\n"
+        "take_nd(np.arange(1), np.array([1], dtype=np.intp))\n'ESCAPED'",
+    ),
+    (
+        "pandas_interchange_buffer_over_any_address",
+        """
+from pandas.core.interchange.from_dataframe import buffer_to_ndarray
+from pandas.core.interchange.dataframe_protocol import DtypeKind
+class Buf:
+    def __init__(self, ptr, size):
+        self.ptr, self.bufsize = ptr, size
+held = object()
+words = buffer_to_ndarray(Buf(id(held), 8), (DtypeKind.UINT, 64, "L", "="), length=1)
+"ESCAPED" if int(words[0]) >= 1 else None  # held's reference count, read from its memory
+""",
+    ),
+    (
+        "numpy_lapack_lite_unchecked_sizes",
+        "import numpy as np\nfrom numpy.linalg import lapack_lite\n"
+        "lapack_lite.dgeqrf(4000, 4000, np.ones(4), 4000, np.zeros(1), np.zeros(1), -1, 0)\n"
+        "'ESCAPED'",
+    ),
 ]
 
 #: Code that leaves something for the host to run after the cell, outside its time limit: a

@@ -725,6 +725,97 @@ except AttributeError as e:
     assert (ex.error, ex.value) == (None, [2, 6, "AttributeError", "HELLO!"])
 
 
+def test_pandas_public_api_works_with_its_internals_closed() -> None:
+    pytest.importorskip("pandas")
+    code = """
+import pandas as pd
+from pandas.api.types import is_numeric_dtype
+df = pd.DataFrame({"a": [1, 2, 3, 1], "b": [4.0, 5.0, 6.0, 7.0], "c": list("xyxz")})
+sums = df.groupby("a")["b"].sum().to_dict()
+merged = df.merge(pd.DataFrame({"c": ["x", "y"], "d": [1, 2]}), on="c").shape
+table = pd.pivot_table(df, index="c", values="b", aggfunc="mean").to_string()
+day = pd.Timestamp("2024-01-01") + pd.tseries.offsets.Day(2)
+[sums, list(merged), "x" in table, str(df.dtypes["b"]), is_numeric_dtype(df["a"]),
+ pd.api.types.is_list_like([1]), str(day), df.take([1]).iloc[0]["c"],
+ pd.errors.ParserError.__name__]
+"""
+    with make_sandbox("inline", timeout=10, allowed_imports=["numpy", "pandas"]) as sb:
+        ex = sb.run(code)
+    assert (ex.error, ex.value) == (
+        None,
+        [
+            {"1": 11.0, "2": 5.0, "3": 6.0},
+            [3, 4],
+            True,
+            "float64",
+            True,
+            True,
+            "2024-01-03 00:00:00",
+            "y",
+            "ParserError",
+        ],
+    )
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def _uses_raw_memory(value: object) -> bool:
+    """A Python function whose code names ``ctypes`` or ``numpy.ctypeslib`` (or what its module
+    imported them as): one that may build pointers from the integers it is given."""
+    func = getattr(value, "__func__", value)
+    code = getattr(func, "__code__", None)
+    module = sys.modules.get(getattr(func, "__module__", None) or "")
+    if not isinstance(code, types.CodeType) or module is None:
+        return False
+    raw = {"ctypes", "ctypeslib"} | {
+        n
+        for n, v in vars(module).items()
+        if isinstance(v, types.ModuleType) and v.__name__ in ("ctypes", "numpy.ctypeslib")
+    }
+    return not raw.isdisjoint(_code_names(code))
+
+
+def test_no_public_function_of_the_libraries_uses_ctypes() -> None:
+    """Nothing the code can reach in an allowed module's view, or in a public attribute of a
+    class there, is a function that uses ctypes (pandas' interchange built arrays over any
+    address). ``MaskedArray.ids`` only reads its arrays' own addresses."""
+    for library in LIBRARIES:
+        pytest.importorskip(library)
+    import pandas.core.interchange.from_dataframe as interchange
+    import sympy  # noqa: F401  (loads its allowed submodules)
+    import sympy.printing.llvmjitcode  # noqa: F401  (not loaded by sympy itself)
+
+    from sandboxes.policy.modules import ModuleViews
+
+    assert _uses_raw_memory(interchange.buffer_to_ndarray)  # the audit sees them
+    views = ModuleViews(LIBRARIES)
+    found = set()
+    for name, module in list(sys.modules.items()):
+        if name.partition(".")[0] not in LIBRARIES or not views.allows(name):
+            continue
+        view = views.view(module)
+        for attr in dir(view):
+            try:
+                value = getattr(view, attr)
+            except Exception:
+                continue
+            if isinstance(value, types.ModuleType):
+                continue
+            reached = [(attr, value)] if not isinstance(value, type) else []
+            for inner in dir(value) if isinstance(value, type) else ():
+                if not inner.startswith("_"):
+                    with contextlib.suppress(Exception):
+                        reached.append((f"{attr}.{inner}", getattr(value, inner)))
+            found |= {f"{name}.{label}" for label, v in reached if _uses_raw_memory(v)}
+    assert {f for f in found if not f.endswith(".ids")} == set()
+
+
 def test_decorators_registries_and_switches_leave_the_host_intact() -> None:
     """What f07-f13 of the red team changed on the host, checked on the host after each ran."""
     import locale

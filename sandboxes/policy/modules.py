@@ -35,15 +35,22 @@ DENIED_SUBMODULES = frozenset(
         "numpy.lib.format",
         "numpy.lib.npyio",
         "numpy.lib.utils",
+        "numpy.linalg.lapack_lite",  # LAPACK with the code's sizes, none checked: heap overflow
         "pandas.io",
         "pandas.util",
         "pandas.compat",
         "pandas.core.computation",
+        # Closed where public modules re-export them too: Cython loops that trust their
+        # indexer (take_nd reads any address) and arrays built over a pointer (interchange).
+        "pandas.core.array_algos",
+        "pandas.core.interchange",
+        "pandas._libs.algos",
         "pandas.testing",
         "pandas.plotting",
         "sympy.utilities",
         "sympy.parsing",
         "sympy.printing.preview",
+        "sympy.printing.llvmjitcode",  # ctypes calls of compiled code
         "sympy.external",
         "sympy.testing",
         "sympy.interactive",
@@ -51,6 +58,21 @@ DENIED_SUBMODULES = frozenset(
         "sympy.multipledispatch",
     }
 )
+#: Packages whose submodules open only when listed here (with theirs): the documented API.
+#: pandas' internals (``pandas.core``, ``pandas._libs``) are Cython and C that trust their
+#: arguments, behind a public API that checks them.
+PUBLIC_SUBMODULES: dict[str, tuple[str, ...]] = {
+    "pandas": (
+        "pandas.api.extensions",
+        "pandas.api.indexers",
+        "pandas.api.types",
+        "pandas.api.typing",
+        "pandas.arrays",
+        "pandas.errors",
+        "pandas.tseries.api",
+        "pandas.tseries.offsets",
+    ),
+}
 #: Parts of a module name that mark a package's own test suite (``pandas.tests.io...``,
 #: ``numpy.conftest``, ``sympy.benchmarks``): it imports pytest, file helpers (``get_handle``,
 #: ``shutil.rmtree``) and changes test settings when imported; never for the code.
@@ -454,6 +476,8 @@ class ModuleViews:
         parts = name.split(".")
         if any(not part or part.startswith("_") for part in parts) or _denied_module(name):
             return False
+        if _unlisted(name):
+            return False
         return any(".".join(parts[:i]) in self.allowed for i in range(1, len(parts) + 1))
 
     def import_(
@@ -665,6 +689,17 @@ def _denied_module(name: str) -> bool:
     parts = name.split(".")
     return any(part in TEST_SUITE_PARTS for part in parts) or any(
         name == denied or name.startswith(denied + ".") for denied in DENIED_SUBMODULES
+    )
+
+
+def _unlisted(name: str) -> bool:
+    """A submodule of a ``PUBLIC_SUBMODULES`` package that is not, or not under, one listed
+    (the packages on the way to one, ``pandas.api``, open: their other submodules do not)."""
+    public = PUBLIC_SUBMODULES.get(name.partition(".")[0])
+    if public is None or "." not in name:
+        return False
+    return not any(
+        name == p or name.startswith(p + ".") or p.startswith(name + ".") for p in public
     )
 
 
