@@ -2999,6 +2999,13 @@ words = buffer_to_ndarray(Buf(id(held), 8), (DtypeKind.UINT, 64, "L", "="), leng
         "lapack_lite.dgeqrf(4000, 4000, np.ones(4), 4000, np.zeros(1), np.zeros(1), -1, 0)\n"
         "'ESCAPED'",
     ),
+    # sympy's cache registry is the host's: its clear_cache() follows each entry's __wrapped__
+    # (an entry of the code's whose __wrapped__ is itself hangs the host).
+    (
+        "sympy_cache_registry_takes_the_codes_object",
+        "from sympy.core.cache import CACHE\nclass Loop:\n    pass\nloop = Loop()\n"
+        "CACHE.append(loop)\n'ESCAPED' if CACHE[-1] is loop else None",
+    ),
 ]
 
 #: Code that leaves something for the host to run after the cell, outside its time limit: a
