@@ -63,6 +63,19 @@ def write_atomically(path: CheckpointPath, text: str, what: str) -> None:
         ) from exc
 
 
+def read_checkpoint(path: str | os.PathLike[str]) -> Any:
+    """The JSON saved at ``path``, or ``None`` when there is no file yet; a file that cannot be
+    read or parsed is a ``ValueError`` naming it (agent and chat checkpoints alike)."""
+    target = os.fspath(path)
+    if not os.path.exists(target):
+        return None
+    try:
+        with open(target, encoding="utf-8") as fh:
+            return json.loads(fh.read())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot resume from {target}: not a readable checkpoint ({exc})")
+
+
 def load(path: CheckpointPath, *, agent: str, task: str | None = None) -> dict[str, Any] | None:
     """The state saved at ``path``, or ``None`` when there is no file yet.
 
@@ -70,13 +83,9 @@ def load(path: CheckpointPath, *, agent: str, task: str | None = None) -> dict[s
     given) another task, is an error: resuming it would mix two runs.
     """
     target = os.fspath(path)
-    if not os.path.exists(target):
+    state = read_checkpoint(target)
+    if state is None:
         return None
-    try:
-        with open(target, encoding="utf-8") as fh:
-            state = json.loads(fh.read())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot resume from {target}: not a readable checkpoint ({exc})")
     if not isinstance(state, dict) or state.get("kind") != KIND:
         raise ValueError(f"cannot resume from {target}: not a codeact agent checkpoint")
     if state.get("version") != VERSION:

@@ -10,7 +10,7 @@ import json
 import os
 from typing import Any
 
-from codeact.checkpoints import write_atomically
+from codeact.checkpoints import read_checkpoint, write_atomically
 
 VERSION = 1
 
@@ -33,13 +33,9 @@ def load(
     or set of speakers), is an error: resuming it would mix two conversations.
     """
     target = os.fspath(path)
-    if not os.path.exists(target):
+    state = read_checkpoint(target)
+    if state is None:
         return None
-    try:
-        with open(target, encoding="utf-8") as fh:
-            state = json.loads(fh.read())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot resume from {target}: not a readable checkpoint ({exc})")
     if not isinstance(state, dict) or state.get("version") != VERSION:
         raise ValueError(f"cannot resume from {target}: not a codeact chat checkpoint")
     mismatch = [
