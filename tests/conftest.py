@@ -12,7 +12,11 @@ user namespaces here). Without it they skip, except under ``CI=true`` or
 from __future__ import annotations
 
 import functools
+import http.server
 import os
+import threading
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -68,3 +72,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if os.environ.get("CODEACT_REQUIRE_DOCKER") == "1":
         pytest.fail(f"CODEACT_REQUIRE_DOCKER=1 but {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def host_server() -> Iterator[int]:
+    """An HTTP server on the host's 127.0.0.1 (which a sandbox must not reach); its port."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"host-only page")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()

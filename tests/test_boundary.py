@@ -8,13 +8,11 @@ policy could do: every attempt must fail at the OS layer. Tests that need bubble
 
 from __future__ import annotations
 
-import http.server
 import os
 import secrets
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,25 +51,6 @@ def escaped() -> Iterator[LocalSandbox]:
         with _unrestricted(timeout=10) as sandbox:
             sandbox.start()
             yield sandbox
-
-
-@pytest.fixture(scope="module")
-def host_server() -> Iterator[int]:
-    """An HTTP server on the host's 127.0.0.1; its port."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"host-only page")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
 
 
 def _outcome(sandbox: LocalSandbox, attempt: str) -> str:

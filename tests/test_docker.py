@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import http.server
 import os
 import secrets
 import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -92,25 +90,6 @@ def small() -> Iterator[DockerSandbox]:
     with DockerSandbox(timeout=10, memory_mb=256) as box:
         box.start()
         yield box
-
-
-@pytest.fixture(scope="module")
-def host_server() -> Iterator[str]:
-    """An HTTP server on the host's 127.0.0.1; returns its URL."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"host-only page")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
 
 
 def exists(api: Any, container_id: str) -> bool:
@@ -271,9 +250,10 @@ def test_tmp_does_not_execute_files(sb: DockerSandbox) -> None:
     assert ex.error is not None and ex.error.startswith("PermissionError")
 
 
-def test_host_loopback_server_is_unreachable(sb: DockerSandbox, host_server: str) -> None:
-    assert urllib.request.urlopen(host_server, timeout=5).read() == b"host-only page"
-    ex = sb.run(f"import urllib.request\nurllib.request.urlopen({host_server!r}, timeout=3)")
+def test_host_loopback_server_is_unreachable(sb: DockerSandbox, host_server: int) -> None:
+    url = f"http://127.0.0.1:{host_server}/"
+    assert urllib.request.urlopen(url, timeout=5).read() == b"host-only page"
+    ex = sb.run(f"import urllib.request\nurllib.request.urlopen({url!r}, timeout=3)")
     assert ex.error is not None and "Connection refused" in ex.error
 
 
