@@ -18,8 +18,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from sandboxes.policy.classes import Frozen
-from sandboxes.policy.rules import native_reason
+from sandboxes.policy.classes import Frozen, check_match_args
 
 #: Builtin classes whose single positional sub-pattern matches the subject itself.
 _MATCH_SELF = (bool, bytearray, bytes, dict, float, frozenset, int, list, set, str, tuple)
@@ -79,25 +78,13 @@ def checked_class(cls: Any) -> Any:
     if cached is not None and cached[0] is names:
         return cached[1]
     if names is not _NONE:
-        _check(cls, names)
+        check_match_args(cls, names)
     standin = _standin(cls, names)
     _STANDINS[cls] = (names, standin)
     return standin
 
 
 _NONE = object()  # no __match_args__ at all
-
-
-def _check(cls: type, names: Any) -> None:
-    if type(names) is not tuple:
-        raise TypeError(f"{cls.__name__}.__match_args__ must be a tuple in the sandbox")
-    for name in names:
-        reason = "it is not a string" if type(name) is not str else native_reason(name)
-        if reason:
-            raise TypeError(
-                f"matching {cls.__name__}(...) by position would read {name!r}, which is "
-                f"not allowed in the sandbox: {reason}"
-            )
 
 
 def _standin(cls: type, names: Any) -> type:
