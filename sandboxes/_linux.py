@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 CLONE_NEWNS = 0x00020000
@@ -153,3 +154,17 @@ def drop_privileges() -> None:
         libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)  # fails harmlessly past the kernel's last
     libc.capset(ctypes.byref(_CapHeader(0x20080522, 0)), (_CapData * 2)())  # version 3
     libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+
+
+def reap_ended() -> Iterator[tuple[int, int]]:
+    """Reap each child that has ended by now: its pid and wait status (none if there are no
+    children, or none has ended). The fork server, a supervisor as a namespace's init and a
+    container's cell each collect their ended children this way."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        yield pid, status

@@ -182,12 +182,13 @@ class Supervisor:
             for line in self._from_host.take():
                 if line.startswith(_TOOL_RESULT) or _host_op(line) == "tool_result":
                     self._to_child(line)
-            for line in self._from_child.take():
+            lines = self._from_child.take()
+            for number, line in enumerate(lines, 1):
                 kind = _kind(line)
                 if not (kind in answers or kind == "tool_call" and op == "run"):
                     raise OutOfTurn(f"a {kind!r} message while answering {op!r}")
-                if kind in answers and self._from_child.pending():
-                    raise OutOfTurn(f"it sent more after its {kind!r}")
+                if kind in answers and (number < len(lines) or self._from_child.pending()):
+                    raise OutOfTurn(f"it sent more after its {kind!r}")  # in this read or not
                 extra = b""
                 if kind in answers and self._init:
                     self._kill_all_but_child()
@@ -337,13 +338,7 @@ class Supervisor:
             time.sleep(0.01)
 
     def _reap_orphans(self) -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, status in _linux.reap_ended():
             if pid == self.child:
                 self._status = status
 

@@ -935,9 +935,10 @@ class _Sink:
 def _reap_dead_children() -> None:
     """Reap this process's children that have ended. Unreaped, each process a run left (which
     its supervisor then killed) would hold one of the container's few pids for good."""
-    with contextlib.suppress(ChildProcessError):
-        while os.waitpid(-1, os.WNOHANG)[0]:
-            pass
+    from sandboxes import _linux
+
+    for _ in _linux.reap_ended():
+        pass
 
 
 def _kill_the_rest() -> None:

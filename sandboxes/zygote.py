@@ -166,13 +166,9 @@ def _become_worker(channel: int, stderr: int, *, private: bool, warm_up: bool) -
 
 
 def _reap(control: int) -> None:
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+    from sandboxes import _linux
+
+    for pid, status in _linux.reap_ended():
         _send(control, {"op": "exited", "pid": pid, "status": status})
 
 

@@ -80,6 +80,29 @@ def test_a_second_answer_in_one_run_ends_the_worker(escaped: LocalSandbox) -> No
     assert escaped.run("1 + 1").value == 2
 
 
+def test_a_line_after_the_answer_in_the_same_write_ends_the_worker(
+    escaped: LocalSandbox,
+) -> None:
+    """An answer and one more line in a single write reach the supervisor in one read; the
+    line after the answer is out of turn and ends the worker, as one in a later read does (red
+    team F6: it used to be dropped, and the forged answer forwarded)."""
+    supervisor = escaped.pid
+    assert supervisor is not None
+    run_id = escaped._client._runs + 1
+    forged = {"op": "done", "id": run_id, "stdout": "FORGED", "error": None}
+    extra = {"op": "tool_call", "id": 1, "name": "t", "args": [], "kwargs": {}}
+    ex = escaped.run(
+        "import json, os, time\n"
+        f"os.write(3, (json.dumps({forged!r}) + '\\n' + json.dumps({extra!r}) + '\\n').encode())\n"
+        "time.sleep(0.5)"
+    )
+    assert ex.stdout != "FORGED"
+    assert ex.error is not None and "broke the protocol" in ex.error, ex.error
+    assert "more after its 'done'" in ex.error
+    assert wait_gone(supervisor)
+    assert escaped.run("1 + 1").value == 2
+
+
 def test_a_message_of_a_million_empty_dicts_is_refused_unparsed(escaped: LocalSandbox) -> None:
     """``{},`` is 3 bytes of JSON and ~64 of objects: a line under the size cap would cost the
     supervisor and the host 20-50 times its size if they parsed it (red team, round 3)."""
