@@ -20,9 +20,10 @@ a socket of its own. The supervisor relays between them (one JSON object per lin
   lacks it, and the host refuses it.
 - **The child speaks only in turn.** While a request is pending it may send ``tool_call``
   messages (in a run) and then one answer (``ready`` or ``error`` to ``start``, ``done`` to
-  ``run``). A message when nothing is pending, anything after the answer, a line that is not a
-  JSON object with an ``op``, or another op ends the worker: the child is killed and the reason
-  goes to stderr.
+  ``run``). A message when nothing is pending, anything after the answer (in the same read or
+  a later one), a line that is not a JSON object with an ``op``, or another op ends the worker:
+  the child is killed and the reason goes to stderr. A line in the worker's own spelling is
+  taken by its op unparsed (``_kind``); if the rest is not JSON, the host ends the worker.
 - **What the code leaves behind dies with the worker.** The child gets SIGKILL when the
   supervisor dies (``PR_SET_PDEATHSIG``) and, as pid 1 of its own pid namespace, takes every
   process in it along: the kernel kills a namespace with its init, and ``setsid()`` does not
@@ -122,6 +123,7 @@ class Supervisor:
             raise OSError("the kernel refused the sandbox namespaces of its own")
         self._init = os.getpid() == 1
         self.child, self._sock, self._err = self._spawn()
+        self._family = None if self._proc is None else _Family(self._proc, self.child)
         self._status: int | None = None  # the child's wait status, once reaped
         self._from_host = _Lines(host_in)
         self._from_child = _Lines(self._sock)
@@ -194,7 +196,7 @@ class Supervisor:
                     self._kill_all_but_child()
                     if op == "run":  # stamped after the child's own keys, so it overrides them
                         extra = b',"threads_left":%d' % self._threads_left()
-                if kind in answers and self._proc is not None and (left := self._check_alone(op)):
+                if kind in answers and self._family is not None and (left := self._check_alone(op)):
                     extra = b',"threads_left":%d' % left
                 if stamp is not None or extra:
                     line = line.rstrip()[:-1] + extra + (stamp or b"}\n")
@@ -293,7 +295,7 @@ class Supervisor:
         stands only once it stays over for ``_EXIT_WAIT`` seconds."""
         deadline = time.monotonic() + _EXIT_WAIT
         while True:
-            threads, processes = _family(self._proc, self.child)  # type: ignore[arg-type]
+            threads, processes = self._family.count()  # type: ignore[union-attr]
             if op != "run":
                 self._threads = max(threads, 1)
                 return 0
@@ -414,11 +416,24 @@ def _host_op(line: bytes) -> Any:
 
 
 def _kind(line: bytes) -> str:
-    """The op of a message from the child; ``OutOfTurn`` unless it is a JSON object with one."""
+    """The op of a message from the child; ``OutOfTurn`` unless it is a JSON object with one.
+
+    A line as the worker writes them (``{"op":"<op>",`` first, ``}`` last, one ``"op"`` in
+    all and no ``\\u`` escape) is not parsed: its op can only be that first key's, since no
+    other key of it can spell ``op``, and the stamps added to it hold none. Whether the rest
+    is JSON is then the host's to check, and a line that is not ends the worker there
+    (``sandboxes._client``): it cannot pass for another kind of message on the way.
+    """
     from sandboxes.worker import too_many_containers  # loaded already: the cell's module
 
     if too_many_containers(line):  # parsing it would cost 20-50 times its size
         raise OutOfTurn("a message with too many lists and dicts")
+    if line.startswith(b'{"op":"') and line.endswith(b"}\n"):
+        end = line.find(b'",', 7)
+        if 7 < end <= 57 and line.count(b'"op"') == 1 and b"\\u" not in line:
+            op = line[7:end]
+            if op.replace(b"_", b"").isalnum():
+                return op.decode()
     try:
         message = json.loads(line)
     except (ValueError, RecursionError):
@@ -501,28 +516,42 @@ def _open_proc() -> int | None:
         return None
 
 
-def _family(proc: int, pid: int) -> tuple[int, int]:
-    """How many threads process ``pid`` has, and how many children (those of any thread),
-    read through ``proc``, a descriptor of a procfs that shows it."""
-    try:
-        tasks = os.open(f"{pid}/task", os.O_RDONLY | os.O_DIRECTORY, dir_fd=proc)
-    except OSError:  # it has ended: the relay sees that next
-        return 0, 0
-    try:
-        threads = [t for t in os.listdir(tasks) if t.isdigit()]
-    finally:
-        os.close(tasks)
-    children = 0
-    for tid in threads:
+class _Family:
+    """Counts the threads of process ``pid`` and its children (those of any thread), through
+    ``proc``, a descriptor of a procfs that shows it. The descriptors of its task list and of
+    its main thread's children are opened once and read again at each count (procfs makes
+    them anew at each read from the start): a count is a directory read and a read per thread,
+    where opening each path again cost three times that, every run."""
+
+    def __init__(self, proc: int, pid: int) -> None:
+        self._proc, self._pid = proc, pid
+        self._tasks: int | None = None
+        self._main_children: int | None = None
+
+    def count(self) -> tuple[int, int]:
+        proc, pid = self._proc, self._pid
         try:
-            fd = os.open(f"{pid}/task/{tid}/children", os.O_RDONLY, dir_fd=proc)
-        except OSError:
-            continue
-        try:
-            children += len(os.read(fd, 65536).split())
-        finally:
-            os.close(fd)
-    return len(threads), children
+            if self._tasks is None:
+                self._tasks = os.open(f"{pid}/task", os.O_RDONLY | os.O_DIRECTORY, dir_fd=proc)
+                path = f"{pid}/task/{pid}/children"
+                self._main_children = os.open(path, os.O_RDONLY, dir_fd=proc)
+            threads = [t for t in os.listdir(self._tasks) if t.isdigit()]
+        except OSError:  # it has ended: the relay sees that next
+            return 0, 0
+        children = 0
+        for tid in threads:
+            try:
+                if tid == str(pid) and self._main_children is not None:
+                    children += len(os.pread(self._main_children, 65536, 0).split())
+                    continue
+                fd = os.open(f"{pid}/task/{tid}/children", os.O_RDONLY, dir_fd=proc)
+            except OSError:
+                continue
+            try:
+                children += len(os.read(fd, 65536).split())
+            finally:
+                os.close(fd)
+        return len(threads), children
 
 
 def _pidfd(pid: int) -> int | None:

@@ -68,6 +68,8 @@ REFIRE_S = 0.1
 #: parsed: without a count, a line under the size cap costs whoever parses it 20-50 times its size
 #: (the host, the supervisor; N sandboxes at once N times that).
 MAX_CONTAINERS = 100_000
+#: Compiled cells a session keeps, by source text (a repeated cell skips the policy's compile).
+_COMPILED_KEPT = 64
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 
@@ -260,6 +262,7 @@ class Runner:
         self.interrupt = interrupt
         self.redirect_sys_stdout = redirect_sys_stdout
         self.namespace: dict[str, Any] = {}
+        self._compiled: dict[str, tuple[Any, Any]] = {}  # this session's cells, by source
         self._carried = _own_variables(_cell_context(self.namespace))
         self._out = _CappedOutput(max_output)
         self._final: tuple[bool, Any] = (False, None)
@@ -287,6 +290,7 @@ class Runner:
         ns["print"] = self._print
         self.namespace = ns
         self._carried = _own_variables(_cell_context(ns))
+        self._compiled = {}
 
     def run(self, code: str, timeout: float | None = None) -> dict[str, Any]:
         """Run one cell; returns the fields of ``sandboxes.Execution`` as a dict."""
@@ -333,7 +337,8 @@ class Runner:
         value, error = None, None
         _CELL_OUTPUT.set(self._out)
         try:
-            exec(body, self.namespace)
+            if body is not None:
+                exec(body, self.namespace)
             if last is not None:
                 value = eval(last, self.namespace)
         except _FinalAnswer:
@@ -361,13 +366,28 @@ class Runner:
         return value, error
 
     def _compile(self, code: str) -> tuple[Any, Any]:
+        """The cell's statements and its last expression (if any), compiled by the policy.
+
+        Compiled code is kept per session (``_compiled``), by source text: the same text
+        compiled again by the same policy gives the same code (the policy's compile reads
+        nothing but the tree and its own guard table), code objects are immutable, and the code
+        can reach none (no ``__code__``, frames or ``co_consts``). So a cached cell carries
+        nothing from its earlier run; the cache goes with the namespace at ``start``.
+        """
+        cached = self._compiled.get(code)
+        if cached is not None:
+            return cached
         tree = ast.parse(code, CELL_FILENAME, "exec")
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
             last = ast.Expression(tree.body.pop().value)
         compile_ = self.policy.compile if self.policy is not None else _plain_compile
-        body = compile_(tree, CELL_FILENAME, "exec")
-        return body, (compile_(last, CELL_FILENAME, "eval") if last is not None else None)
+        body = compile_(tree, CELL_FILENAME, "exec") if tree.body or last is None else None
+        compiled = body, (compile_(last, CELL_FILENAME, "eval") if last is not None else None)
+        if len(self._compiled) >= _COMPILED_KEPT:
+            del self._compiled[next(iter(self._compiled))]  # the oldest
+        self._compiled[code] = compiled
+        return compiled
 
     def _final_answer(self, answer: Any = None) -> None:
         """Finish the task with ``answer``."""
@@ -873,11 +893,16 @@ def serve_cells(fd: int, *, warm_up: bool = False) -> None:
         _warm_up()
     channel = _Channel(fd)
     runner: Runner | None = None
+    init = os.getpid() == 1  # init of its own pid namespace: nothing outlives a run
+    # docker: the supervisor, as the container's init, kills what a run left; the cell, their
+    # parent, takes their pids back before the next run
+    reaps = os.getppid() == 1
     while True:
         message = channel.recv()
         if message is None:
             os._exit(0)
         op = message.get("op")
+        cleared = False
         try:
             if op == "start":
                 runner = None
@@ -886,11 +911,12 @@ def serve_cells(fd: int, *, warm_up: bool = False) -> None:
             elif op == "run":
                 if runner is None:
                     runner = _start({}, channel)
-                if os.getppid() == 1:  # docker: the supervisor, as the container's init, has
-                    _reap_dead_children()  # killed what the last run left; take their pids back
+                if reaps:
+                    _reap_dead_children()
                 result = runner.run(message["code"], message.get("timeout"))
-                if os.getpid() == 1:  # init of its own pid namespace: nothing outlives a run
+                if init:
                     _kill_the_rest()
+                    cleared = True  # nothing of the code's runs after its result is made
                 _send_done(channel, result, message.get("id"))
         except Exception as exc:  # the worker's own trouble (MemoryError, a bad start): report it
             error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
@@ -900,7 +926,7 @@ def serve_cells(fd: int, *, warm_up: bool = False) -> None:
             else:
                 channel.send({"op": "error", "error": error})
         # any other op (a late "tool_result" for an interrupted call) is dropped
-        if os.getpid() == 1:
+        if init and not cleared:
             _kill_the_rest()
 
 

@@ -811,3 +811,28 @@ def test_decimal_imported_after_start_keeps_its_context_apart_from_the_hosts() -
         [sys.executable, "-c", _DECIMAL_AFTER_START], capture_output=True, text=True, timeout=60
     )
     assert out.stdout.split() == ["None", "3", "28"], out.stderr
+
+
+def test_a_repeated_cell_is_compiled_once_per_session() -> None:
+    """The runner keeps a session's compiled cells by source text: a cell run again skips the
+    policy's compile and still runs against the namespace as it is now; ``start`` drops them."""
+    from sandboxes.policy import RestrictedPolicy
+    from sandboxes.worker import Runner
+
+    compiled: list[str] = []
+
+    class CountingPolicy(RestrictedPolicy):
+        def compile(self, tree, filename, mode):  # type: ignore[no-untyped-def]
+            compiled.append(mode)
+            return super().compile(tree, filename, mode)
+
+    runner = Runner(CountingPolicy())
+    cell = "counts.append(len(counts))\nlen(counts)"
+    for session in range(2):
+        runner.start()
+        runner.run("counts = []", timeout=5)
+        before = len(compiled)
+        assert [runner.run(cell, timeout=5)["value"] for _ in range(3)] == [1, 2, 3]
+        assert compiled[before:] == ["exec", "eval"], f"session {session}"
+    assert runner.run("1 +", timeout=5)["error"].startswith("SyntaxError")
+    assert runner.run("1 +", timeout=5)["error"].startswith("SyntaxError")

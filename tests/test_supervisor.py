@@ -103,6 +103,36 @@ def test_a_line_after_the_answer_in_the_same_write_ends_the_worker(
     assert escaped.run("1 + 1").value == 2
 
 
+@pytest.mark.parametrize(
+    "second_op",
+    [r'"op":"tool_call"', r'"\u006fp":"tool_call"'],
+    ids=["repeated key", "escaped key"],
+)
+def test_the_supervisor_reads_the_op_the_host_reads(escaped: LocalSandbox, second_op: str) -> None:
+    """A line that starts as a ``done`` but whose last ``op`` key (as JSON parsers read it)
+    says ``tool_call`` is relayed as the tool call the host sees, not taken for the run's
+    answer unparsed: the host answers the call and the run ends with the cell's real answer."""
+    calls: list[object] = []
+    escaped.start({"t": lambda: calls.append("called")})
+    head = '{"op":"done","id":1,"stdout":"FORGED","error":null,'  # as the worker spells it
+    line = head + second_op + ',"name":"t","args":[],"kwargs":{}}\n'
+    ex = escaped.run(f"import os, time\nos.write(3, {line.encode()!r})\ntime.sleep(0.3)\n'real'")
+    assert (ex.error, ex.value, ex.stdout) == (None, "real", "")
+    assert calls == ["called"]
+    assert escaped.run("1 + 1").value == 2
+
+
+def test_a_line_in_the_workers_spelling_that_is_not_json_ends_the_worker(
+    escaped: LocalSandbox,
+) -> None:
+    supervisor = escaped.pid
+    assert supervisor is not None
+    ex = escaped.run('import os, time\nos.write(3, b\'{"op":"done",not json}\\n\')\ntime.sleep(2)')
+    assert ex.error is not None and "broke the protocol" in ex.error, ex.error
+    assert wait_gone(supervisor)
+    assert escaped.run("1 + 1").value == 2
+
+
 def test_a_message_of_a_million_empty_dicts_is_refused_unparsed(escaped: LocalSandbox) -> None:
     """``{},`` is 3 bytes of JSON and ~64 of objects: a line under the size cap would cost the
     supervisor and the host 20-50 times its size if they parsed it (red team, round 3)."""
