@@ -8,6 +8,17 @@ Flatpak's default profiles (ordinary Python, numpy, pandas, sympy and threads ne
 it); each entry says why. Denied calls fail with ``EPERM`` (``ENOSYS`` where a library should
 fall back to an older call), so code sees an ordinary ``OSError``.
 
+Three rules are not a list of names but hold for whole classes: sockets only of the families
+code needs (``AF_VSOCK`` is not network-namespaced, so "no network" would not cover it, and the
+rest are kernel surface); calls numbered after the newest one reviewed here fail with
+``ENOSYS`` (a kernel newer than this list adds calls nobody has looked at); and pools the whole
+machine shares that no namespace or rlimit divides (the AIO contexts of ``fs.aio-max-nr``) are
+refused.
+
+Two profiles: ``local`` for the bwrap'd cell, and ``container`` for a Docker cell, on top of
+the engine's own profile: there the files are the container's own (no rule on locks or
+watches) and plain Python runs, so only the class rules apply.
+
 x86_64 only: the filter checks the architecture of every call, and a call made through another
 ABI (``int 0x80``'s i386 table, x32's numbers) kills the process. Elsewhere ``install`` returns
 ``False`` and the cell runs without the filter; ``docs/security.md`` says so.
@@ -44,6 +55,7 @@ DENIED: dict[str, tuple[int, str]] = {
     "memfd_create": (319, "memory"),
     "memfd_secret": (447, "memory"),
     "shmget": (29, "memory"),
+    "semget": (64, "memory"),
     "msgget": (68, "memory"),
     "mq_open": (240, "memory"),
     "mq_notify": (244, "memory"),
@@ -102,6 +114,9 @@ DENIED: dict[str, tuple[int, str]] = {
     "ustat": (136, "system"),
     "sysfs": (139, "system"),
     "nfsservctl": (180, "system"),
+    # Locks on the host's files (the read-only installation is the host's inodes): a channel
+    # between sandboxes, and a stall for host processes that lock them (fcntl locks below).
+    "flock": (73, "locks"),
 }
 #: Refused with ENOSYS, so that libraries fall back to what the filter can check: glibc's
 #: threads and ``fork`` go from clone3 (flags in memory, out of BPF's reach) to clone;
@@ -112,13 +127,35 @@ UNSUPPORTED = {
     "io_uring_enter": 426,
     "io_uring_register": 427,
 }
+#: Refused with ENOSYS in both profiles: the machine's one pool of AIO contexts
+#: (``fs.aio-max-nr``, no namespace, no quota): one sandbox could hold all of it. libaio users
+#: fall back to threads.
+SHARED_POOLS = {
+    "io_setup": 206,
+    "io_destroy": 207,
+    "io_getevents": 208,
+    "io_submit": 209,
+    "io_cancel": 210,
+    "io_pgetevents": 333,
+}
+#: The newest call reviewed for this file (``set_mempolicy_home_node``, Linux 6.0): later ones
+#: (``statmount``/``listmount`` show the hidden mounts, ``open_tree_attr`` mounts...) get
+#: ENOSYS, as on an older kernel, until someone reviews them.
+NEWEST_REVIEWED = 450
+#: Socket families code may open (its own loopback, unix sockets, netlink in its own network
+#: namespace); any other fails with EAFNOSUPPORT, as for a family the kernel lacks.
+SOCKET_FAMILIES = {"AF_UNIX": 1, "AF_INET": 2, "AF_INET6": 10, "AF_NETLINK": 16}
+_SOCKET, _SOCKETPAIR = 41, 53
 _CLONE, _FCNTL = 56, 72
 #: clone flags that make namespaces (``CLONE_NEWNS``, ``NEWCGROUP``, ``NEWUTS``, ``NEWIPC``,
 #: ``NEWUSER``, ``NEWPID``, ``NEWNET``): refused; threads and forks pass.
 _CLONE_NAMESPACES = 0x7E020000
 #: fcntl commands refused: a lease on a file the host shares (its open for writing then blocks
-#: for lease-break-time), and dnotify, the older way to watch a directory.
+#: for lease-break-time), dnotify, the older way to watch a directory, and record locks (POSIX
+#: and open-file-description ones, set or read) on the host's files, as ``flock`` above.
 _F_SETLEASE, _F_NOTIFY = 1024, 1026
+_F_LOCKS = (5, 6, 7, 36, 37, 38)  # F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK(W)
+PROFILES = ("local", "container")
 
 _AUDIT_ARCH_X86_64 = 0xC000003E
 _X32_BIT = 0x40000000
@@ -139,26 +176,46 @@ def supported() -> bool:
     return sys.platform.startswith("linux") and os.uname().machine == "x86_64"
 
 
-def program() -> bytes:
+def program(profile: str = "local") -> bytes:
     """The filter as ``struct sock_filter`` records (code, jt, jf, k)."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown seccomp profile {profile!r}")
+    local = profile == "local"
     # (opcode, k, jump-if-true label, jump-if-false label); labels are resolved below
     code: list[tuple[int, int, str | None, str | None] | str] = [
         (_LD_ABS, _ARCH, None, None),
         (_JEQ, _AUDIT_ARCH_X86_64, None, "kill"),
         (_LD_ABS, _NR, None, None),
         (_JGE, _X32_BIT, "kill", None),
-        (_JEQ, _CLONE, "clone", None),
-        (_JEQ, _FCNTL, "fcntl", None),
-        *((_JEQ, nr, "enosys", None) for nr in UNSUPPORTED.values()),
-        *((_JEQ, nr, "eperm", None) for nr, _ in DENIED.values()),
+        (_JGE, NEWEST_REVIEWED + 1, "enosys", None),
+        (_JEQ, _SOCKET, "socket", None),
+        (_JEQ, _SOCKETPAIR, "socket", None),
+        *((_JEQ, nr, "enosys", None) for nr in SHARED_POOLS.values()),
+    ]
+    if local:
+        code += [
+            (_JEQ, _CLONE, "clone", None),
+            (_JEQ, _FCNTL, "fcntl", None),
+            *((_JEQ, nr, "enosys", None) for nr in UNSUPPORTED.values()),
+            *((_JEQ, nr, "eperm", None) for nr, _ in DENIED.values()),
+        ]
+    code += [
         (_RET, _RET_ALLOW, None, None),
-        "clone",
+        "socket",
         (_LD_ABS, _ARG0, None, None),
-        (_JSET, _CLONE_NAMESPACES, "eperm", "allow"),
-        "fcntl",
-        (_LD_ABS, _ARG1, None, None),
-        (_JEQ, _F_SETLEASE, "eperm", None),
-        (_JEQ, _F_NOTIFY, "eperm", "allow"),
+        *((_JEQ, family, "allow", None) for family in SOCKET_FAMILIES.values()),
+        (_RET, _RET_ERRNO | errno.EAFNOSUPPORT, None, None),
+    ]
+    if local:
+        code += [
+            "clone",
+            (_LD_ABS, _ARG0, None, None),
+            (_JSET, _CLONE_NAMESPACES, "eperm", "allow"),
+            "fcntl",
+            (_LD_ABS, _ARG1, None, None),
+            *((_JEQ, cmd, "eperm", None) for cmd in (_F_SETLEASE, _F_NOTIFY, *_F_LOCKS)),
+        ]
+    code += [
         "allow",
         (_RET, _RET_ALLOW, None, None),
         "eperm",
@@ -190,7 +247,7 @@ class _Program(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
 
 
-def install() -> bool:
+def install(profile: str = "local") -> bool:
     """Filter this process (and all it starts, for good); ``False``, nothing changed, where
     the filter does not exist (not x86_64 Linux) or the kernel refuses it. Needs
     ``no_new_privs`` (``_linux.drop_privileges``) or ``CAP_SYS_ADMIN``; single-threaded
@@ -198,7 +255,7 @@ def install() -> bool:
     libc = _linux._load_libc()
     if libc is None or not supported():
         return False
-    code = program()
+    code = program(profile)
     prog = _Program(len(code) // 8, code)
     done = libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) == 0
     return bool(done)

@@ -57,6 +57,7 @@ _ONE_THREAD = {
     )
 }
 _TMPFS = "rw,noexec,nosuid,nodev,size=64m,mode=1777"
+_NO_PTYS = "ro,noexec,nosuid,nodev,size=4k,mode=555"
 # Of the container's memory, kept out of the worker's own address-space limit: the interpreter,
 # /tmp, and the allowance the worker adds on top of its limit for libraries' reservations.
 _MEMORY_HEADROOM_MB = 64 + 128
@@ -90,10 +91,10 @@ from sandboxes.supervisor import Supervisor
 from sandboxes.worker import serve_cells
 import signal
 signal.signal(signal.SIGINT, signal.SIG_IGN)  # the code's os.kill(1, SIGINT); the cell sets its own
-Supervisor(0, 1, serve_cells, dumpable_cell=True).serve()
+Supervisor(0, 1, serve_cells, dumpable_cell=True, seccomp="container").serve()
 """
 #: The modules the container's worker is made of, in the order they are loaded.
-_WORKER_MODULES = ("_linux", "supervisor", "worker")
+_WORKER_MODULES = ("_linux", "_seccomp", "supervisor", "worker")
 
 
 class DockerSandbox(Sandbox):
@@ -251,7 +252,8 @@ def launch(
     host_config = api.create_host_config(
         network_mode="none",
         read_only=True,
-        tmpfs={"/tmp": _TMPFS},
+        # no ptys: each container's devpts draws on the machine's one pool (kernel.pty.max)
+        tmpfs={"/tmp": _TMPFS, "/dev/pts": _NO_PTYS},
         cap_drop=["ALL"],
         security_opt=["no-new-privileges"],
         mem_limit=f"{memory_mb}m",

@@ -88,13 +88,13 @@ class Supervisor:
     ``OSError``, before anything is forked. Without ``namespaces`` a refusal only means the child
     has no user and pid namespace of its own, and ``isolated`` is ``False``. ``dumpable_cell``
     leaves the child dumpable (in a container, where the code runs unrestricted and reads its
-    own ``/proc/self``). ``seccomp``: the child filters its system calls
-    (``sandboxes._seccomp``) before it runs anything; an ``OSError`` in the child where the
-    filter exists and the kernel refuses it. ``single_runs``: nothing of a run may outlive its
-    answer: a run's answer says how many threads the child has beyond those it started with
-    (``threads_left``: the host replaces the worker), and a child that has a process of its
-    own then is killed (its answer is not forwarded), so that no thread or process of run N
-    can speak for run N+1.
+    own ``/proc/self``). ``seccomp``: the child filters its system calls with that profile of
+    ``sandboxes._seccomp`` (``"local"``, ``"container"``) before it runs anything; an
+    ``OSError`` in the child where the filter exists and the kernel refuses it.
+    ``single_runs``: nothing of a run may outlive its answer: a run's answer says how many
+    threads the child has beyond those it started with (``threads_left``: the host replaces
+    the worker), and a child that has a process of its own then is killed (its answer is not
+    forwarded), so that no thread or process of run N can speak for run N+1.
     """
 
     def __init__(
@@ -106,7 +106,7 @@ class Supervisor:
         namespaces: int = 0,
         prepare: Callable[[], None] | None = None,
         dumpable_cell: bool = False,
-        seccomp: bool = False,
+        seccomp: str | None = None,
         single_runs: bool = False,
     ) -> None:
         self.host_in, self.host_out = host_in, host_out
@@ -268,9 +268,9 @@ class Supervisor:
         return pid, sock, err_r
 
     def _filter(self) -> None:
-        from sandboxes import _seccomp  # only here: a container's worker is shipped without it
+        from sandboxes import _seccomp  # only here: a container's worker imports it late
 
-        if not _seccomp.install() and _seccomp.supported():
+        if not _seccomp.install(self._seccomp) and _seccomp.supported():
             raise OSError("the kernel refused the sandbox's system-call filter")
 
     def _reap(self) -> None:

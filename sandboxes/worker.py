@@ -70,7 +70,10 @@ REFIRE_S = 0.1
 MAX_CONTAINERS = 100_000
 #: Compiled cells a session keeps, by source text (a repeated cell skips the policy's compile).
 _COMPILED_KEPT = 64
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+#: A JSON string, or an unterminated one to the end of the line: once a quote opens the match
+#: cannot fail (nor backtrack), so a line of quotes that never close is one linear scan, not a
+#: retry from each quote (that made such a line minutes of the supervisor's time).
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.DOTALL)
 
 
 class Policy(Protocol):
@@ -998,7 +1001,7 @@ def main(host_in: int = 0, host_out: int = 1, *, private: bool = False) -> None:
         serve_cells,
         namespaces=_linux.PRIVATE,
         prepare=_private_files,
-        seccomp=True,
+        seccomp="local",
     ).serve()
 
 

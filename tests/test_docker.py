@@ -266,6 +266,37 @@ def test_only_loopback_interface_exists(sb: DockerSandbox) -> None:
     assert sb.run("import socket\n[name for _, name in socket.if_nameindex()]").value == ["lo"]
 
 
+def test_no_machine_wide_pools_from_the_container(sb: DockerSandbox) -> None:
+    """Kernel pools no namespace or cgroup divides (red team round 5): the machine's ptys
+    (``kernel.pty.max``), vsock's one port space (no network namespace), the AIO contexts of
+    ``fs.aio-max-nr``. Each attempt must fail in the container."""
+    code = textwrap.dedent(
+        """
+        import ctypes, errno, os, socket
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        def aio():
+            if libc.syscall(206, 1, ctypes.byref(ctypes.c_ulong(0))) < 0:  # io_setup
+                raise OSError(ctypes.get_errno(), "io_setup")
+        got = {}
+        for name, attempt in [
+            ("pty", os.openpty),
+            ("vsock", lambda: socket.socket(40, socket.SOCK_STREAM)),
+            ("aio", aio),
+        ]:
+            try:
+                attempt()
+                got[name] = "worked"
+            except OSError as exc:
+                got[name] = errno.errorcode.get(exc.errno, repr(exc))
+        got
+        """
+    )
+    got = sb.run(code).value
+    assert got["pty"] in ("ENOENT", "EACCES", "EROFS"), got
+    assert got["vsock"] == "EAFNOSUPPORT" and got["aio"] == "ENOSYS", got
+
+
 def test_code_runs_as_non_root_and_cannot_become_root(sb: DockerSandbox, api: Any) -> None:
     uid = int(api.inspect_container(sb.container_id)["Config"]["User"].split(":")[0])
     assert sb.run("import os\nos.getuid(), os.getgid()").value == (uid, uid)

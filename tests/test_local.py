@@ -120,6 +120,20 @@ def test_the_host_refuses_a_message_of_too_many_containers_before_parsing_it() -
     assert text["stdout"] == "[{" * 200_000
 
 
+def test_the_container_count_is_one_linear_scan_of_a_line_whose_strings_never_close() -> None:
+    """Quotes that never close made the string pattern retry from each one: a 1 MB line was
+    hours of the supervisor's time (red team round 5). Run where a hang fails the test."""
+    script = (
+        "from sandboxes.worker import MAX_CONTAINERS, too_many_containers\n"
+        "line = b'[' * (MAX_CONTAINERS + 1) + b'\"' + b'\\\\\"' * 500_000\n"
+        "print(too_many_containers(line), too_many_containers(b'\"' + line))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["True", "False"]
+
+
 def test_final_answer_ends_the_run(sb: LocalSandbox) -> None:
     ex = sb.run("final_answer({'city': 'Rome'})\nprint('not reached')")
     assert ex.is_final is True
