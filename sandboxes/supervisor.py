@@ -32,6 +32,13 @@ a socket of its own. The supervisor relays between them (one JSON object per lin
   the run's answer, and stamps the answer with the number of threads the cell left running
   (``threads_left``): the host then replaces the worker, since such a thread could speak in a
   later run's turn with that run's nonce.
+- **Nothing of a run lives on between runs.** What the child counts at an answer it could
+  start right after (a cell that escaped the policy owns its process): so the count is taken
+  again when the next request comes, before the child hears of it, and a thread or process
+  found then ends the worker. A container's supervisor also checks that its own limits are
+  as it set them (the cell shares its uid, and ``prlimit`` on a process of one's own uid
+  needs no privilege): shrunk, they would blind its view of ``/proc``, and a ``/proc`` it
+  cannot list counts as not alone rather than empty.
 
 Standard library only (it runs in any image with ``python3``); the Linux calls
 (``sandboxes._linux``) are skipped where they do not exist.
@@ -40,6 +47,7 @@ Standard library only (it runs in any image with ``python3``); the Linux calls
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import select
@@ -122,6 +130,7 @@ class Supervisor:
         if namespaces and not self.isolated:
             raise OSError("the kernel refused the sandbox namespaces of its own")
         self._init = os.getpid() == 1
+        self._limits = _own_limits() if self._init else None
         self.child, self._sock, self._err = self._spawn()
         self._family = None if self._proc is None else _Family(self._proc, self.child)
         self._status: int | None = None  # the child's wait status, once reaped
@@ -161,6 +170,7 @@ class Supervisor:
     # --- requests -------------------------------------------------------------------------
 
     def _request(self, line: bytes) -> None:
+        self._check_idle()
         for op, head in _REQUEST_HEADS:  # how the host encodes requests: no parsing needed
             end = len(head) + _NONCE_SIZE
             nonce = line[len(head) : end]
@@ -287,6 +297,21 @@ class Supervisor:
                 self._status = status
         raise _ChildEnded
 
+    def _check_idle(self) -> None:
+        """Before a request reaches the child: ``LeftBehind`` if it has started a thread or a
+        process since its last answer (code that escaped the policy, running on unobserved),
+        ``OutOfTurn`` if a container's cell changed the supervisor's limits."""
+        if self._family is not None:
+            threads, processes = self._family.count()
+            if threads > self._threads or processes:
+                left = [_count(threads - self._threads, "thread"), _count(processes, "process")]
+                raise LeftBehind(" and ".join(part for part in left if part) + " between runs")
+        if self._init:
+            if _own_limits() != self._limits:
+                raise OutOfTurn("it changed the supervisor's limits")
+            if _others((os.getpid(), self.child)) or self._threads_left(wait=0):
+                raise LeftBehind("a thread or process between runs")
+
     def _check_alone(self, op: str) -> int:
         """At a start's answer, count the child's threads; at a run's, the threads it has
         beyond those (the host replaces the worker: they could speak in a later run's turn),
@@ -316,11 +341,7 @@ class Supervisor:
         keep = (os.getpid(), self.child)
         deadline = time.monotonic() + _KILL_PATIENCE
         while True:
-            others = [
-                int(e)
-                for e in _listdir("/proc")
-                if e.isdigit() and int(e) not in keep and not _zombie(e)
-            ]
+            others = _others(keep)
             for pid in others:
                 _kill(pid)
             self._reap_orphans()
@@ -328,11 +349,11 @@ class Supervisor:
                 return
             time.sleep(0.001)  # let the killed ones exit before the next pass looks
 
-    def _threads_left(self) -> int:
+    def _threads_left(self, wait: float = 0.5) -> int:
         """Threads of the child besides its main one once it has answered a run: what a cell
-        left running (it would speak in a later run's turn). Threads about to end get a
-        moment to do so."""
-        deadline = time.monotonic() + 0.5
+        left running (it would speak in a later run's turn). Threads about to end get
+        ``wait`` seconds to do so."""
+        deadline = time.monotonic() + wait
         while True:
             left = len(_listdir(f"/proc/{self.child}/task")) - 1
             if left <= 0 or time.monotonic() > deadline:
@@ -350,7 +371,8 @@ class Supervisor:
         with contextlib.suppress(_ChildEnded, OSError):
             self._reap()
         if self._init:
-            self._kill_all_but_child()
+            with contextlib.suppress(OutOfTurn):
+                self._kill_all_but_child()
         if reason is not None:
             tail = self._stderr.decode("utf-8", "replace").strip()
             reason += f"; its last output: {tail}" if tail else ""
@@ -487,6 +509,28 @@ def _zombie(pid: str) -> bool:
             return stat.read().rpartition(b")")[2].split()[0] == b"Z"
     except (OSError, IndexError):
         return True
+
+
+def _others(keep: tuple[int, ...]) -> list[int]:
+    """The live processes of this (container's) pid namespace but ``keep``; ``OutOfTurn`` when
+    ``/proc`` cannot be listed (descriptors exhausted by a shrunk limit, say): not alone."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError as exc:
+        raise OutOfTurn(f"the supervisor cannot list /proc ({exc.strerror})") from None
+    return [int(e) for e in entries if e.isdigit() and int(e) not in keep and not _zombie(e)]
+
+
+def _own_limits() -> list[tuple[int, int]]:
+    """This process's resource limits, every kind the kernel has."""
+    import resource
+
+    return [resource.getrlimit(kind) for kind in _limit_kinds(resource)]
+
+
+@functools.cache
+def _limit_kinds(resource: Any) -> list[int]:
+    return sorted({getattr(resource, name) for name in dir(resource) if name[:7] == "RLIMIT_"})
 
 
 def _listdir(path: str) -> list[str]:

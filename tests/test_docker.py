@@ -325,6 +325,23 @@ OTHER_PROCESSES = (
 )
 
 
+def test_a_cell_that_shrinks_the_supervisors_limits_ends_the_worker(quick: DockerSandbox) -> None:
+    """The cell shares the supervisor's uid, and prlimit on a process of one's own uid needs no
+    privilege: with its descriptors capped, the supervisor's view of /proc went blind, and a
+    process left by the run lived on unreported (red team round 5). Now that ends the worker."""
+    ex = quick.run(
+        "import os, resource, time\n"
+        "resource.prlimit(1, resource.RLIMIT_NOFILE, (5, 5))\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    while True:\n"
+        "        time.sleep(1)\n"
+    )
+    later = quick.run(OTHER_PROCESSES)
+    assert "list /proc" in f"{ex.error} {later.error}" or "limits" in f"{ex.error} {later.error}"
+    assert quick.run(OTHER_PROCESSES).value == []
+
+
 def test_fork_bomb_is_contained(quick: DockerSandbox) -> None:
     quick.run("before_bomb = 'kept'")
     ex = quick.run("import os\nwhile True:\n    os.fork()")

@@ -103,6 +103,45 @@ def test_a_line_after_the_answer_in_the_same_write_ends_the_worker(
     assert escaped.run("1 + 1").value == 2
 
 
+_OUTLIVE = textwrap.dedent(
+    """
+    import os, signal, threading, time, sandboxes.worker as worker
+    honest = worker._send_done
+    def send_done(*args):
+        honest(*args)  # counted by the supervisor: nothing left; then, unobserved:
+        time.sleep(0.2)
+        if {process}:
+            if os.fork() == 0:
+                while True:
+                    pass
+        else:
+            threading.Thread(target=lambda: [None for _ in iter(int, 1)], daemon=True).start()
+    worker._send_done = send_done
+    worker._kill_the_rest = lambda: None
+    print("armed")
+    """
+)
+
+
+@pytest.mark.parametrize("process", [True, False], ids=["process", "thread"])
+def test_what_a_cell_starts_after_its_answer_ends_the_worker_at_the_next_request(
+    escaped: LocalSandbox, process: bool
+) -> None:
+    """Code that owns the cell's process can start work right after the supervisor counted
+    its answer, to compute unobserved between runs (red team round 5). The count is taken again
+    before the next request reaches the child: the worker ends, and the sandbox goes on in a new
+    one."""
+    supervisor = escaped.pid
+    assert supervisor is not None
+    assert escaped.run(_OUTLIVE.format(process=process)).stdout == "armed\n"
+    time.sleep(0.5)
+    ex = escaped.run("print('next')")
+    assert ex.error is not None and "between runs" in ex.error, ex
+    assert ex.stdout == ""  # the run never reached the old worker
+    assert wait_gone(supervisor)
+    assert escaped.run("1 + 1").value == 2
+
+
 @pytest.mark.parametrize(
     "second_op",
     [r'"op":"tool_call"', r'"\u006fp":"tool_call"'],
