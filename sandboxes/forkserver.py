@@ -301,24 +301,34 @@ class ForkedTransport(FdChannel):
             return
         pinned: list[int] = []
         try:
-            pinned = self._signal()
+            pinned = self._pin()
+            self._signal(pinned)
         finally:
             self._wait_gone(pinned)
 
     def retire(self) -> None:
-        """``kill`` in a thread of its own, once the channel is shut: the supervisor sees
-        its end at once and kills the cell (a worker a new session replaces need not hold that
-        session up)."""
-        if not self._closed:
-            self.abort()
-            threading.Thread(target=self.kill, daemon=True).start()
+        """``kill``, its signals and wait in a thread of its own (a worker a new session
+        replaces need not hold that session up); the processes are pinned here first, since
+        the channel's end makes the supervisor exit and its pid free for the zygote's next
+        fork, another sandbox's worker."""
+        if self._closed:
+            return
+        pinned = self._pin()
 
-    def _signal(self) -> list[int]:
-        """SIGKILL the supervisor and the cell through pidfds; the pidfds."""
+        def finish() -> None:
+            try:
+                self._signal(pinned)
+            finally:
+                self._wait_gone(pinned)
+
+        threading.Thread(target=finish, daemon=True).start()
+
+    def _pin(self) -> list[int]:
+        """pidfds of the supervisor and the cell, each checked to be the child of the one
+        above it. Taken before the channel is shut: after, the supervisor exits, the zygote
+        reaps it and may fork a spare under the same pid in its namespace, which a lookup by
+        that pid would then find (and kill) instead."""
         pinned: list[int] = []
-        # Pinned before the channel is shut: after, the supervisor exits, the zygote reaps it
-        # and may fork a spare under the same pid in its namespace, which a lookup by that pid
-        # would then find (and kill) instead.
         self.server.report(self, 1.0)  # its pid: reported right after the fork
         supervisor = self.supervisor_pid()
         zygote = self.server.zygote_pid()
@@ -328,11 +338,14 @@ class ForkedTransport(FdChannel):
             cell = _child(supervisor)
             if cell and (pidfd := _pin(cell, supervisor)) is not None:
                 pinned.append(pidfd)
+        return pinned
+
+    def _signal(self, pinned: list[int]) -> None:
+        """Shut the channel, then SIGKILL what ``pinned`` holds."""
         self.abort()
         for pidfd in pinned:
             with contextlib.suppress(OSError):
                 signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-        return pinned
 
     def _wait_gone(self, pinned: list[int]) -> None:
         try:
