@@ -79,8 +79,9 @@ def limit_tasks(tasks: int) -> bool:
     """At most about ``tasks`` processes and threads in this process's pid namespace (of which
     it must be init, with ``CAP_SYS_ADMIN`` in its user namespace), and in its user namespace:
     the namespace's own ``pid_max`` (Linux 6.14+; pids wrap to 300, so ``pid_max`` is 300
-    beyond ``tasks``), and ``RLIMIT_NPROC`` (which the kernel does not apply to the host's
-    root). Whether ``pid_max`` took."""
+    beyond ``tasks``, and the namespace's last pid is set past 300 so that they start there:
+    from 1, the first pass would allow ``pid_max`` of them), and ``RLIMIT_NPROC`` (which the
+    kernel does not apply to the host's root). Whether ``pid_max`` took."""
     import resource
 
     with contextlib.suppress(ValueError, OSError):
@@ -90,6 +91,8 @@ def limit_tasks(tasks: int) -> bool:
     try:
         with open("/proc/sys/kernel/pid_max", "w") as f:
             f.write(str(300 + tasks))
+        with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+            f.write("301")
         return True
     except OSError:
         return False

@@ -343,7 +343,7 @@ def test_processes_and_threads_are_limited(escaped: LocalSandbox) -> None:
         """
     )
     forked = escaped.run(code).value
-    assert TASKS <= forked < TASKS + 300
+    assert TASKS - 8 <= forked <= TASKS  # pids 300 to 555 (the first pass was 2 to 555)
     assert escaped.run("1 + 1").value == 2  # and the run's processes were all killed
 
 
