@@ -759,6 +759,19 @@ def _address_space() -> int | None:
 _DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty")
 
 
+#: Limits of the cell's own IPC namespace, set to nothing before ``/proc`` goes: the filter
+#: refuses SysV and POSIX IPC objects already (kernel memory no rlimit counts), and a call
+#: that slipped past it would find no room to make one (best effort: older kernels refuse
+#: some of these writes from a user namespace).
+_EMPTY_IPC = (
+    ("/proc/sys/kernel/sem", "0 0 0 0"),
+    ("/proc/sys/kernel/shmmni", "0"),
+    ("/proc/sys/kernel/shmall", "0"),
+    ("/proc/sys/kernel/msgmni", "0"),
+    ("/proc/sys/fs/mqueue/queues_max", "0"),
+)
+
+
 def _private_files() -> None:
     """The cell process's own files under an OS boundary, in its own mount namespace: a fresh
     tmpfs as its working directory (``$TMPDIR``, normally ``/tmp``) and ``/dev/shm``, each
@@ -776,6 +789,9 @@ def _private_files() -> None:
     for node in _DEVICES:  # binds of the host's nodes: a chmod of one would reach the host's
         if os.path.ismount(node) and not _linux.remount_read_only(node):
             raise OSError(f"cannot make {node} read-only")
+    for path, value in _EMPTY_IPC:  # the cell's own IPC namespace: nothing to allocate in it
+        with contextlib.suppress(OSError), open(path, "w") as sysctl:
+            sysctl.write(value)
     if not _linux.mount_tmpfs("/proc", "size=4k,mode=555", read_only=True):
         raise OSError("cannot hide /proc")
     # bwrap's one devpts serves every sandbox of a fork server: a pty made in one could be

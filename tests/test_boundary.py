@@ -319,6 +319,33 @@ def test_the_working_directory_is_sized(escaped: LocalSandbox) -> None:
 
 
 @bwrap
+@pytest.mark.skipif(os.geteuid() != 0, reason="entering the cell's IPC namespace needs root")
+def test_the_cells_ipc_namespace_has_room_for_nothing(escaped: LocalSandbox) -> None:
+    """Behind the filter's refusal of SysV and POSIX IPC (kernel memory no rlimit counts), the
+    cell's own IPC namespace has its limits at zero: read from inside it, entered from here."""
+    assert escaped.pid is not None
+    tasks = Path(f"/proc/{escaped.pid}/task")
+    (cell,) = {pid for task in tasks.iterdir() for pid in (task / "children").read_text().split()}
+    script = textwrap.dedent(
+        f"""
+        import ctypes, os
+        fd = os.open("/proc/{cell}/ns/ipc", os.O_RDONLY)
+        assert ctypes.CDLL(None, use_errno=True).setns(fd, 0x08000000) == 0  # CLONE_NEWIPC
+        for name in ("kernel/sem", "kernel/shmmni", "kernel/msgmni", "fs/mqueue/queues_max"):
+            print(name, *open("/proc/sys/" + name).read().split())
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "kernel/sem 0 0 0 0",
+        "kernel/shmmni 0",
+        "kernel/msgmni 0",
+        "fs/mqueue/queues_max 0",
+    ]
+
+
+@bwrap
 @pytest.mark.skipif(
     os.geteuid() == 0 and not _linux._pid_max_is_per_namespace(),
     reason="as root, only a pid namespace's own pid_max (Linux 6.14+) limits the processes",
