@@ -16,6 +16,33 @@ from typing import Any
 
 BENIGN: list[tuple[str, str, Any]] = [
     ("arithmetic", "x = 2 ** 10\ny = x // 3 + x % 7\ny", 343),
+    (
+        "array_module",
+        """
+import array, copy, struct
+a = array.array("i", range(5))
+a[0] = True
+a.append(7)
+a.insert(1, 9)
+a.extend(x * 2 for x in range(2))
+a.fromlist([3])
+a += array.array("i", [4])
+b = copy.deepcopy(a[1:4]) * 2
+d = array.array("d", [1])
+d[0] = 2
+[a.tolist(), b.tolist(), type(b) is array.array, isinstance(a, array.array), d[0],
+ struct.unpack("3i", bytes(a[:3])), repr(d)]
+""",
+        [
+            [1, 9, 1, 2, 3, 4, 7, 0, 2, 3, 4],
+            [9, 1, 2, 9, 1, 2],
+            True,
+            True,
+            2.0,
+            [1, 9, 1],
+            "array('d', [2.0])",
+        ],
+    ),
     ("augassign_name", "n = 1\nfor i in range(5):\n    n += i\nn", 11),
     (
         "class_with_getattr",
@@ -2274,6 +2301,41 @@ f._x = 1
         "class Door(typing.List[int].__class__, _root=True):\n    pass\n"
         "below = Door(random.Random(1), (int,)).__getattr__('_randbelow')\n"
         "'ESCAPED' if below(10) >= 0 else None",
+    ),
+    # CPython's array checks the index, then calls the value's __index__, then stores through
+    # the buffer as it is by then: shrunk, the store lands past the array's end (red team 5, F0:
+    # aimed at a neighbouring list's item pointer, a fake bytearray over all memory). Shrunk to
+    # 8 items the buffer keeps room for 15, so here the stray store stays in the allocation.
+    (
+        "array_setitem_index_shrinks_the_array",
+        """
+import array
+a = array.array("q", [0] * 64)
+class Shrink:
+    def __index__(self):
+        del a[8:]
+        return 7
+a[13] = Shrink()
+"ESCAPED" if len(a) == 8 else None
+""",
+    ),
+    # append converts twice, around a resize to the size read before the first conversion: the
+    # array grows to 65 items over memory nobody wrote (stale heap contents become its items).
+    (
+        "array_append_index_shrinks_the_array",
+        """
+import array
+a = array.array("q", [0] * 64)
+calls = []
+class Shrink:
+    def __index__(self):
+        calls.append(1)
+        if len(calls) == 1:
+            del a[8:]
+        return 7
+a.append(Shrink())
+"ESCAPED" if len(a) == 65 else None
+""",
     ),
 ]
 

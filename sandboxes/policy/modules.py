@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandboxes.policy import replacements
+from sandboxes.policy import reentrancy, replacements
 from sandboxes.policy.classes import Frozen, safe_class, sandbox_class
 from sandboxes.policy.guards import Guards, is_immutable
 
@@ -251,6 +251,7 @@ RULES: dict[str, ModuleRules] = {
     "numpy.rec": ModuleRules({}, replacements.numpy_records_module),
     "numpy.char": ModuleRules({}, replacements.numpy_char_module),
     "struct": ModuleRules({}, replacements.struct_module),
+    "array": ModuleRules({}, reentrancy.array_module),
     "numpy.ma.mrecords": ModuleRules(
         {name: _FILES for name in ("openfile", "fromtextfile")},
         replacements.numpy_mrecords_module,
