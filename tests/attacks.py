@@ -2447,6 +2447,51 @@ LIBRARY_ATTACKS: list[tuple[str, str]] = [
             "np.char.chararray((1,), itemsize=8, buffer=cells)[0] = struct.pack('<Q', address)"
         ),
     ),
+    # Host code storing attributes under names the code chose (namesinks.py): a dunder there is
+    # a protocol numpy looks up on the instance, here a pointer to bytes the code picked.
+    (
+        "sympy_function_keywords_define_array_interface",
+        _memory(
+            "import sympy\nF = sympy.Function('F', __array_interface__=property(lambda s: IFACE))"
+            "\nx = F(1)"
+        ),
+    ),
+    (
+        "sympy_function_dict_defines_array_interface",
+        _memory(
+            "import sympy\nF = sympy.Function('F', __dict__={'__array_interface__': "
+            "property(lambda s: IFACE)})\nx = F(1)"
+        ),
+    ),
+    (
+        "sympy_symbols_cls_function_keywords_define_array_interface",
+        _memory(
+            "import sympy\nF = sympy.symbols('F', cls=sympy.Function, "
+            "__array_interface__=property(lambda s: IFACE))\nx = F(1)"
+        ),
+    ),
+    (
+        "pandas_base_indexer_keywords_define_array_interface",
+        _memory("import pandas as pd\nx = pd.api.indexers.BaseIndexer(__array_interface__=IFACE)"),
+    ),
+    (
+        "pandas_series_label_answers_array_interface",
+        _memory("import pandas as pd\nx = pd.Series({'__array_interface__': IFACE})"),
+    ),
+    (
+        "numpy_poly1d_copies_an_instance_dict_with_array_interface",
+        _memory(
+            "import numpy as np\n"
+            "class P(np.poly1d):\n    pass\np = P([1, 2])\n"
+            "vars(p)['__array_interface__'] = IFACE\nx = np.poly1d(p)"
+        ),
+    ),
+    (
+        "sympy_register_handler_adds_a_host_predicate",
+        "from sympy.assumptions import Q, ask\nfrom sympy.assumptions.ask import register_handler"
+        "\nregister_handler('sb_probe', lambda *a: True)\n"
+        "import sympy\n'ESCAPED' if hasattr(sympy.Q, 'sb_probe') else None",
+    ),
     # Host state reached through objects and registries the libraries share.
     (
         "mpmath_host_context_through_a_sympy_float",

@@ -389,6 +389,11 @@ PACKAGE_DENY: dict[str, dict[str, str]] = {
         "pager_print": "it runs a pager program",
         "interactive_traversal": "it reads the host's stdin",
         "capture": "it swaps the host's sys.stdout",
+        **dict.fromkeys(
+            ("register_handler", "remove_handler"),
+            "it changes the host's assumption handlers (a new Q.<name>, or a handler of its own "
+            "on a predicate the host asks)",
+        ),
         **dict.fromkeys(("pprint_use_unicode", "pprint_try_use_unicode"), _GLOBAL),
         **dict.fromkeys(
             ("evaluate", "distribute"),

@@ -18,7 +18,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from sandboxes.policy import arrays, caps
+from sandboxes.policy import arrays, caps, namesinks
 from sandboxes.policy.bindings import is_policy_code
 from sandboxes.policy.classes import Frozen, check_base, is_own_class, is_own_function
 from sandboxes.policy.expressions import (
@@ -107,6 +107,7 @@ def pandas_module(guards: Guards, module: types.ModuleType) -> Replacements:
         guards.namespace.get("print", print)(text)
         return None
 
+    namesinks.guard_pandas(module)
     return {
         **{
             name: checked_expression_method(getattr(module, name), name)
@@ -124,6 +125,7 @@ def sympy_module(guards: Guards, module: types.ModuleType) -> Replacements:
     from sandboxes.policy.modules import PACKAGE_DENY
 
     guard_sympy_parser(parser, frozenset(PACKAGE_DENY["sympy"]))
+    namesinks.guard_sympy(module)
 
     def pprint(expr: Any, **settings: Any) -> None:
         """Pretty-print ``expr`` to the sandbox's output."""
@@ -271,6 +273,7 @@ def numpy_module(guards: Guards, module: types.ModuleType) -> Replacements:
     called them: the code's own only (host code calling back, ``Series.apply(np.bmat)``,
     would have them read its frame)."""
     real_bmat = module.bmat
+    namesinks.guard_numpy(module)
 
     def bmat(obj: Any, ldict: Any = None, gdict: Any = None) -> Any:
         """``numpy.bmat``: a matrix from blocks (a string names the code's variables)."""
