@@ -608,7 +608,8 @@ def test_the_codes_functions_refuse_to_run_after_its_cell(sb: Sandbox) -> None:
     with pytest.raises(OutsideCellError):
         namespace["f"]()
     assert (namespace["k"] == 1) is False  # comparisons fall back to identity instead of failing
-    assert namespace["leaf"](1, 2) == 3  # calls and loops nothing: a bounded stretch at most
+    with pytest.raises(OutsideCellError):  # leaves too: one big-integer expression is hours
+        namespace["leaf"](1, 2)
     assert sb.run("f(), k == 1").value == ("ran", True)
 
 

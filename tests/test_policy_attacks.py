@@ -902,6 +902,27 @@ def test_a_generator_expression_resumed_after_the_cell_stops() -> None:
             next(generator)
 
 
+def test_a_leaf_function_or_lambda_called_after_the_cell_stops() -> None:
+    """A function without calls or loops is no bounded stretch of work (one big-integer
+    expression can be hours of C): the host calling it after the cell (a dispatch table that
+    kept it, red team round 4 a12) runs none of it, and its comparisons answer NotImplemented."""
+    from sandboxes.policy.control import OutsideCellError
+
+    seen = _run_with(
+        RestrictedPolicy(),
+        "def cube(x):\n    return x * x * x\nsquare = lambda x: x * x\n"
+        "class Key:\n    def __eq__(self, other):\n        return True\n"
+        "    def __hash__(self):\n        return 1\n"
+        "inside = [cube(3), square(4), Key() == 1]",
+    )
+    assert seen["inside"] == [27, 16, True]
+    key = seen["Key"]()
+    for leaf, args in ((seen["cube"], (3,)), (seen["square"], (4,)), (key.__hash__, ())):
+        with pytest.raises(OutsideCellError):
+            leaf(*args)
+    assert key.__eq__(1) is NotImplemented
+
+
 def test_no_public_attribute_hands_out_a_real_array_class() -> None:
     """numpy's classes taking a buffer reach the code only as stand-ins (``arrays``): no public
     class attribute of the libraries' allowed modules holds one of the real classes (or an

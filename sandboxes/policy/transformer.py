@@ -13,9 +13,9 @@ calls of the sandbox's guard table ``G`` (a constant bound into the code, see ``
 * ``with`` items, ``except`` handlers and ``finally`` blocks get a guard each (timeouts cannot be
   swallowed), class bodies a mark (the class is the code's own); the sandbox's
   ``__build_class__`` checks metaclasses, bases and ``__match_args__``;
-* every function that calls or loops starts with ``if not G.on: G.outside()`` (generators check
-  again where they resume; comparisons answer ``NotImplemented``), so nothing the code defined
-  runs on outside one of its cells (a leaf, ``return a + b``, runs a bounded stretch at most);
+* every function and lambda starts with ``if not G.on: G.outside()`` (generators check again
+  where they resume; comparisons answer ``NotImplemented``), so nothing the code defined runs
+  outside one of its cells: not even a leaf, whose one big-integer expression can be hours of C;
 * with ``cap_c_calls`` (``inline``), ``a ** b`` becomes ``G.pow(a, b)`` unless ``b`` is a small
   constant (``caps.py``).
 
@@ -90,7 +90,6 @@ class PolicyTransformer(RestrictingNodeTransformer):
         self._classes: list[str] = []  # enclosing class names, for private name mangling
         self._scopes: list[str] = ["module"]  # "module" | "class" | "function"
         self._resumes: list[bool] = []  # per enclosing function: it has a yield or an await
-        self._acts: list[bool] = []  # per enclosing function: it calls or loops (not a leaf)
         self._patterns = 0  # class patterns numbered for their hidden names (visit_Match)
 
     # --- errors -----------------------------------------------------------------------------
@@ -215,13 +214,13 @@ class PolicyTransformer(RestrictingNodeTransformer):
     # --- calls, loops, assignments: native ------------------------------------------------------
 
     def visit_Call(self, node: ast.Call) -> Any:
-        return self._acting(node)
+        return self.node_contents_visit(node)
 
     def visit_For(self, node: ast.For) -> Any:
-        return self._acting(node)
+        return self.node_contents_visit(node)
 
     def visit_AsyncFor(self, node: ast.AsyncFor) -> Any:
-        return self._acting(node)
+        return self.node_contents_visit(node)
 
     def visit_comprehension(self, node: ast.comprehension) -> Any:
         return self.node_contents_visit(node)
@@ -276,62 +275,36 @@ class PolicyTransformer(RestrictingNodeTransformer):
         method = self._scopes[-1] == "class"
         self._scopes.append("function")
         self._resumes.append(False)
-        self._acts.append(False)
         try:
             body = self._visit_body(node.body)
         finally:
             self._scopes.pop()
             resumes = self._resumes.pop()
-            acts = self._acts.pop()
         if resumes:
             body = _check_resumptions(body)
+        # Every function checks, leaves too: one expression of a leaf (``return x * x * x`` on
+        # big integers) can be hours of C, and a host registry may call it after the cell.
         comparison = method and node.name in _COMPARISONS and not resumes
-        if not (acts or resumes or comparison):
-            # A leaf (``return a + b``, a property): it runs a bounded stretch of its own byte
-            # code, and what it sets off runs in functions that check or in the host's C code.
-            node.body = body
-            return node
         docstring = body[:1] if body and _is_docstring(body[0]) else []
         outside = ast.Return(_guard("not_implemented")) if comparison else None
         check = _in_cell_check(node, outside and ast.copy_location(outside, node))
         node.body = docstring + [check] + body[len(docstring) :]
         return node
 
-    def _acting(self, node: ast.AST) -> Any:
-        """A call, a loop or anything else that may run on: its function is no leaf."""
-        if self._acts:
-            self._acts[-1] = True
+    def _native(self, node: ast.AST) -> Any:
         return self.node_contents_visit(node)
 
-    visit_While = visit_Starred = _acting
-
-    def visit_ListComp(self, node: ast.ListComp) -> Any:
-        self._mark_acting()
-        return super().visit_ListComp(node)
-
-    def visit_SetComp(self, node: ast.SetComp) -> Any:
-        self._mark_acting()
-        return super().visit_SetComp(node)
-
-    def visit_DictComp(self, node: ast.DictComp) -> Any:
-        self._mark_acting()
-        return super().visit_DictComp(node)
+    visit_While = visit_Starred = visit_Compare = _native
 
     def visit_GeneratorExp(self, node: ast.GeneratorExp) -> Any:
         """A generator expression runs whenever it is resumed, by the host too (a library
         keeps it, ``close = gen.__next__``): each of its loops checks first, as a generator
         function does (``G.on or G.outside()`` as the first condition)."""
-        self._mark_acting()
         node = super().visit_GeneratorExp(node)
         for loop in node.generators:
             check = ast.BoolOp(ast.Or(), [_guard("on"), _call("outside")])
             loop.ifs.insert(0, ast.copy_location(check, loop.iter))
         return node
-
-    def visit_Compare(self, node: ast.Compare) -> Any:
-        if any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):  # iterates
-            return self._acting(node)
-        return self.node_contents_visit(node)
 
     def _visit_body(self, body: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
@@ -350,19 +323,17 @@ class PolicyTransformer(RestrictingNodeTransformer):
 
     def visit_Lambda(self, node: ast.Lambda) -> Any:
         self._resumes.append(False)  # a yield in a lambda is the lambda's, not ours
-        self._acts.append(False)
         try:
             node = self.node_contents_visit(node)
         finally:
-            acts = self._resumes.pop() | self._acts.pop()
-        if acts:  # ``body if G.on else G.outside()``: ``_in_cell_check`` as an expression
-            node.body = ast.copy_location(
-                ast.IfExp(_guard("on"), node.body, _call("outside")), node.body
-            )
+            self._resumes.pop()
+        # ``body if G.on else G.outside()``: ``_in_cell_check`` as an expression
+        node.body = ast.copy_location(
+            ast.IfExp(_guard("on"), node.body, _call("outside")), node.body
+        )
         return node
 
     def visit_ClassDef(self, node: ast.ClassDef) -> Any:
-        self._mark_acting()  # __build_class__, and the class body runs
         self._check_binding(node, node.name)
         self._check_type_params(node)
         node.decorator_list = [self.visit(d) for d in node.decorator_list]
@@ -409,7 +380,6 @@ class PolicyTransformer(RestrictingNodeTransformer):
         return node
 
     def visit_With(self, node: ast.With) -> Any:
-        self._mark_acting()
         node = self.node_contents_visit(node)
         for item in node.items:
             item.context_expr = ast.copy_location(
@@ -418,7 +388,6 @@ class PolicyTransformer(RestrictingNodeTransformer):
         return node
 
     def visit_AsyncWith(self, node: ast.AsyncWith) -> Any:
-        self._mark_acting()
         node = self.node_contents_visit(node)
         for item in node.items:
             item.context_expr = ast.copy_location(
@@ -441,10 +410,6 @@ class PolicyTransformer(RestrictingNodeTransformer):
             self._resumes[-1] = True
         return self.node_contents_visit(node)
 
-    def _mark_acting(self) -> None:
-        if self._acts:
-            self._acts[-1] = True
-
     def visit_Constant(self, node: ast.Constant) -> Any:
         self._check_marker(node)
         return node
@@ -457,7 +422,6 @@ class PolicyTransformer(RestrictingNodeTransformer):
     # --- imports ------------------------------------------------------------------------------
 
     def visit_Import(self, node: ast.Import) -> Any:
-        self._mark_acting()
         for alias in node.names:
             if any(part.startswith("_") for part in alias.name.split(".")):
                 self.error(node, f"importing private module '{alias.name}' is not allowed")
@@ -465,7 +429,6 @@ class PolicyTransformer(RestrictingNodeTransformer):
         return node
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> Any:
-        self._mark_acting()
         if node.level:
             self.error(node, "relative imports are not supported in the sandbox")
         module = node.module or ""
@@ -487,7 +450,6 @@ class PolicyTransformer(RestrictingNodeTransformer):
         here like any native load; a class pattern with positional sub-patterns gets its
         class through ``G.match_class``, which checks the effective ``__match_args__`` when
         the pattern runs (``patterns``), however the class got it."""
-        self._mark_acting()  # patterns call __len__, __getitem__, isinstance...
         node.subject = self.visit(node.subject)
         prelude: list[ast.stmt] = []
         for case in node.cases:
