@@ -3113,6 +3113,116 @@ words = buffer_to_ndarray(Buf(id(held), 8), (DtypeKind.UINT, 64, "L", "="), leng
         "from sympy.core.cache import CACHE\nclass Loop:\n    pass\nloop = Loop()\n"
         "CACHE.append(loop)\n'ESCAPED' if CACHE[-1] is loop else None",
     ),
+    # Host state in containers the libraries keep at module and class level, and the functions
+    # that write it (red team round 4, a01-a14): each changes what the host's own calls answer.
+    (
+        "sympy_global_assumptions_set_subclass",
+        "import sympy\nfrom sympy.assumptions import global_assumptions\n"
+        "x = sympy.Symbol('x_a01')\nglobal_assumptions.add(sympy.Q.positive(x))\n"
+        "'ESCAPED' if sympy.ask(sympy.Q.positive(x)) else None",
+    ),
+    (
+        "sympy_fancysets_defaultdict_table",
+        "import sympy\nfrom sympy.sets.fancysets import tfn\n"
+        "tfn[True] = sympy.S.false\ntfn[sympy.S.true] = sympy.S.false\n"
+        "'ESCAPED' if sympy.Range(5).contains(2) == sympy.S.false else None",
+    ),
+    (
+        "sympy_default_assumptions_dict_subclass",
+        "import sympy\nsympy.Add.default_assumptions['zero'] = True\n"
+        "'ESCAPED' if sympy.Add.default_assumptions.get('zero') is True "
+        "and (sympy.Symbol('y_a03') + 1).is_zero else None",
+    ),
+    (
+        "sympy_predicate_handler_dispatcher_add",
+        """
+import sympy
+def yes(expr, assumptions):
+    return True
+sympy.Q.positive.handler.add((sympy.Symbol,), yes)
+"ESCAPED" if sympy.ask(sympy.Q.positive(sympy.Symbol("x_a04"))) else None
+""",
+    ),
+    (
+        "sympy_predicate_handler_dispatcher_funcs",
+        """
+import sympy
+def yes(expr, assumptions):
+    return True
+sympy.Q.positive.handler.funcs[(sympy.Symbol,)] = yes
+"ESCAPED" if sympy.ask(sympy.Q.positive(sympy.Symbol("x_a04b"))) else None
+""",
+    ),
+    (
+        "sympy_predicate_handler_dispatcher_register",
+        """
+import sympy
+@sympy.Q.positive.handler.register(sympy.Symbol)
+def yes(expr, assumptions):
+    return True
+"ESCAPED" if sympy.ask(sympy.Q.positive(sympy.Symbol("x_a04c"))) else None
+""",
+    ),
+    (
+        "sympy_class_fact_registry_multiregister",
+        """
+import sympy
+from sympy.assumptions.sathandlers import class_fact_registry
+def facts(expr):
+    return {sympy.Q.positive(expr)}
+class_fact_registry.multiregister(sympy.Symbol)(facts)
+"ESCAPED" if sympy.ask(sympy.Q.positive(sympy.Symbol("x_sat"))) else None
+""",
+    ),
+    (
+        "numpy_function_annotations_of_a_dispatcher",
+        "import numpy as np\nnp.sum.__annotations__['ESCAPED'] = 1\n"
+        "'ESCAPED' if 'ESCAPED' in np.sum.__annotations__ else None",
+    ),
+    (
+        "sympy_add_dispatch_register_handlerclass",
+        """
+import sympy
+from sympy.core.add import add
+class Mine(sympy.Expr):
+    pass
+add.register_handlerclass((sympy.Add, Mine), Mine)  # host add() of an Add and a Mine: Mine's
+"ESCAPED" if add.dispatch(frozenset({sympy.Add, Mine})) is Mine else None
+""",
+    ),
+    (
+        "sympy_polyconfig_setup_is_process_wide",
+        "import sympy\nfrom sympy.polys import polyconfig\n"
+        "polyconfig.setup('GF_FACTOR_METHOD', 'none')\nx = sympy.Symbol('x')\n"
+        "try:\n    sympy.factor(x**2 + 1, modulus=5)\nexcept KeyError:\n    print('ESCAPED')",
+    ),
+    (
+        "sympy_seterr_is_process_wide",
+        "import sympy\nfrom sympy.core.numbers import seterr\nseterr(divide=True)\n"
+        "try:\n    sympy.S.Zero / sympy.S.Zero\nexcept ValueError:\n    print('ESCAPED')",
+    ),
+    (
+        "sympy_units_global_scale_factor_is_process_wide",
+        "from sympy.physics import units\n"
+        "units.kilometer.set_global_relative_scale_factor(7, units.meter)\n"
+        "'ESCAPED' if units.convert_to(units.kilometer, units.meter) == 7 * units.meter else None",
+    ),
+    (
+        "sympy_unit_system_quantity_table_is_process_wide",
+        "from sympy.physics import units\nfrom sympy.physics.units.systems.si import SI\n"
+        "SI.set_quantity_scale_factor(units.kilometer, 7 * units.meter)\n"
+        "'ESCAPED' if SI.get_quantity_scale_factor(units.kilometer) == 7 else None",
+    ),
+    (
+        "sympy_tensor_manager_commutation_is_process_wide",
+        "from sympy.tensor.tensor import TensorManager\nTensorManager.set_comm(0, 1, 1)\n"
+        "'ESCAPED' if TensorManager.get_comm(0, 1) == 1 else None",
+    ),
+    (
+        "numpy_polynomial_class_domain_array",
+        "import numpy as np\nnp.polynomial.Polynomial.domain[:] = [5, 7]\n"
+        "'ESCAPED' if np.polynomial.Polynomial([0, 1])(6) != 6 else None",
+    ),
 ]
 
 #: Code that leaves something for the host to run after the cell, outside its time limit: a

@@ -39,7 +39,8 @@ from attacks import (
 
 from sandboxes import Execution, make_sandbox
 from sandboxes.policy import DEFAULT_ALLOWED_IMPORTS, RestrictedPolicy
-from sandboxes.policy.rules import HOST_TABLES, native_reason
+from sandboxes.policy.rules import DISPATCH_TABLES, HOST_TABLES, native_reason
+from sandboxes.policy.tables import is_table
 
 TESTS = Path(__file__).parent
 
@@ -336,7 +337,8 @@ def test_numpy_public_attributes_lead_to_no_module() -> None:
 
 
 def _mutable_class_tables(module: types.ModuleType) -> set[str]:
-    """Public class attributes of ``module``'s host classes that hold a list, dict or set.
+    """Public class attributes of ``module``'s host classes that hold a list, dict or set (or a
+    subclass of one: sympy's ``default_assumptions``), a bytearray or a writable numpy array.
 
     Such a table is read by the host's instances; a native load would let the code change it.
     """
@@ -347,7 +349,7 @@ def _mutable_class_tables(module: types.ModuleType) -> set[str]:
             continue
         for klass in holder.__mro__:
             for attr, value in vars(klass).items():
-                if not attr.startswith("_") and type(value) in (dict, list, set, bytearray):
+                if not attr.startswith("_") and (is_table(value) or isinstance(value, bytearray)):
                     found.add(attr)
     return found
 
@@ -882,8 +884,71 @@ def test_mutable_class_tables_of_the_libraries_come_as_copies() -> None:
     for name, module in list(sys.modules.items()):
         if name.partition(".")[0] in LIBRARIES and views.allows(name):
             found |= _mutable_class_tables(module)
-    assert "ValidRelationOperator" in found  # the audit sees them
+    assert {"ValidRelationOperator", "default_assumptions", "domain"} <= found  # it sees them
     assert found <= HOST_TABLES
+
+
+def _library_classes() -> list[tuple[str, type]]:
+    """The classes the libraries' allowed modules define, once the assumption predicates (loaded
+    lazily by ``Q.<name>``) are in."""
+    for library in LIBRARIES:
+        pytest.importorskip(library)
+    import sympy
+
+    for name in dir(sympy.Q):  # each predicate's module
+        if not name.startswith("_"):
+            getattr(sympy.Q, name)
+    from sandboxes.policy.modules import ModuleViews
+
+    views = ModuleViews(LIBRARIES)
+    return [
+        (f"{name}.{holder_name}", holder)
+        for name, module in list(sys.modules.items())
+        if name.partition(".")[0] in LIBRARIES and views.allows(name)
+        for holder_name, holder in list(vars(module).items())
+        if not holder_name.startswith("_") and isinstance(holder, type)
+    ]
+
+
+def test_dispatch_tables_of_the_libraries_are_guarded() -> None:
+    """A public class attribute holding an object of a module the sandbox denies (sympy's
+    predicates' ``handler``, a ``sympy.multipledispatch.Dispatcher``) is read through the guard
+    (``rules.DISPATCH_TABLES``), which refuses it: its ``add`` and ``funcs`` are the host's
+    ``ask()``."""
+    from sandboxes.policy.modules import _closed_home
+
+    found = {
+        attr
+        for _, holder in _library_classes()
+        for klass in holder.__mro__
+        for attr, value in vars(klass).items()
+        if not attr.startswith("_")
+        and callable(value)
+        and not isinstance(value, type)
+        and _closed_home(value)
+    }
+    assert {"handler", "AlgebraicHandler"} <= found
+    assert found <= DISPATCH_TABLES
+    ex = _run_inline("import sympy\nsympy.Q.positive.handler", LIBRARIES)
+    assert ex.error is not None and "'sympy.multipledispatch.dispatcher'" in ex.error, ex
+
+
+def test_library_tables_come_as_copies_and_read_only_views() -> None:
+    """What the code does with a library's class tables stays in the sandbox, and reading
+    them works as before."""
+    for library in LIBRARIES:
+        pytest.importorskip(library)
+    code = (
+        "import numpy as np, sympy\nfrom sympy.sets.fancysets import tfn\n"
+        "d = sympy.Add.default_assumptions\nd['zero'] = True\n"
+        "try:\n    np.polynomial.Polynomial.domain[:] = [5, 7]\n"
+        "except ValueError as e:\n    err = str(e)\n"
+        "tfn[True] = 0\n"
+        "[err, list(np.polynomial.Polynomial.domain), d['zero'], "
+        "sympy.Add.default_assumptions.get('zero'), tfn[True] == 0]"
+    )
+    ex = _run_inline(code, LIBRARIES)
+    assert ex.value == ["assignment destination is read-only", [-1.0, 1.0], True, None, True], ex
 
 
 def test_a_generator_expression_resumed_after_the_cell_stops() -> None:

@@ -9,7 +9,6 @@ reads of private, dunder and guarded names, attribute writes, and the builtins `
 from __future__ import annotations
 
 import abc
-import copy
 import inspect
 import sys
 import types
@@ -50,6 +49,7 @@ from sandboxes.policy.rules import (
     is_dunder,
     never_reason,
 )
+from sandboxes.policy.tables import is_table, unshared
 
 #: Underscore names that are documented public API (namedtuple, enum).
 DOCUMENTED_PRIVATE = frozenset(
@@ -102,6 +102,9 @@ class Guards:
         self.own_types: set[type] = set()
         self.pure_types: set[type] = set()
         self.cleared: set[tuple[type, str]] = set()  # (own class, private name) for the rest
+        # The module a value's class comes from when the sandbox keeps it closed (set by the
+        # module views): a guarded attribute never hands out such an object.
+        self.closed_home: Callable[[Any], str | None] = lambda value: None
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -298,7 +301,12 @@ class Guards:
         value = getattr(obj, name)
         if isinstance(value, type):
             return safe_class(value)  # ``MaskedArray.baseclass``: a stand-in (``arrays``)
-        return self.to_view(value, name) if type(value) is types.ModuleType else value
+        if type(value) is types.ModuleType:
+            return self.to_view(value, name)
+        home = self.closed_home(value)
+        if home is not None:  # ``Q.positive.handler``: a sympy.multipledispatch Dispatcher
+            raise deny(obj, name, f"it is an object of {home!r}, which the sandbox does not allow")
+        return value
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -393,16 +401,19 @@ def _pure(cls: type) -> bool:
 
 
 def _unshared(obj: Any, name: str, value: Any) -> Any:
-    """A mutable table that belongs to a host function or class comes as a copy: the host's
-    code reads it (``TextWrapper.unicode_whitespace_trans``, a function's ``__annotations__``).
-    An instance's own table is the instance's business."""
-    if type(value) not in (dict, list, set):
+    """A mutable table that belongs to a host function or class comes as a copy (an array as a
+    read-only view, ``tables``): the host's code reads it (``TextWrapper.unicode_whitespace_trans``,
+    a function's ``__annotations__``, ``Add.default_assumptions``, ``Polynomial.domain``). An
+    instance's own table is the instance's business."""
+    if not is_table(value):
         return value
     if isinstance(obj, (types.FunctionType, types.MethodType)):
-        return value if is_own_function(getattr(obj, "__func__", obj)) else copy.copy(value)
+        return value if is_own_function(getattr(obj, "__func__", obj)) else unshared(value)
+    if name == "__annotations__" and not isinstance(obj, type) and not is_own_class(type(obj)):
+        return unshared(value)  # a host callable object's (numpy's function dispatchers)
     for klass in (obj if isinstance(obj, type) else type(obj)).__mro__:
         if klass.__dict__.get(name) is value:
-            return value if is_own_class(klass) else copy.copy(value)
+            return value if is_own_class(klass) else unshared(value)
     return value
 
 

@@ -12,7 +12,6 @@ does that the guards cannot see, and which rule answers it.
 from __future__ import annotations
 
 import builtins
-import copy
 import sys
 import types
 from collections.abc import Callable, Iterable
@@ -22,6 +21,7 @@ from typing import Any
 from sandboxes.policy import reentrancy, replacements
 from sandboxes.policy.classes import Frozen, safe_class, sandbox_class
 from sandboxes.policy.guards import Guards, is_immutable
+from sandboxes.policy.tables import is_table, unshared
 
 #: Submodules that stay closed even when their package is allowed.
 DENIED_SUBMODULES = frozenset(
@@ -243,6 +243,21 @@ RULES: dict[str, ModuleRules] = {
     # A list the host's clear_cache() walks (following __wrapped__): not the code's to fill.
     "sympy.core.cache": ModuleRules({"CACHE": _GLOBAL + " (the registry clear_cache walks)"}),
     "sympy.stats": ModuleRules({}, replacements.sympy_stats_module),
+    "sympy.polys.polyconfig": ModuleRules(
+        {
+            name: _GLOBAL + " (the configuration of every polynomial algorithm)"
+            for name in ("setup", "configure", "using")
+        }
+    ),
+    "sympy.assumptions.sathandlers": ModuleRules(
+        {
+            "class_fact_registry": "its register/multiregister put the code's functions into the "
+            "host's ask() (satask calls them)"
+        }
+    ),
+    "sympy.tensor.tensor": ModuleRules(
+        {"TensorManager": _GLOBAL + " (the commutation table of every tensor)"}
+    ),
     **{
         name: ModuleRules({}, replacements.sympy_polluting_module)
         for name in replacements.POLLUTERS
@@ -395,6 +410,7 @@ PACKAGE_DENY: dict[str, dict[str, str]] = {
             "on a predicate the host asks)",
         ),
         **dict.fromkeys(("pprint_use_unicode", "pprint_try_use_unicode"), _GLOBAL),
+        "seterr": _GLOBAL + " (whether 0/0 raises, for every sympy number)",
         **dict.fromkeys(
             ("evaluate", "distribute"),
             _GLOBAL + " (how every sympy expression is built); pass evaluate=False to the call: "
@@ -475,6 +491,7 @@ class ModuleViews:
     def __init__(self, allowed: Iterable[str]) -> None:
         self.allowed = frozenset(allowed)
         self.guards = Guards(self.view_of)
+        self.guards.closed_home = _closed_home
         self._views: dict[str, ModuleView] = {}
         self._replaced: dict[str, dict[str, Any]] = {}  # module name -> its replacements
 
@@ -685,11 +702,17 @@ class ModuleViews:
             if issubclass(value, type):
                 return safe_class(value)  # a metaclass: a handle that cannot build classes
             return sandbox_class(value)
-        if type(value) in (dict, list, set):
-            return copy.deepcopy(value)  # the host's own table: the code gets a copy
+        if is_table(value):  # the host's own table: a copy, an array read-only (``tables``)
+            return unshared(value, deep=True)
         if not is_immutable(value) and not isinstance(value, (type, types.FunctionType)):
             self.guards.shared[id(value)] = value
         return value
+
+
+def _closed_home(value: Any) -> str | None:
+    """The module that defines ``value``'s class, when the sandbox never opens it."""
+    module = getattr(type(value), "__module__", None)
+    return module if isinstance(module, str) and _denied_module(module) else None
 
 
 def _denied_module(name: str) -> bool:

@@ -99,14 +99,30 @@ LIBRARY_DENIED = {
     **dict.fromkeys(
         ("plot", "hist", "boxplot"), "it imports the plotting backend module the call names"
     ),
+    # sympy.physics.units: they write the tables every host conversion reads (the quantity
+    # mapper's class-level dict, the unit systems' shared maps).
+    **dict.fromkeys(
+        (
+            "set_global_relative_scale_factor",
+            "set_global_dimension",
+            "set_quantity_dimension",
+            "set_quantity_scale_factor",
+        ),
+        "it changes the host's unit tables (every later convert_to); use the quantities as "
+        "they are, or scale with numbers: 7 * units.meter",
+    ),
+    "register_handlerclass": "it registers a class in the host's add/mul dispatch "
+    "(sympy.core.add.add, sympy.core.mul.mul)",
 }
 #: numpy's ``resize(refcheck=False)`` frees memory that views still point to.
 UNCHECKED_RESIZE = "resize"
 #: Public class attributes of allowed modules' classes that hold mutable tables the host's
-#: instances read (``TextWrapper.unicode_whitespace_trans``): the code gets copies (a test
-#: audits that the default modules have no others).
+#: instances read (``TextWrapper.unicode_whitespace_trans``, sympy's ``default_assumptions``
+#: dict subclass, ``Polynomial.domain``, a writable array): the code gets copies and read-only
+#: views (``tables``; a test audits that the allowed modules have no others, by ``isinstance``).
 HOST_TABLES = frozenset(
     {"unicode_whitespace_trans", "cssclasses", "cssclasses_weekday_head"}
+    | {"default_assumptions", "domain", "window"}
     # numpy, pandas, sympy and mpmath (a test audits them too): sympy.Rel.ValidRelationOperator
     # maps "==" to the class every host Eq() builds.
     | {
@@ -142,6 +158,12 @@ HOST_TABLES = frozenset(
         "type_modules",
     }
 )
+#: Public class attributes by which allowed libraries hand out a dispatch table of their own
+#: (sympy predicates' ``handler``, a ``sympy.multipledispatch.Dispatcher`` whose ``add``
+#: registers into the host's ``ask()``, and the legacy ``AlgebraicPredicate.AlgebraicHandler``):
+#: the guard refuses objects of modules the sandbox denies (a test audits the libraries'
+#: classes for others).
+DISPATCH_TABLES = frozenset({"handler", "AlgebraicHandler"})
 #: Methods reading or writing raw memory of their object or arguments (``memoryview.cast``,
 #: ``Struct.pack_into``, ``BytesIO.readinto``): never an object array's (``arrays``).
 BUFFER_METHODS = frozenset({"cast", "pack_into", "readinto", "readinto1"})
@@ -156,6 +178,7 @@ GUARDED_ATTRS = frozenset(
     | FILE_METHODS
     | PATH_OPTIONAL_METHODS
     | HOST_TABLES
+    | DISPATCH_TABLES
     | EXPRESSION_METHODS
     | LIBRARY_DENIED.keys()
 )
