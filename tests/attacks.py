@@ -2492,6 +2492,26 @@ LIBRARY_ATTACKS: list[tuple[str, str]] = [
         "\nregister_handler('sb_probe', lambda *a: True)\n"
         "import sympy\n'ESCAPED' if hasattr(sympy.Q, 'sb_probe') else None",
     ),
+    # Host metaclasses that register the classes they build (metaclasses.py).
+    (
+        "sympy_singleton_metaclass_registers_in_the_host_registry",
+        "import sympy\nfrom sympy.core.singleton import Singleton\n"
+        "class SbProbe(sympy.Expr, metaclass=Singleton):\n    pass\n"
+        "'ESCAPED' if hasattr(sympy.S, 'SbProbe') else None",
+    ),
+    (
+        "sympy_option_metaclass_registers_a_host_option",
+        "from sympy.polys.polyoptions import Option, OptionType, Options\n"
+        "class SbProbe(Option, metaclass=OptionType):\n"
+        "    option = 'sb_probe'\n    requires = []\n    excludes = []\n"
+        "'ESCAPED' if hasattr(Options, 'sb_probe') else None",
+    ),
+    (
+        "sympy_option_base_brings_its_registering_metaclass",
+        "from sympy.polys.polyoptions import Domain, Options\n"
+        "class SbDomain(Domain):\n    option = 'sb_probe_domain'\n"
+        "'ESCAPED' if hasattr(Options, 'sb_probe_domain') else None",
+    ),
     # Host state reached through objects and registries the libraries share.
     (
         "mpmath_host_context_through_a_sympy_float",

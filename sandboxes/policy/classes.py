@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sandboxes.policy.bindings import is_policy_code
+from sandboxes.policy.metaclasses import check_metaclass
 from sandboxes.policy.rules import HOST_PROTOCOL_DUNDERS, is_dunder, native_reason
 
 #: The value of the mark a class statement puts in its class body (see the transformer).
@@ -192,7 +193,8 @@ def file_class_handle(cls: type) -> type:
 
 
 def build_class(func: Any, name: str, /, *bases: Any, **kwargs: Any) -> Any:
-    """The sandbox's ``__build_class__``: no custom metaclasses, no classes that are metaclasses
+    """The sandbox's ``__build_class__``: no custom metaclasses, host ones only if reviewed
+    (``metaclasses``), no classes that are metaclasses
     or that extend the guards' own classes (checked on the result, after ``__mro_entries__``),
     and no way to answer the host's memory protocols: a ``__getattr__`` that never answers
     dunder names, and data descriptors for the protocol names, which win over anything the
@@ -210,6 +212,7 @@ def build_class(func: Any, name: str, /, *bases: Any, **kwargs: Any) -> Any:
                 "custom metaclasses are not supported in the sandbox; "
                 "use a class decorator or __init_subclass__ instead"
             )
+    check_metaclass(meta, bases)
     cls = builtins.__build_class__(func, name, *bases, **kwargs)
     if isinstance(cls, type):
         check_base(cls)
