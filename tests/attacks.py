@@ -2541,6 +2541,12 @@ LIBRARY_ATTACKS: list[tuple[str, str]] = [
         "numpy_masked_print_option_is_process_wide",
         "import numpy as np\nnp.ma.masked_print_option.set_display('ESCAPED')\nstr(np.ma.masked)",
     ),
+    (  # init_printing is denied; init_vprinting calls it (F13)
+        "sympy_init_vprinting_is_process_wide",
+        "import sympy\nfrom sympy.physics.vector import init_vprinting\n"
+        "init_vprinting(pretty_print=False, order='rev-lex')\nx = sympy.Symbol('x')\n"
+        "'ESCAPED' if sympy.sstr(x**2 + x + 1) == '1 + x + x**2' else None",
+    ),
     (
         "sympy_pretty_unicode_is_process_wide",
         "from sympy.printing.pretty.pretty_symbology import pretty_use_unicode\n"
@@ -3024,6 +3030,20 @@ except ValueError as e:
     print(e)
 """,
     ),
+    # The function mpmath.identify is replaced, but every context has it as a method (F8): the
+    # sandbox's own mp, the host's fp, the class's function.
+    *[
+        (
+            f"mpmath_{name}_identify_evals_with_real_builtins",
+            f"import mpmath\ntry:\n    {call}1, [\"int(__import__('os').name.replace('posix', "
+            "'ESCAPED'))\"])\nexcept ValueError as e:\n    print(e)",
+        )
+        for name, call in (
+            ("context", "mpmath.mp.identify("),
+            ("host_fp_context", "getattr(mpmath.fp, 'identify')("),
+            ("context_class", "type(mpmath.mp).identify(mpmath.mp, "),
+        )
+    ],
     (
         "pandas_to_xml_writes_files",
         "import pandas as pd\n"

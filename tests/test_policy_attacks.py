@@ -835,10 +835,11 @@ def test_decorators_registries_and_switches_leave_the_host_intact() -> None:
     from sympy.physics.quantum.gate import H
     from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
 
-    time_locale, zero, unicode = (
+    time_locale, zero, unicode, displayhook = (
         locale.setlocale(locale.LC_TIME),
         sympy.S.Zero,
         pretty_use_unicode(),
+        sys.displayhook,
     )
     names = {
         "typing_runtime_checkable_on_host_protocol",
@@ -868,6 +869,8 @@ def test_decorators_registries_and_switches_leave_the_host_intact() -> None:
     assert str(np.ma.masked) == "--"
     assert pretty_use_unicode() == unicode
     assert "sqrt" in str(H(0).get_target_matrix())
+    assert sympy.sstr(sympy.Symbol("x") ** 2 + 1) == "x**2 + 1"
+    assert sys.displayhook is displayhook
 
 
 def test_mutable_class_tables_of_the_libraries_come_as_copies() -> None:

@@ -41,6 +41,7 @@ from sandboxes.policy.rules import (
     NEVER_ATTRS,
     PATH_OPTIONAL_METHODS,
     RESERVED_PREFIX,
+    RULED_METHODS,
     SAFE_DUNDER_DATA,
     SAFE_DUNDER_METHODS,
     SUPER_ONLY_DUNDERS,
@@ -94,6 +95,9 @@ class Guards:
         self.namespace: dict[str, Any] = {}
         self.table: Any = None  # the GuardTable bound into the code (namespace.make_guard_table)
         self.own_contexts: list[Any] = []  # this sandbox's mpmath contexts (mpmath_module)
+        # obj, name, value -> value, for a function a module rule decides on (ruled.py): denied
+        # (AttributeError) or its checked version; set by ModuleViews.
+        self.ruled_attribute: Callable[[Any, str, Any], Any] = lambda obj, name, value: value
         self.shared: dict[int, Any] = {}  # id -> host object reached through a module view
         # Classes cleared for native access on their instances (the compiler's fast path):
         # own classes for public writes; "pure" own classes, with no host class in the MRO
@@ -298,6 +302,8 @@ class Guards:
             return _checked_resize(getattr(obj, name))
         elif name in HOST_TABLES:
             return _unshared(obj, name, getattr(obj, name))
+        elif name in RULED_METHODS:  # the code's own method of that name is no rule's business
+            return self.ruled_attribute(obj, name, getattr(obj, name))
         value = getattr(obj, name)
         if isinstance(value, type):
             return safe_class(value)  # ``MaskedArray.baseclass``: a stand-in (``arrays``)

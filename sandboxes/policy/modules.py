@@ -21,6 +21,7 @@ from typing import Any
 from sandboxes.policy import reentrancy, replacements
 from sandboxes.policy.classes import Frozen, safe_class, sandbox_class
 from sandboxes.policy.guards import Guards, is_immutable
+from sandboxes.policy.ruled import Ruling, Rulings, is_rebind
 from sandboxes.policy.tables import is_table, unshared
 
 #: Submodules that stay closed even when their package is allowed.
@@ -411,6 +412,8 @@ PACKAGE_DENY: dict[str, dict[str, str]] = {
         ),
         **dict.fromkeys(("pprint_use_unicode", "pprint_try_use_unicode"), _GLOBAL),
         "seterr": _GLOBAL + " (whether 0/0 raises, for every sympy number)",
+        # It calls init_printing: the host's sys.displayhook, every printer's global settings.
+        "init_vprinting": _GLOBAL + " (how every expression prints, sys.displayhook)",
         **dict.fromkeys(
             ("evaluate", "distribute"),
             _GLOBAL + " (how every sympy expression is built); pass evaluate=False to the call: "
@@ -492,8 +495,10 @@ class ModuleViews:
         self.allowed = frozenset(allowed)
         self.guards = Guards(self.view_of)
         self.guards.closed_home = _closed_home
+        self.guards.ruled_attribute = self.ruled_attribute
         self._views: dict[str, ModuleView] = {}
         self._replaced: dict[str, dict[str, Any]] = {}  # module name -> its replacements
+        self._rulings: tuple[int, Rulings] | None = None  # for a count of loaded modules
 
     def allows(self, name: str) -> bool:
         if name == "__future__":
@@ -613,6 +618,59 @@ class ModuleViews:
             found = self._replaced[name] = replace(self.guards, module) if replace else {}
         return found
 
+    def ruling(self, value: Any) -> Ruling | None:
+        """The rule ``value`` meets as the function it is (``ruled.py``): a rule of ``RULES`` or
+        ``PACKAGE_DENY`` about the same function under any name, bound to any instance."""
+        loaded = len(sys.modules)  # the rules' owners are modules: new ones bring new functions
+        if self._rulings is None or self._rulings[0] != loaded:
+            self._rulings = (loaded, self._make_rulings())
+        return self._rulings[1].find(value)
+
+    def ruled_attribute(self, obj: Any, name: str, value: Any) -> Any:
+        """``obj.name``, ``value``, when it is a function a module rule decides on: denied, or
+        the rule's checked version of it for this instance (``replacements.METHOD_CHECKS``)."""
+        ruling = self.ruling(value)
+        if ruling is None:
+            return value
+        check = replacements.METHOD_CHECKS.get(f"{ruling.module}.{ruling.name}")
+        if ruling.why is None and check is not None:
+            return check(self.guards, value)
+        why = ruling.why or "the sandbox replaces it there with a checked version"
+        raise AttributeError(
+            f"'{name}' of {type(obj).__name__!r} is '{ruling.module}.{ruling.name}', which is "
+            f"not available here in the sandbox: {why}"
+        )
+
+    def _make_rulings(self) -> Rulings:
+        found = Rulings()
+        owners = []
+        for owner_name, owner in list(sys.modules.items()):
+            package = PACKAGE_DENY.get(owner_name.partition(".")[0], {})
+            rules = RULES.get(owner_name)
+            if owner is not None and (rules is not None or package):
+                owners.append((owner_name, getattr(owner, "__dict__", {}), rules, package))
+        # Instances a view swaps for the sandbox's own (mpmath.mp): a rule about a method bound
+        # to one (sympy denies workprec, the host mp's) is about that instance, not the function.
+        swapped = set()
+        for owner_name, attrs, rules, _ in owners:
+            if rules is None or rules.replace is None:
+                continue
+            for attr, replacement in self._replacements(sys.modules[owner_name]).items():
+                real = attrs.get(attr)
+                if real is None:
+                    continue
+                if is_rebind(real, replacement) or not callable(real):
+                    swapped.add(id(getattr(real, "__self__", real)))
+                else:
+                    found.add(real, Ruling(owner_name, attr, None))
+        for owner_name, attrs, rules, package in owners:
+            for attr, why in {**package, **(rules.deny if rules else {})}.items():
+                value = attrs.get(attr)
+                if value is not None:
+                    exact = id(getattr(value, "__self__", None)) in swapped
+                    found.add(value, Ruling(owner_name, attr, why), exact=exact)
+        return found
+
     def _ruled_elsewhere(self, value: Any, module_name: str) -> tuple[types.ModuleType, str] | None:
         """Where ``value`` is a name another module's rules deny or replace: re-exports carry
         the rule with them (``contextlib.wraps`` is ``functools.wraps``, ``io.open`` is
@@ -636,6 +694,9 @@ class ModuleViews:
             for attr in deny:
                 if getattr(owner, attr, None) is value:
                     return owner, attr
+        ruling = self.ruling(value)  # the same function bound to another instance, or wrapped
+        if ruling is not None:
+            return sys.modules[ruling.module], ruling.name
         return None
 
     def _visible(self, module: types.ModuleType, attr: str) -> bool:

@@ -159,16 +159,7 @@ def mpmath_module(guards: Guards, module: types.ModuleType) -> Replacements:
         ctx._mp, ctx._fp, ctx._iv = own_mp, module.fp, own_iv
     guards.own_contexts.extend((own_mp, own_iv))
 
-    def identify(x: Any, constants: Any = (), *args: Any, **kwargs: Any) -> Any:
-        """``mpmath.identify``; constants given as strings must be plain expressions of
-        mpmath's names (mpmath ``eval``s them with the real builtins)."""
-        if constants and not isinstance(constants, dict):
-            constants = list(constants)
-            for text in constants:
-                check_plain_expression(text, dir(own_mp), "identify()")
-        return own_mp.identify(x, constants or [], *args, **kwargs)
-
-    out: Replacements = {"mp": own_mp, "iv": own_iv, "identify": identify}
+    out: Replacements = {"mp": own_mp, "iv": own_iv, "identify": checked_identify(own_mp.identify)}
     for name in dir(module):
         if name.startswith("_") or name in out:
             continue
@@ -182,6 +173,41 @@ def mpmath_module(guards: Guards, module: types.ModuleType) -> Replacements:
                 continue
             break
     return out
+
+
+def checked_identify(method: Any) -> Callable[..., Any]:
+    """mpmath's ``identify`` of any context (bound, or the class's function given the context
+    first): constants given as strings must be plain expressions of the context's public names
+    (mpmath ``eval``s them with the real builtins, in a namespace of every name of the context)."""
+    import inspect
+
+    signature = inspect.signature(method)
+
+    def identify(*args: Any, **kwargs: Any) -> Any:
+        """``mpmath.identify``, with its constants' strings checked."""
+        bound = signature.bind(*args, **kwargs)
+        constants = bound.arguments.get("constants")
+        if constants and not isinstance(constants, dict):
+            constants = bound.arguments["constants"] = list(constants)
+            context = getattr(method, "__self__", None)
+            context = bound.arguments.get("ctx") if context is None else context
+            names = [n for n in dir(context) if n not in _MPMATH_UNSAFE]
+            for text in constants:
+                check_plain_expression(text, names, "identify()")
+        return method(*bound.args, **bound.kwargs)
+
+    identify.__doc__ = getattr(method, "__doc__", None)
+    return identify
+
+
+#: Names of an mpmath context its ``identify`` strings may not call: what the view denies or
+#: checks (plotting imports matplotlib; ``identify`` evaluates strings itself).
+_MPMATH_UNSAFE = frozenset({"plot", "cplot", "splot", "identify"})
+#: ``module.name`` of a replaced function -> its checked version for another instance or the
+#: class (``mpmath.fp.identify``), made when the guards hand it out (``ruled.py``).
+METHOD_CHECKS: dict[str, Callable[[Guards, Any], Any]] = {
+    "mpmath.identify": lambda guards, method: checked_identify(method),
+}
 
 
 def sympy_strategies_module(guards: Guards, module: types.ModuleType) -> Replacements:

@@ -170,6 +170,10 @@ BUFFER_METHODS = frozenset({"cast", "pack_into", "readinto", "readinto1"})
 #: Public attributes holding a numpy array class (``MaskedArray.baseclass``): the code gets the
 #: class's stand-in (``arrays``).
 ARRAY_CLASS_ATTRS = frozenset({"baseclass"})
+#: Attribute names under which a class or instance of an allowed module holds a function that
+#: a module rule denies or replaces (``mpmath.mp.identify`` is ``mpmath.identify``): checked by
+#: the function (``ruled.py``; a test walks the allowed modules and keeps this list complete).
+RULED_METHODS = frozenset({"identify", "cplot", "splot"})
 GUARDED_ATTRS = frozenset(
     {"format", "format_map", "obj", "mro", "register", "context"}
     | {"ctypes", "cffi", UNCHECKED_RESIZE}
@@ -181,6 +185,7 @@ GUARDED_ATTRS = frozenset(
     | DISPATCH_TABLES
     | EXPRESSION_METHODS
     | LIBRARY_DENIED.keys()
+    | RULED_METHODS
 )
 
 #: Dunder attributes any object may have read: plain data, never a door to the host.
