@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -54,13 +55,17 @@ class InlineSandbox(Sandbox):
         memory_mb: int | None = None,  # accepted for a uniform API; not enforceable in-process
     ) -> None:
         self.timeout = timeout
+        self._imports = check_importable(allowed_imports)
         self._runner = Runner(
-            RestrictedPolicy(check_importable(allowed_imports), cap_c_calls=True),
+            RestrictedPolicy(self._imports, cap_c_calls=True),
             max_output=max_output,
             redirect_sys_stdout=True,
             plain_values=True,
         )
         self._started = False
+        self._retired = False
+        # a sandbox dropped without close() lets go of what its code made all the same
+        weakref.finalize(self, _retire, self._runner)
         self._lock = threading.Lock()
         self._owner: int | None = None  # the thread running a cell
 
@@ -71,12 +76,14 @@ class InlineSandbox(Sandbox):
 
     def start(self, tools: Mapping[str, Callable[..., Any]] | None = None) -> None:
         with self._exclusive():
+            self._renew()
             self._runner.start({name: _data_tool(name, fn) for name, fn in (tools or {}).items()})
             self._started = True
 
     def run(self, code: str) -> Execution:
         with self._exclusive():
             if not self._started:
+                self._renew()
                 self._runner.start()
                 self._started = True
             result = self._runner.run(code, self.timeout)
@@ -85,8 +92,15 @@ class InlineSandbox(Sandbox):
         return Execution(**result)
 
     def close(self) -> None:
-        self._runner.namespace = {}
+        _retire(self._runner)
         self._started = False
+        self._retired = True
+
+    def _renew(self) -> None:
+        """A policy of its own again after ``close`` (which retired the old one's guards)."""
+        if self._retired:
+            self._runner.policy = RestrictedPolicy(self._imports, cap_c_calls=True)
+            self._retired = False
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -101,6 +115,13 @@ class InlineSandbox(Sandbox):
                 yield
             finally:
                 self._owner = None
+
+
+def _retire(runner: Runner) -> None:
+    """Let go of a session: its namespace, and its policy's guards (``RestrictedPolicy.retire``:
+    what keeps a closed sandbox's objects alive otherwise)."""
+    runner.namespace = {}
+    runner.policy.retire()  # type: ignore[union-attr]
 
 
 def _data_tool(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:

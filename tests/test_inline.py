@@ -6,9 +6,11 @@ import asyncio
 import gc
 import json
 import random
+import secrets
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -837,3 +839,33 @@ def test_a_repeated_cell_is_compiled_once_per_session() -> None:
         assert compiled[before:] == ["exec", "eval"], f"session {session}"
     assert runner.run("1 +", timeout=5)["error"].startswith("SyntaxError")
     assert runner.run("1 +", timeout=5)["error"].startswith("SyntaxError")
+
+
+@pytest.mark.parametrize("ending", ["close", "drop"])
+def test_a_finished_sandbox_leaves_nothing_of_its_code_alive(ending: str) -> None:
+    """The guard table sits in the code objects' constants, which the garbage collector does
+    not traverse: while it held the guards, every function the code defined kept its whole
+    sandbox (namespace, classes, values) alive for good, closed or not."""
+    name = "Kept" + secrets.token_hex(4)
+    code = f"class {name}:\n    pass\ndef f():\n    return 1\nvalue = {name}()\nbig = [0] * 100_000"
+    sandbox = make_sandbox("inline")
+    sandbox.start({})
+    assert sandbox.run(code).error is None
+    gc.collect()
+    (cls,) = [o for o in gc.get_objects() if isinstance(o, type) and o.__name__ == name]
+    kept = weakref.ref(cls)
+    del cls
+    if ending == "close":
+        sandbox.close()
+    del sandbox
+    gc.collect()
+    assert kept() is None
+
+
+def test_a_closed_inline_sandbox_starts_again() -> None:
+    sandbox = make_sandbox("inline")
+    sandbox.start({})
+    assert sandbox.run("def f():\n    return 1\nf()").value == 1
+    sandbox.close()
+    assert sandbox.run("def g():\n    return 2\ng()").value == 2
+    sandbox.close()
