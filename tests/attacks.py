@@ -2654,6 +2654,22 @@ LIBRARY_ATTACKS: list[tuple[str, str]] = [
         ),
     ),
     (
+        "pandas_api_typing_json_reader_reads_host_files",
+        "import pandas.api.typing as t\n"
+        "r = t.JsonReader('/etc/passwd', orient=None, typ='frame', dtype=True, "
+        "convert_axes=True, convert_dates=True, keep_default_dates=True, precise_float=False, "
+        "date_unit=None, encoding='utf-8', lines=False, chunksize=None, compression='infer', "
+        "nrows=None)\n'ESCAPED' if r.data.startswith('root:') else None",
+    ),
+    (
+        "pandas_api_typing_stata_reader_opens_host_files",
+        "from pandas.api.typing import StataReader\n"
+        "try:\n    StataReader('/etc/passwd').read()\n    result = None\n"
+        "except FileNotFoundError:\n    result = None\n"
+        "except Exception:  # it opened the file and could not parse it\n"
+        "    result = 'ESCAPED'\nresult",
+    ),
+    (
         "numpy_mrecords_openfile_reads_host_files",
         "import numpy.ma.mrecords as mr\n"
         "'ESCAPED' if mr.openfile('/etc/passwd').read(5) == 'root:' else None",

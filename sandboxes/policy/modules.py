@@ -721,12 +721,16 @@ class ModuleViews:
         ``import_optional_dependency`` imports anything, and 13 pandas modules re-export it), or
         a ``HOST_MODULES`` one, unless it is that module's own view asking (its rules decide)
         or the view of an allowed module shows it under its own name
-        (``pandas.core.frame.StringIO`` is ``io.StringIO``)."""
+        (``pandas.core.frame.StringIO`` is ``io.StringIO``). A denied module counts by where
+        the object's code is, not by ``__module__`` (pandas renames ``JsonReader``'s to
+        ``pandas.api.typing``)."""
         # An instance counts by any class in its MRO: pytest's capture of stdout is an io file.
         owners = [value] if callable(value) else type(value).__mro__
         modules = [getattr(owner, "__module__", None) for owner in owners]
         modules = [m for m in modules if isinstance(m, str)]
         denied = next((m for m in modules if _denied_module(m)), None)
+        if denied is None:
+            denied = next(filter(None, map(_denied_by_code, owners)), None)
         if denied is not None:
             return denied
         module = next((m for m in modules if _top(m) in HOST_MODULES), None)
@@ -774,6 +778,39 @@ def _closed_home(value: Any) -> str | None:
     """The module that defines ``value``'s class, when the sandbox never opens it."""
     module = getattr(type(value), "__module__", None)
     return module if isinstance(module, str) and _denied_module(module) else None
+
+
+#: Files of denied modules whose objects may be re-exported: no file, network or import access.
+_PURE_FILES = ("pandas/io/json/_normalize.py",)  # json_normalize flattens dicts
+_DENIED_PATHS = {
+    "/" + name.replace(".", "/") + suffix: name
+    for name in DENIED_SUBMODULES
+    for suffix in ("/", ".py")
+}
+
+
+def _denied_by_code(owner: Any) -> str | None:
+    """The denied module where ``owner`` (a function, or a class by the methods of its own
+    body) has its code, whatever its ``__module__`` says; decorators' wrappers (in
+    ``pandas.util``) count by the function they wrap."""
+    own = isinstance(owner, type)
+    for function in owner.__dict__.values() if own else (owner,):
+        function = getattr(function, "__func__", function)
+        for _ in range(8):
+            wrapped = getattr(function, "__wrapped__", None) if callable(function) else None
+            if wrapped is None:
+                break
+            function = wrapped
+        code = getattr(function, "__code__", None)
+        filename = getattr(code, "co_filename", None)
+        if not isinstance(filename, str) or filename.endswith(_PURE_FILES):
+            continue
+        if own and code.co_qualname.partition(".")[0] != owner.__name__:
+            continue
+        for part, module in _DENIED_PATHS.items():
+            if part in filename:
+                return module
+    return None
 
 
 def _denied_module(name: str) -> bool:
