@@ -2402,6 +2402,13 @@ _LATEX_CELLS = (
 )
 
 
+_AGG_WRITES = (
+    "import io, numpy as np, pandas as pd\nbuf = io.BytesIO()\ntry:\n"
+    "    pd.DataFrame({'a': [1]}).agg(SPEC, 0, buf)\nexcept AssertionError:  # after the write\n"
+    "    pass\n'ESCAPED' if buf.getvalue() else None"
+)
+
+
 def _pointer_written(write: str) -> str:
     """``object_at(address)``: ``write`` puts ``address`` into the memory of ``cells``, an
     object array, as raw bytes; its item is then the object there."""
@@ -2669,6 +2676,12 @@ LIBRARY_ATTACKS: list[tuple[str, str]] = [
         "except Exception:  # it opened the file and could not parse it\n"
         "    result = 'ESCAPED'\nresult",
     ),
+    # pandas looks a method name up in any list-like of function specs: to_pickle writes.
+    (
+        "pandas_agg_method_names_in_an_ndarray",
+        _AGG_WRITES.replace("SPEC", "np.array(['to_pickle'])"),
+    ),
+    ("pandas_agg_method_names_in_an_index", _AGG_WRITES.replace("SPEC", "pd.Index(['to_pickle'])")),
     (
         "numpy_mrecords_openfile_reads_host_files",
         "import numpy.ma.mrecords as mr\n"

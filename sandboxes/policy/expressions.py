@@ -18,7 +18,7 @@ import re
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from sandboxes.policy.bindings import is_policy_code
@@ -53,16 +53,42 @@ def _refusal(what: str, name: str) -> PermissionError:
     )
 
 
-def _strings(value: Any, depth: int = 2) -> Iterable[str]:
-    """``value`` if a string, else the strings in a list, tuple or dict of them."""
+def _strings(value: Any, depth: int = 32) -> Iterable[str]:
+    """``value`` if a string, else the strings in any list-like pandas accepts as a list of
+    functions (lists, tuples, sets, dict values, numpy arrays, ``Index``, ``Series``), nested
+    to any depth (32 levels: deeper is refused)."""
     if isinstance(value, str):
         yield value
-    elif depth and isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _strings(item, depth - 1)
-    elif depth and isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item, depth - 1)
+        return
+    if isinstance(value, dict):
+        items: Iterable[Any] = value.values()
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = value
+    elif _array_like(value):
+        items = value.tolist()
+    else:
+        return
+    if not depth:
+        raise PermissionError("function specs nested this deep are not allowed in the sandbox")
+    for item in items:
+        yield from _strings(item, depth - 1)
+
+
+def _array_like(value: Any) -> bool:
+    """A numpy array or a pandas ``Index``/``Series`` (what ``tolist`` gives pandas' list of
+    functions); a ``DataFrame`` (no ``tolist``) is data, not a spec."""
+    module = getattr(type(value), "__module__", None) or ""
+    return module.partition(".")[0] in ("numpy", "pandas") and callable(
+        getattr(type(value), "tolist", None)
+    )
+
+
+def _plain_specs(value: Any) -> Any:
+    """An iterator given as a list of functions, as the list it would give pandas (so what is
+    checked is what pandas sees)."""
+    if isinstance(value, Iterator) and not isinstance(value, (str, dict)):
+        return list(value)
+    return value
 
 
 def checked_expression_method(method: Any, name: str) -> Any:
@@ -74,6 +100,8 @@ def checked_expression_method(method: Any, name: str) -> Any:
 
     def call(*args: Any, **kwargs: Any) -> Any:
         # Every keyword: named aggregation (x=('v', 'name')) and aggfunc= take method names too.
+        args = tuple(_plain_specs(a) if i < 2 else a for i, a in enumerate(args))
+        kwargs = {key: _plain_specs(value) for key, value in kwargs.items()}
         candidates = [*args[:2], *kwargs.values()]
         for value in candidates:
             for text in _strings(value):
