@@ -2573,6 +2573,12 @@ LIBRARY_ATTACKS: list[tuple[str, str]] = [
         "pandas_series_to_latex_formatters_read_globals",
         _LATEX_CELLS + "'ESCAPED' if 'posix' in df.a.to_latex(formatters={'a': _TPL}) else None",
     ),
+    (
+        "pandas_to_latex_formatter_str_subclass_hides_its_brace",
+        _LATEX_CELLS + "class Template(str):\n    def __contains__(self, item):\n"
+        "        return False\n"
+        "'ESCAPED' if 'posix' in df.to_latex(formatters={'a': Template(_TPL)}) else None",
+    ),
     # Names resolved in the caller's frame, when the caller is host code calling back.
     (
         "pandas_eval_called_back_reads_host_globals",

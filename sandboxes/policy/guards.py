@@ -507,8 +507,11 @@ _FORMAT_ARGUMENTS = ("formatters", "float_format", "formatter")
 
 def _safe_formatters(value: Any, getattr_: Callable[..., Any]) -> Any:
     """Format strings in ``value`` as functions formatting through the sandbox's guards
-    (``%``-style strings, which read no attributes, stay as they are)."""
+    (``%``-style strings, which read no attributes, stay as they are). Strings, lists, tuples
+    and dicts are read as the builtin types (a subclass of the code's answers ``in`` or
+    iterates as it likes) and passed on as exact copies: pandas sees what was checked."""
     if isinstance(value, str):
+        value = str.__str__(value)
         if "{" not in value:
             return value
 
@@ -517,9 +520,13 @@ def _safe_formatters(value: Any, getattr_: Callable[..., Any]) -> Any:
 
         return formatter
     if isinstance(value, dict):
-        return {key: _safe_formatters(item, getattr_) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_safe_formatters(item, getattr_) for item in value)
+        return {key: _safe_formatters(item, getattr_) for key, item in dict.items(value)}
+    if isinstance(value, list):
+        return [_safe_formatters(item, getattr_) for item in list.copy(value)]
+    if isinstance(value, tuple):
+        return tuple(
+            _safe_formatters(item, getattr_) for item in tuple.__getitem__(value, slice(None))
+        )
     return value
 
 
