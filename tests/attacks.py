@@ -3250,6 +3250,13 @@ class_fact_registry.multiregister(sympy.Symbol)(facts)
 """,
     ),
     (
+        "sympy_class_fact_registry_table_item_store",
+        "import sympy\nfrom sympy.assumptions.sathandlers import class_fact_registry as r\n"
+        "before = len(r.singlefacts[sympy.Mul])\n"
+        "r.singlefacts[sympy.Mul] = r.singlefacts[sympy.Mul] | frozenset([len])\n"
+        "'ESCAPED' if len(r.singlefacts[sympy.Mul]) > before else None",
+    ),
+    (
         "numpy_function_annotations_of_a_dispatcher",
         "import numpy as np\nnp.sum.__annotations__['ESCAPED'] = 1\n"
         "'ESCAPED' if 'ESCAPED' in np.sum.__annotations__ else None",
