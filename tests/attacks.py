@@ -3079,6 +3079,28 @@ except ValueError as e:
             ("context_class", "type(mpmath.mp).identify(mpmath.mp, "),
         )
     ],
+    # lambdify is denied, but nsolve runs it: the printer pastes what the code named into the
+    # source lambdify execs with the real builtins (F12).
+    (
+        "sympy_nsolve_execs_a_function_name",
+        "import sympy\nx = sympy.Symbol('x')\nF = sympy.Function(\"(lambda *a: int(__import__("
+        "'os').name.replace('posix', 'ESCAPED')))\")\ntry:\n    sympy.nsolve(F(x) - x, x, 1)\n"
+        "except ValueError as e:\n    print(e)",
+    ),
+    (
+        "sympy_nsolve_execs_a_print_method",
+        """
+import sympy
+class F(sympy.Function):
+    def _mpmathcode(self, printer):
+        return "int(__import__('os').name.replace('posix', 'ESCAPED'))"
+x = sympy.Symbol('x')
+try:
+    sympy.nsolve(F(x) - x, x, 1)
+except ValueError as e:
+    print(e)
+""",
+    ),
     (
         "pandas_to_xml_writes_files",
         "import pandas as pd\n"

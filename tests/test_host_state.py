@@ -35,6 +35,9 @@ CHANGING: dict[str, str] = {
     "worked out once); the code can neither read nor write it (a private name)",
     "sympy.assumptions.*.class_fact_registry.*facts": "defaultdicts: looking a class up adds an "
     "empty entry for it (the registry itself is denied)",
+    "sympy.utilities.lambdify.[A-Z]*": "lambdify's namespace of a module's names (MPMATH, "
+    "NUMPY...), filled from the module the first time it prints for it (nsolve); sympy.utilities "
+    "is denied, and lambdify copies from it",
 }
 #: How much of one container is looked at: the audit must stay a few seconds.
 _ITEMS = 400

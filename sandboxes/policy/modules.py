@@ -277,6 +277,9 @@ RULES: dict[str, ModuleRules] = {
         {name: "it draws with matplotlib" for name in ("plot", "cplot", "splot")},
         replacements.mpmath_module,
     ),
+    # Internal helpers that paste their string arguments into the source they exec.
+    "mpmath.ctx_mp_python": ModuleRules({"binary_op": _EVAL + " (its strings are source)"}),
+    "mpmath.libmp.libhyper": ModuleRules({"make_hyp_summator": _EVAL + " (its key is source)"}),
     "io": ModuleRules(
         only=frozenset(
             {"StringIO", "BytesIO", "SEEK_SET", "SEEK_CUR", "SEEK_END", "UnsupportedOperation"}
@@ -413,7 +416,10 @@ PACKAGE_DENY: dict[str, dict[str, str]] = {
         **dict.fromkeys(("pprint_use_unicode", "pprint_try_use_unicode"), _GLOBAL),
         "seterr": _GLOBAL + " (whether 0/0 raises, for every sympy number)",
         # It calls init_printing: the host's sys.displayhook, every printer's global settings.
-        "init_vprinting": _GLOBAL + " (how every expression prints, sys.displayhook)",
+        **dict.fromkeys(
+            ("init_vprinting", "mechanics_printing"),
+            _GLOBAL + " (how every expression prints, sys.displayhook)",
+        ),
         **dict.fromkeys(
             ("evaluate", "distribute"),
             _GLOBAL + " (how every sympy expression is built); pass evaluate=False to the call: "

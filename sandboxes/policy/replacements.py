@@ -27,6 +27,7 @@ from sandboxes.policy.expressions import (
     guard_named_imports,
     guard_sympy_parser,
 )
+from sandboxes.policy.generated import guard_lambdify
 from sandboxes.policy.guards import Guards
 from sandboxes.policy.rules import RESERVED_PREFIX, is_dunder, native_reason
 
@@ -118,13 +119,16 @@ def pandas_module(guards: Guards, module: types.ModuleType) -> Replacements:
 
 
 def sympy_module(guards: Guards, module: types.ModuleType) -> Replacements:
-    """``pprint`` printing where ``print`` does; and sympy's string parser checked whenever the
-    code makes it run (``sympify("...")``, or any sympy function given a string)."""
+    """``pprint`` printing where ``print`` does; sympy's string parser checked whenever the
+    code makes it run (``sympify("...")``, or any sympy function given a string), and the
+    source ``lambdify`` generates whenever the code makes it run (``nsolve``: ``generated``)."""
     import sympy.parsing.sympy_parser as parser
+    import sympy.utilities.lambdify  # noqa: F401  (the module: the package shows the function)
 
     from sandboxes.policy.modules import PACKAGE_DENY
 
     guard_sympy_parser(parser, frozenset(PACKAGE_DENY["sympy"]))
+    guard_lambdify(sys.modules["sympy.utilities.lambdify"])  # nsolve runs it, and others
     namesinks.guard_sympy(module)
 
     def pprint(expr: Any, **settings: Any) -> None:
