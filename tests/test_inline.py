@@ -7,7 +7,9 @@ import gc
 import json
 import random
 import secrets
+import subprocess
 import sys
+import textwrap
 import threading
 import time
 import weakref
@@ -869,3 +871,25 @@ def test_a_closed_inline_sandbox_starts_again() -> None:
     sandbox.close()
     assert sandbox.run("def g():\n    return 2\ng()").value == 2
     sandbox.close()
+
+
+def test_a_generator_the_host_collects_after_close_ends_quietly() -> None:
+    """A generator suspended in ``try``/``finally`` is finalised by the host's collector after
+    ``close()``: its ``finally`` still meets the ``reraise`` guard, which ends it, instead of
+    an error printed on the host's stderr under a name the code chose (red team round 6)."""
+    script = textwrap.dedent(
+        """
+        import gc
+        from sandboxes import make_sandbox
+        sb = make_sandbox("inline")
+        sb.start({})
+        sb.run("def NAMED_BY_THE_CODE():\\n    try:\\n        yield 1\\n    finally:\\n"
+               "        pass\\nkeep = NAMED_BY_THE_CODE()\\nnext(keep)")
+        sb.close()
+        gc.collect()
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert "NAMED_BY_THE_CODE" not in done.stderr, done.stderr

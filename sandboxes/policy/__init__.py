@@ -131,10 +131,12 @@ class RestrictedPolicy:
 
     def retire(self) -> None:
         """The sandbox is done with this policy: its guard table keeps only what a function of
-        the code still reaches outside a cell (``on``, false, and the refusal), nothing of the
-        sandbox. The table sits in ``co_consts`` of the code's code objects, which the garbage
+        the code still reaches outside a cell (``on``, false, the refusal, and ``reraise``,
+        which ends a generator's ``finally`` that the host's collector runs later), nothing of
+        the sandbox. The table sits in ``co_consts`` of the code's code objects, which the garbage
         collector does not look into, so a table holding the guards kept every closed sandbox
         alive (namespace, classes, values) through any function the code had defined."""
-        kept = {name: self._guards.__dict__[name] for name in ("on", "outside", "not_implemented")}
+        names = ("on", "outside", "not_implemented", "reraise")
+        kept = {name: self._guards.__dict__[name] for name in names}
         self._guards.__dict__.clear()
         self._guards.__dict__.update(kept, on=False)
