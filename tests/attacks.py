@@ -2337,6 +2337,37 @@ a.append(Shrink())
 "ESCAPED" if len(a) == 65 else None
 """,
     ),
+    # A str subclass answers the checks' own questions (startswith) and the host's dict lookups
+    # (__hash__/__eq__): make_dataclass's namespace defined a host callable as the finaliser the
+    # host's gc ran after the cell (red team 5, F11). Names are checked as exact copies.
+    (
+        "make_dataclass_namespace_str_subclass_defines_a_dunder",
+        """
+import dataclasses, functools, time
+class Key(str):
+    def startswith(self, *prefix):
+        return False
+    def __hash__(self):
+        return str.__hash__(self)
+nap = functools.partial(time.sleep, 0.3)
+D = dataclasses.make_dataclass("D", [], init=False, namespace={Key("__del__"): nap})
+start = time.monotonic()
+x = D()
+del x  # the finaliser is the host's time.sleep: 0.3 s
+"ESCAPED" if time.monotonic() - start > 0.25 else None
+""",
+    ),
+    (
+        "enum_functional_api_str_subclass_member_name",
+        """
+import enum
+class Key(str):
+    def startswith(self, *prefix):
+        return False
+E = enum.Enum("E", {Key("_private"): 1})
+"ESCAPED" if [m.name for m in E] == ["_private"] else None
+""",
+    ),
 ]
 
 #: Attacks aimed at the sandbox's own machinery: in plain Python they have nothing to reach.
@@ -2423,6 +2454,21 @@ LIBRARIES = ["numpy", "pandas", "sympy", "mpmath"]
 
 #: Attacks for a sandbox started with ``allowed_imports=LIBRARIES``.
 LIBRARY_ATTACKS: list[tuple[str, str]] = [
+    # The check read "sum"; pandas' getattr(df, name) hashed the code's str subclass as
+    # "_repr_html_" and called that (red team 5, F11: to_pickle wrote a file the same way).
+    (
+        "pandas_agg_str_subclass_hashes_as_another_method",
+        """
+import pandas as pd
+class Name(str):
+    def __hash__(self):
+        return hash("_repr_html_")
+    def __eq__(self, other):
+        return str.__eq__("_repr_html_", other) or str.__eq__(str(self), other)
+out = pd.DataFrame({"a": [1, 2]}).agg(Name("sum"))
+"ESCAPED" if isinstance(out, str) and out.startswith("<div>") else None
+""",
+    ),
     # The other way round: an object array's pointers written as bytes.
     (
         "numpy_object_memory_through_memoryview_cast",

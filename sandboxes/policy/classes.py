@@ -25,7 +25,7 @@ from typing import Any
 
 from sandboxes.policy.bindings import is_policy_code
 from sandboxes.policy.metaclasses import check_metaclass
-from sandboxes.policy.rules import HOST_PROTOCOL_DUNDERS, is_dunder, native_reason
+from sandboxes.policy.rules import HOST_PROTOCOL_DUNDERS, is_dunder, native_reason, plain_str
 
 #: The value of the mark a class statement puts in its class body (see the transformer).
 TOKEN = object()
@@ -353,12 +353,19 @@ class _SandboxEnumType(_ENUM_TYPE):
 
 
 def _public_member_names(names: Any) -> Any:
+    """``names`` as the functional API takes them, with every name an exact ``str`` (checked
+    and passed on: ``plain_str``), public only."""
     if isinstance(names, str):
+        names = plain_str(names)
         keys: Iterable[Any] = names.replace(",", " ").split()
     elif hasattr(names, "keys"):
-        keys = list(names.keys())
+        names = {plain_str(key): names[key] for key in list(names.keys())}
+        keys = list(names)
     else:
-        names = list(names)
+        names = [
+            plain_str(item) if isinstance(item, str) else (plain_str(item[0]), *item[1:])
+            for item in names
+        ]
         keys = [item if isinstance(item, str) else item[0] for item in names]
     for key in keys:
         if not isinstance(key, str) or key.startswith("_"):

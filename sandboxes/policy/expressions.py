@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from sandboxes.policy.bindings import is_policy_code
-from sandboxes.policy.rules import GUARDED_ATTRS, NEVER_ATTRS
+from sandboxes.policy.rules import GUARDED_ATTRS, NEVER_ATTRS, plain_str
 
 #: File names the policy compiled the code under: a frame with one of them is the code's.
 CODE_FILENAMES: set[str] = set()
@@ -91,6 +91,28 @@ def _plain_specs(value: Any) -> Any:
     return value
 
 
+def _plain_strings(value: Any, depth: int = 32) -> Any:
+    """``value`` with every string ``_strings`` would check an exact ``str`` (``plain_str``):
+    pandas looks a name up by its hash, which a subclass of the code's chooses. An array-like
+    holding such a string becomes a list (pandas takes either)."""
+    if isinstance(value, str):
+        return plain_str(value)
+    if not depth:
+        return value
+    if isinstance(value, dict):
+        return {key: _plain_strings(item, depth - 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [_plain_strings(item, depth - 1) for item in value]
+        kind = list if isinstance(value, list) else tuple if isinstance(value, tuple) else set
+        return kind(items)
+    if _array_like(value):
+        items = value.tolist()
+        plain = [_plain_strings(item, depth - 1) for item in items]
+        if any(a is not b for a, b in zip(plain, items, strict=True)):
+            return plain
+    return value
+
+
 def checked_expression_method(method: Any, name: str) -> Any:
     """``method`` (pandas' ``eval``, ``query``, ``agg``...) refusing what ``refuse_private_names``
     refuses in the expression or method name it is given (the first two positions: the unbound
@@ -99,6 +121,9 @@ def checked_expression_method(method: Any, name: str) -> Any:
         return method  # a module view's replacement, met again as a guarded attribute
 
     def call(*args: Any, **kwargs: Any) -> Any:
+        # What is checked is what the method gets: the code's str subclasses as exact copies.
+        args = (*(_plain_strings(value) for value in args[:2]), *args[2:])
+        kwargs = {key: _plain_strings(value) for key, value in kwargs.items()}
         # Every keyword: named aggregation (x=('v', 'name')) and aggfunc= take method names too.
         args = tuple(_plain_specs(a) if i < 2 else a for i, a in enumerate(args))
         kwargs = {key: _plain_specs(value) for key, value in kwargs.items()}

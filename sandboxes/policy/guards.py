@@ -49,6 +49,7 @@ from sandboxes.policy.rules import (
     WRITABLE_DUNDERS,
     is_dunder,
     never_reason,
+    plain_str,
 )
 from sandboxes.policy.tables import is_table, unshared
 
@@ -511,7 +512,7 @@ def _safe_formatters(value: Any, getattr_: Callable[..., Any]) -> Any:
     and dicts are read as the builtin types (a subclass of the code's answers ``in`` or
     iterates as it likes) and passed on as exact copies: pandas sees what was checked."""
     if isinstance(value, str):
-        value = str.__str__(value)
+        value = plain_str(value)
         if "{" not in value:
             return value
 

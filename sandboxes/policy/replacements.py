@@ -29,7 +29,7 @@ from sandboxes.policy.expressions import (
 )
 from sandboxes.policy.generated import guard_lambdify
 from sandboxes.policy.guards import Guards
-from sandboxes.policy.rules import RESERVED_PREFIX, is_dunder, native_reason
+from sandboxes.policy.rules import RESERVED_PREFIX, is_dunder, native_reason, plain_str
 
 Replacements = dict[str, Any]
 
@@ -192,7 +192,7 @@ def checked_identify(method: Any) -> Callable[..., Any]:
         bound = signature.bind(*args, **kwargs)
         constants = bound.arguments.get("constants")
         if constants and not isinstance(constants, dict):
-            constants = bound.arguments["constants"] = list(constants)
+            constants = bound.arguments["constants"] = [plain_str(c) for c in constants]
             context = getattr(method, "__self__", None)
             context = bound.arguments.get("ctx") if context is None else context
             names = [n for n in dir(context) if n not in _MPMATH_UNSAFE]
@@ -247,13 +247,14 @@ def sympy_symbol_module(guards: Guards, module: types.ModuleType) -> Replacement
 
 def _bind(guards: Guards, name: Any, value: Any) -> None:
     """Bind ``value`` as a global of the sandbox, if ``name`` is one the code could bind."""
+    name = plain_str(name)
     if (
         isinstance(name, str)
         and name.isidentifier()
         and not is_dunder(name)
         and not name.startswith(RESERVED_PREFIX)
     ):
-        guards.namespace[str.__str__(name)] = value
+        guards.namespace[name] = value
 
 
 #: sympy functions that bind their generators as globals of their caller's caller
@@ -411,6 +412,7 @@ def operator_module(guards: Guards, module: types.ModuleType) -> Replacements:
 
     def methodcaller(name: str, /, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
         """``operator.methodcaller`` whose lookup goes through the sandbox's guards."""
+        name = plain_str(name)
         if not isinstance(name, str):
             raise TypeError("method name must be a string")
         return lambda obj: guards.read_dynamic(obj, name)(*args, **kwargs)
@@ -419,6 +421,7 @@ def operator_module(guards: Guards, module: types.ModuleType) -> Replacements:
 
 
 def _dotted(name: Any) -> list[str]:
+    name = plain_str(name)
     if not isinstance(name, str):
         raise TypeError("attribute name must be a string")
     return name.split(".")
@@ -558,20 +561,32 @@ def dataclasses_module(guards: Guards, module: types.ModuleType) -> Replacements
     ) -> Any:
         """``make_dataclass`` with field names a native attribute load may read, and no dunders
         in ``namespace``."""
-        fields = list(fields)
+        cls_name = plain_str(cls_name)
+        fields = [_plain_field(spec) for spec in fields]
         names = [spec if isinstance(spec, str) else spec[0] for spec in fields]
         for name in names:
             reason = native_reason(name) if isinstance(name, str) else "it is not a string"
             if reason:
                 raise TypeError(f"field name {name!r} is not allowed in the sandbox: {reason}")
         _check_field_names(names, options)
-        for key in namespace or {}:
-            if not isinstance(key, str) or key.startswith("__"):
-                raise TypeError(f"namespace keys may not start with '__' in the sandbox: {key!r}")
+        if namespace is not None:
+            namespace = {plain_str(key): value for key, value in dict(namespace).items()}
+            for key in namespace:
+                if not isinstance(key, str) or key.startswith("__"):
+                    raise TypeError(
+                        f"namespace keys may not start with '__' in the sandbox: {key!r}"
+                    )
         cls = module.make_dataclass(cls_name, fields, bases=bases, namespace=namespace, **options)
         return check_base(cls)
 
     return {"dataclass": dataclass, "make_dataclass": make_dataclass}
+
+
+def _plain_field(spec: Any) -> Any:
+    """A ``make_dataclass`` field (``name`` or ``(name, type[, field])``) with its name exact."""
+    if isinstance(spec, (tuple, list)) and spec:
+        return (plain_str(spec[0]), *spec[1:])
+    return plain_str(spec)
 
 
 def _check_field_names(names: list[Any], options: dict[str, Any]) -> None:

@@ -7,6 +7,8 @@ reachable, which public names still need a run-time look, and which dunders are 
 
 from __future__ import annotations
 
+from typing import Any
+
 #: Names starting with this are the guards' own; the code can neither read nor bind them.
 RESERVED_PREFIX = "__sb_"
 
@@ -331,6 +333,17 @@ CLASS_BODY_FORBIDDEN: dict[str, str] = {
     "__subclasshook__": "a host ABC asks it of its subclasses: it would answer isinstance() for "
     "the host; use ABC.register on the code's own ABCs",
 }
+
+
+def plain_str(value: Any) -> Any:
+    """``value`` as an exact ``str`` when it is a ``str`` of any class, else as it is. A check
+    of a name or template the code gave must test, and pass on, this copy: a subclass of the
+    code's answers ``startswith``, ``in`` and ``isidentifier`` itself, and steers the host's
+    dict and attribute lookups with its ``__hash__`` and ``__eq__`` (red team round 5, F11).
+    ``str.__str__`` copies the characters without calling any method of the code's."""
+    if type(value) is str or not isinstance(value, str):
+        return value
+    return str.__str__(value)
 
 
 def is_dunder(name: str) -> bool:
