@@ -2368,6 +2368,37 @@ E = enum.Enum("E", {Key("_private"): 1})
 "ESCAPED" if [m.name for m in E] == ["_private"] else None
 """,
     ),
+    # copy applies a __reduce_ex__'s state to whatever its callable returns: a host instance the
+    # write guard protects (red team 5, F14: the host's calendars printed "PWNED" after the cell).
+    (
+        "copy_state_onto_a_host_instance",
+        """
+import calendar, copy, dataclasses
+class Key(str):
+    def startswith(self, *prefix):
+        return False
+    def __hash__(self):
+        return str.__hash__(self)
+def reduce_ex(self, protocol):
+    return (lambda: calendar.month_name, (), {"format": "ESCAPED %B"})
+Carrier = dataclasses.make_dataclass("Carrier", [], namespace={Key("__reduce_ex__"): reduce_ex})
+copy.copy(Carrier())
+calendar.month_name[1][:7]
+""",
+    ),
+    (
+        "copy_state_onto_a_host_instance_from_an_instance_reduce",
+        """
+import calendar, copy
+class Carrier:
+    pass
+c = Carrier()
+state = {"format": "ESCAPED %B"}
+vars(c)["__reduce_ex__"] = lambda protocol: (lambda: calendar.month_name, (), state)
+copy.copy(c)
+calendar.month_name[1][:7]
+""",
+    ),
 ]
 
 #: Attacks aimed at the sandbox's own machinery: in plain Python they have nothing to reach.

@@ -1032,3 +1032,30 @@ def test_no_public_attribute_hands_out_a_real_array_class() -> None:
                         found.append(f"{name}.{holder_name}.{attr}")
     assert found == []
     assert calls_real(numpy.typing.NDArray) and calls_real(np.ma.array([1]).baseclass)
+
+
+def test_copy_rebuilds_only_a_copy_when_a_host_class_took_the_codes_reduce() -> None:
+    """A host class that took the code's ``__reduce_ex__`` (any namespace sink an audit missed:
+    red team round 5, F14 used make_dataclass) must not let ``copy`` apply its state to a host
+    object the code holds: that is an attribute write past the write guard."""
+    target = types.SimpleNamespace(flag="host")
+
+    def carrier(reduce_ex: object) -> type:  # a host API putting the caller's function in a class
+        return type("Carrier", (), {"__reduce_ex__": reduce_ex})
+
+    policy = RestrictedPolicy()
+    namespace: dict[str, object] = {}
+    policy.prepare(namespace)
+    namespace.update(carrier=carrier, target=target)
+    code = (
+        "import copy\n"
+        "Carrier = carrier(lambda self, protocol: (lambda: target, (), {'flag': 'code'}))\n"
+        "copy.copy(Carrier())\n"
+    )
+    policy.enter_cell()
+    try:
+        with pytest.raises(TypeError, match="rebuilt as another type"):
+            exec(policy.compile(ast.parse(code), "<agent>", "exec"), namespace)
+    finally:
+        policy.leave_cell()
+    assert target.flag == "host"

@@ -266,21 +266,43 @@ _UNPATCHABLE = (
 )
 
 
-def _check_state(state: Any) -> None:
-    """State for one of the code's own objects names attributes, never dunders (``__class__``)."""
-    parts = state if isinstance(state, tuple) and len(state) == 2 else (state,)
+def _check_state(state: Any) -> Any:
+    """State for one of the code's own objects names attributes, never dunders (``__class__``);
+    its names come back as exact ``str`` (a subclass's ``__hash__`` would steer ``setattr``)."""
+    pair = isinstance(state, tuple) and len(state) == 2
+    parts = state if pair else (state,)
+    plain = []
     for part in parts:
-        if isinstance(part, dict) and any(isinstance(k, str) and is_dunder(k) for k in part):
-            raise TypeError("copy: refusing state that sets dunder attributes")
+        if isinstance(part, dict):
+            part = {plain_str(key): value for key, value in part.items()}
+            if any(isinstance(key, str) and is_dunder(key) for key in part):
+                raise TypeError("copy: refusing state that sets dunder attributes")
+        plain.append(part)
+    return tuple(plain) if pair else plain[0]
+
+
+def _started_by_code() -> bool:
+    """Whether a frame of the code's is on the stack: ``copy`` was called within a cell."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if is_policy_code(frame.f_code):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def install_copy_guard() -> None:
-    """Make ``copy`` refuse to apply reduce state to classes, functions and modules.
+    """Make ``copy`` apply reduce state (and list or dict items) only to a copy of the object.
 
     A ``__reduce_ex__`` written by the code can name any object it holds as the one to rebuild
-    and any state to apply with ``setattr``: an unguarded attribute write on host classes (used
-    by ``copy.copy``, ``deepcopy`` and everything calling them, e.g. ``dataclasses.asdict``).
-    Legitimate reconstruction never produces those objects, so this is a no-op for host code.
+    and any state to apply with ``setattr``: an unguarded attribute write on host classes and
+    on host instances (red team round 5, F14: the host's ``calendar.month_name``, ``sympy.S``),
+    used by ``copy.copy``, ``deepcopy`` and everything calling them (``dataclasses.asdict``).
+    So the rebuilt object is never a class, function, module or one of the guards' objects; for
+    the code's own classes it is an instance of the class copied, with no dunder state; and
+    while a cell runs it is an instance of the copied object's class for any class (the code
+    may have reached a host class that took its ``__reduce_ex__``: a namespace sink). Legitimate
+    reconstruction rebuilds the object's own class, so this is a no-op for host code.
     """
     import copy
 
@@ -291,17 +313,18 @@ def install_copy_guard() -> None:
     def _reconstruct(
         x: Any, memo: Any, func: Any, args: Any, state: Any = None, *rest: Any, **kw: Any
     ) -> Any:
-        if state is not None:
+        if state is not None or any(item is not None for item in rest[:2]):
             real_func = func
             own = is_own_class(type(x))
-            if own:
-                _check_state(state)
+            if own and state is not None:
+                state = _check_state(state)
+            same_class = own or _started_by_code()
 
             def func(*a: Any) -> Any:
                 y = real_func(*a)
                 if isinstance(y, _UNPATCHABLE) or isinstance(type(y), Frozen):
                     raise TypeError(f"copy: refusing to apply state to {type(y).__name__} {y!r}")
-                if own and not isinstance(y, type(x)):
+                if same_class and not isinstance(y, type(x)):
                     raise TypeError(f"copy: {type(x).__name__} rebuilt as another type")
                 return y
 
