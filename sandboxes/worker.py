@@ -276,6 +276,8 @@ class Runner:
         self._thread_id = 0
         self._generation = 0  # which cell the watchdog is timing (a late fire spares the next)
         self._routing = False
+        self._host_sigint = False  # a real SIGINT reached the host during the cell (thread mode)
+        self._sigint_handler: Any = None  # the host's handler, while _arm has wrapped it
         if interrupt == "signal":
             signal.signal(signal.SIGINT, self._on_sigint)
             signal.signal(signal.SIGALRM, self._on_sigint)
@@ -314,9 +316,9 @@ class Runner:
             if timeout:
                 error = f"TimeoutError: the code ran longer than {timeout:g} s and was interrupted"
         except KeyboardInterrupt:
-            if self.interrupt == "thread":
+            if self._host_sigint:
                 raise  # inline: the cell runs in the host's thread, and this is the user's Ctrl-C
-            error = "KeyboardInterrupt: the code raised KeyboardInterrupt"
+            error = "KeyboardInterrupt: the code raised KeyboardInterrupt"  # never its object
         except BaseException as exc:  # the compiler's verdict (a SyntaxError), the worker's own
             error = format_error(exc, code)
             del exc
@@ -346,8 +348,13 @@ class Runner:
                 value = eval(last, self.namespace)
         except _FinalAnswer:
             pass
-        except (_Interrupted, KeyboardInterrupt):
+        except _Interrupted:
             raise
+        except KeyboardInterrupt as exc:
+            if self._host_sigint:
+                raise  # the user's Ctrl-C (inline): it leaves run(); the code's own does not
+            value, error = None, format_error(exc, code)
+            del exc
         except BaseException as exc:  # the code's own errors, SystemExit included
             value, error = None, format_error(exc, code)
             del exc
@@ -412,6 +419,9 @@ class Runner:
             _route_std_streams(True)
             self._routing = True
         self._running = True
+        self._host_sigint = False
+        if self.interrupt == "thread":
+            self._watch_sigint()
         if self.policy is not None:
             self.policy.enter_cell()
         if timeout and self.interrupt == "signal":
@@ -432,6 +442,7 @@ class Runner:
             _route_std_streams(False)
         if self.interrupt == "thread":
             _WATCHDOG.disarm(self)
+            self._unwatch_sigint()
         with self._lock:
             if self._fired and self.interrupt == "thread":
                 import ctypes  # lazily: it adds ~3 ms to the worker's start-up
@@ -439,6 +450,31 @@ class Runner:
                 # The interrupt may still be pending: clear it so it never hits the host's code.
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread_id), None)
                 self._fired = False
+
+    def _watch_sigint(self) -> None:
+        """In ``"thread"`` mode the cell runs in the host's thread, where a Ctrl-C raises the
+        host's ``KeyboardInterrupt``: wrap the host's SIGINT handler for the cell, to tell that
+        one (which leaves ``run``) from a ``KeyboardInterrupt`` the code raised itself (the
+        cell's error). Signals reach the main thread only, so elsewhere every one is the code's."""
+        if self._sigint_handler is not None or threading.current_thread() is not (
+            threading.main_thread()
+        ):
+            return
+        handler = signal.getsignal(signal.SIGINT)
+        if not callable(handler):
+            return  # ignored or the default action: no KeyboardInterrupt comes from a signal
+
+        def on_sigint(signum: int, frame: Any) -> Any:
+            self._host_sigint = True
+            return handler(signum, frame)
+
+        self._sigint_handler = handler
+        signal.signal(signal.SIGINT, on_sigint)
+
+    def _unwatch_sigint(self) -> None:
+        handler, self._sigint_handler = self._sigint_handler, None
+        if handler is not None:
+            signal.signal(signal.SIGINT, handler)
 
     def _fire(self, generation: int) -> None:
         """The watchdog's job in ``"thread"`` mode: raise ``_Interrupted`` in the cell (it

@@ -893,3 +893,38 @@ def test_a_generator_the_host_collects_after_close_ends_quietly() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert "NAMED_BY_THE_CODE" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    "code, error",
+    [
+        ("raise KeyboardInterrupt('bye')", "KeyboardInterrupt: bye"),
+        ("class Own(KeyboardInterrupt):\n    pass\nraise Own('mine')", "Own: mine"),
+        ("raise SystemExit(3)", "SystemExit: 3"),
+        ("raise GeneratorExit('gone')", "GeneratorExit: gone"),
+    ],
+)
+def test_the_codes_own_base_exceptions_are_the_cells_error(
+    sb: Sandbox, code: str, error: str
+) -> None:
+    """Only a real Ctrl-C leaves run() as KeyboardInterrupt; one the code raises (of its own
+    class too) must not stop the host's loop nor hand the host its object (red team 5, F7)."""
+    ex = sb.run(code)
+    assert ex.error is not None and ex.error.startswith(error), ex
+    assert sb.run("1 + 1").value == 2
+
+
+def test_a_real_ctrl_c_during_a_cell_leaves_run_as_keyboard_interrupt(sb: Sandbox) -> None:
+    import os
+    import signal
+
+    assert threading.current_thread() is threading.main_thread()
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sb.run("import time\ntime.sleep(5)")
+    finally:
+        timer.join()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the host's again
+    assert sb.run("1 + 1").value == 2
