@@ -1059,3 +1059,39 @@ def test_copy_rebuilds_only_a_copy_when_a_host_class_took_the_codes_reduce() -> 
     finally:
         policy.leave_cell()
     assert target.flag == "host"
+
+
+def test_numpy_errstate_print_warns_in_the_cell_not_on_the_hosts_stderr(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """numpy's "print" mode writes from C to the process's stderr, past the cell's routing
+    (red team round 5, F5): in the sandbox it warns instead."""
+    pytest.importorskip("numpy")
+    code = 'import numpy as np\nwith np.errstate(all="print"):\n    np.float64(1) / np.float64(0)\n'
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ex = _run_inline(code, allowed_imports=["numpy"])
+    assert ex.error is None, ex
+    assert "divide by zero" not in capfd.readouterr().err
+    assert any("divide by zero" in str(w.message) for w in caught)
+
+
+def test_an_unawaited_coroutine_collected_after_the_cell_warns_no_text_of_the_codes() -> None:
+    """CPython names an unawaited coroutine by its ``__qualname__``, which the code may set to
+    any lines: collected by the host's gc after the cell, they went to the host's stderr (red
+    team round 5, F5)."""
+    code = (
+        "async def co():\n    return 1\n"
+        "co.__qualname__ = 'ESCAPED\\nINFO host: all tests passed'\n"
+        "cycle = [co()]\ncycle.append(cycle)\ndel cycle\n"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.disable()
+        try:
+            ex = _run_inline(code)
+            gc.collect()
+        finally:
+            gc.enable()
+    assert ex.error is None, ex
+    assert not [w for w in caught if "ESCAPED" in str(w.message)]

@@ -28,6 +28,7 @@ from typing import Any
 
 from sandboxes.policy.bindings import bind
 from sandboxes.policy.classes import TOKEN, install_copy_guard
+from sandboxes.policy.control import install_coroutine_warning_guard
 from sandboxes.policy.expressions import CODE_FILENAMES
 from sandboxes.policy.modules import ModuleViews
 from sandboxes.policy.namespace import make_guard_table, make_namespace
@@ -98,6 +99,7 @@ class RestrictedPolicy:
         ``**``, ``math.factorial``, ``hashlib.pbkdf2_hmac``; ``caps.py``), for ``inline``, which
         cannot kill its worker as ``local`` does."""
         install_copy_guard()
+        install_coroutine_warning_guard()
         self.allowed_imports = DEFAULT_ALLOWED_IMPORTS | frozenset(allowed_imports)
         self.cap_c_calls = cap_c_calls
         self._views = ModuleViews(self.allowed_imports)

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from sandboxes.policy.bindings import GuardTable
+from sandboxes.policy.bindings import GuardTable, is_policy_code
 from sandboxes.policy.classes import Frozen, is_own_class
 
 _GROUP = getattr(builtins, "BaseExceptionGroup", ())  # Python 3.11+
@@ -124,3 +124,41 @@ class GuardedAsyncContext(metaclass=Frozen):
             raise GeneratorExit
         suppress = await self._sb_exit(self._sb_cm, kind, exc, tb)
         return bool(suppress) and control_exception(exc) is None
+
+
+def install_coroutine_warning_guard() -> None:
+    """A coroutine the code never awaited warns when it is collected, naming it by its
+    ``__qualname__``, which the code may set to any text (newlines too): collected by the
+    host's garbage collector after the cell, that is the code writing lines into the host's
+    stderr (red team round 5, F5). For the code's coroutines the warning names the compiled
+    name (``co_qualname``: identifiers), and only while code of a sandbox is on the stack (in
+    a cell, where stderr is the cell's); after the cell there is no one to tell."""
+    import warnings
+
+    original = getattr(warnings, "_warn_unawaited_coroutine", None)
+    if original is None or getattr(original, "_sb_guarded", False):
+        return
+
+    def _warn_unawaited_coroutine(coro: Any) -> None:
+        code = getattr(coro, "cr_code", None)
+        if not is_policy_code(code):
+            return original(coro)
+        if _code_on_stack():
+            warnings.warn(
+                f"coroutine '{code.co_qualname}' was never awaited",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return None
+
+    _warn_unawaited_coroutine._sb_guarded = True  # type: ignore[attr-defined]
+    warnings._warn_unawaited_coroutine = _warn_unawaited_coroutine  # type: ignore[attr-defined]
+
+
+def _code_on_stack() -> bool:
+    frame = sys._getframe(2)
+    while frame is not None:
+        if is_policy_code(frame.f_code):
+            return True
+        frame = frame.f_back
+    return False

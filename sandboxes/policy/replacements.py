@@ -319,7 +319,22 @@ def numpy_module(guards: Guards, module: types.ModuleType) -> Replacements:
         "ndarray": arrays.standin(module.ndarray, "buffer"),
         "recarray": arrays.standin(module.recarray, "buf"),
         "frombuffer": arrays.frombuffer(module.frombuffer),
+        "errstate": _errstate(module.errstate),
     }
+
+
+def _errstate(real: Any) -> Callable[..., Any]:
+    """``numpy.errstate`` with ``"print"`` as ``"warn"``: numpy's C code prints that mode with
+    ``fprintf(stderr)``, the host's stream, past the cell's (red team round 5, F5); a warning
+    goes where the cell's ``sys.stderr`` goes."""
+
+    def errstate(*args: Any, **kwargs: Any) -> Any:
+        """``numpy.errstate``: floating-point error handling within a ``with`` block."""
+        modes = {key: plain_str(mode) for key, mode in kwargs.items()}
+        return real(*args, **{k: "warn" if v == "print" else v for k, v in modes.items()})
+
+    errstate.__doc__ = real.__doc__
+    return errstate
 
 
 def numpy_char_module(guards: Guards, module: types.ModuleType) -> Replacements:
