@@ -2500,6 +2500,28 @@ out = pd.DataFrame({"a": [1, 2]}).agg(Name("sum"))
 "ESCAPED" if isinstance(out, str) and out.startswith("<div>") else None
 """,
     ),
+    # An array's layout set in place under a live iterator or subscript (red team round 6): the
+    # iterator keeps the old element size, so a wider dtype writes past the array's bytes.
+    (
+        "numpy_flatiter_writes_past_an_array_after_dtype_set",
+        "import numpy as np\n"
+        "base = np.zeros(48, dtype=np.uint8)\n"
+        "a = base[:16]\n"
+        "it = a.flat\n"
+        "a.dtype = np.dtype('S16')\n"
+        "it[15] = b'ESCAPED_PAST_END'\n"
+        "'E' + bytes(base[16:22]).decode() if base[16] else 'held'  # bytes past a[0:16]",
+    ),
+    (
+        "numpy_index_reshapes_its_array_mid_subscript",
+        "import numpy as np\n"
+        "a = np.arange(16.0).reshape(4, 4)\n"
+        "class I:\n"
+        "    def __index__(self):\n"
+        "        a.shape = (16,)\n"
+        "        return 1\n"
+        "a.shape == (16,) and 'ESCAPED' if a[0, I()] is not None else 'held'",
+    ),
     # The other way round: an object array's pointers written as bytes.
     (
         "numpy_object_memory_through_memoryview_cast",

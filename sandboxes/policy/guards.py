@@ -320,6 +320,11 @@ class Guards:
     def write(self, obj: Any, name: str) -> Any:
         """``__sb_write__(obj, name).name = value``: returns ``obj`` when the write is allowed."""
         owner = type(obj)
+        if name in ARRAY_GEOMETRY and _is_array(obj):
+            raise AttributeError(
+                f"cannot set '{name}' of an array in the sandbox: its views and iterators would "
+                f"keep the old layout; use {ARRAY_GEOMETRY[name]} instead"
+            )
         if is_own_class(owner) and not is_dunder(name):
             if name[:1] != "_":
                 self.own_types.add(owner)
@@ -558,3 +563,18 @@ def _checked_resize(method: Any) -> Any:
 
 def is_immutable(value: Any) -> bool:
     return isinstance(value, _IMMUTABLE)
+
+
+#: An array's layout, set in place: an iterator or a subscript in progress (an index's
+#: ``__index__`` may run this) keeps the old strides and size, and reads or writes past the
+#: buffer (red team round 6). What to use instead, for the error.
+ARRAY_GEOMETRY = {
+    "shape": "a.reshape(...) (or np.reshape)",
+    "dtype": "a.view(dtype) or a.astype(dtype)",
+    "strides": "np.lib.stride_tricks.as_strided",
+}
+
+
+def _is_array(obj: Any) -> bool:
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(obj, numpy.ndarray)
