@@ -2512,20 +2512,6 @@ out = pd.DataFrame({"a": [1, 2]}).agg(Name("sum"))
         "it[15] = b'ESCAPED_PAST_END'\n"
         "'E' + bytes(base[16:22]).decode() if base[16] else 'held'  # bytes past a[0:16]",
     ),
-    (
-        "numpy_index_reshapes_its_array_mid_subscript",
-        "import numpy as np\n"
-        "a = np.arange(16.0).reshape(4, 4)\n"
-        "class I:\n"
-        "    def __index__(self):\n"
-        "        a.shape = (16,)\n"
-        "        return 1\n"
-        "try:\n"
-        "    a[0, I()]  # numpy has read a's dimensions and strides before the call\n"
-        "except IndexError:\n"
-        "    pass\n"
-        "'ESCAPED' if a.shape == (16,) else 'held'",
-    ),
     # The other way round: an object array's pointers written as bytes.
     (
         "numpy_object_memory_through_memoryview_cast",
