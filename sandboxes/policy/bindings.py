@@ -18,6 +18,7 @@ calling ``__eq__`` later, a callback kept by a library).
 
 from __future__ import annotations
 
+import sys
 import types
 import weakref
 from typing import Any
@@ -69,3 +70,14 @@ def is_policy_code(code: Any) -> bool:
     """Whether ``code`` was compiled (and bound) by a restricted policy: the code's own."""
     ref = _BOUND.get(id(code))
     return ref is not None and ref() is code
+
+
+def code_on_stack() -> bool:
+    """Whether a frame of the code's is on the stack above the caller of the function that
+    asks: the host's call was made from within a cell (``copy``, a warning)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if is_policy_code(frame.f_code):
+            return True
+        frame = frame.f_back
+    return False

@@ -23,7 +23,7 @@ import typing
 from collections.abc import Iterable
 from typing import Any
 
-from sandboxes.policy.bindings import is_policy_code
+from sandboxes.policy.bindings import code_on_stack, is_policy_code
 from sandboxes.policy.metaclasses import check_metaclass
 from sandboxes.policy.rules import HOST_PROTOCOL_DUNDERS, is_dunder, native_reason, plain_str
 
@@ -281,16 +281,6 @@ def _check_state(state: Any) -> Any:
     return tuple(plain) if pair else plain[0]
 
 
-def _started_by_code() -> bool:
-    """Whether a frame of the code's is on the stack: ``copy`` was called within a cell."""
-    frame = sys._getframe(2)
-    while frame is not None:
-        if is_policy_code(frame.f_code):
-            return True
-        frame = frame.f_back
-    return False
-
-
 def install_copy_guard() -> None:
     """Make ``copy`` apply reduce state (and list or dict items) only to a copy of the object.
 
@@ -318,7 +308,7 @@ def install_copy_guard() -> None:
             own = is_own_class(type(x))
             if own and state is not None:
                 state = _check_state(state)
-            same_class = own or _started_by_code()
+            same_class = own or code_on_stack()
 
             def func(*a: Any) -> Any:
                 y = real_func(*a)

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from sandboxes.policy.bindings import GuardTable, is_policy_code
+from sandboxes.policy.bindings import GuardTable, code_on_stack, is_policy_code
 from sandboxes.policy.classes import Frozen, is_own_class
 
 _GROUP = getattr(builtins, "BaseExceptionGroup", ())  # Python 3.11+
@@ -143,7 +143,7 @@ def install_coroutine_warning_guard() -> None:
         code = getattr(coro, "cr_code", None)
         if not is_policy_code(code):
             return original(coro)
-        if _code_on_stack():
+        if code_on_stack():
             warnings.warn(
                 f"coroutine '{code.co_qualname}' was never awaited",
                 RuntimeWarning,
@@ -153,12 +153,3 @@ def install_coroutine_warning_guard() -> None:
 
     _warn_unawaited_coroutine._sb_guarded = True  # type: ignore[attr-defined]
     warnings._warn_unawaited_coroutine = _warn_unawaited_coroutine  # type: ignore[attr-defined]
-
-
-def _code_on_stack() -> bool:
-    frame = sys._getframe(2)
-    while frame is not None:
-        if is_policy_code(frame.f_code):
-            return True
-        frame = frame.f_back
-    return False
