@@ -43,6 +43,60 @@ d[0] = 2
             "array('d', [2.0])",
         ],
     ),
+    (
+        "bytearray_methods",
+        """
+import copy
+ba = bytearray(b"hello world")
+ba[0] = 72
+ba[1:3] = b"EL"
+ba[::5] = (c for c in b"**!")
+del ba[-1]
+parts = ba.split(b"*")
+[ba.decode(), type(ba[1:3]) is bytearray, isinstance(parts[1], bytearray), ba.find(b"o", 5),
+ ba.count(111, 0, 100), ba.startswith(b"o", 4), 108 in ba, b"EL" in ba,
+ (bytearray(b"%d") % 7).decode(), ba.upper().decode(), type(copy.copy(ba)) is bytearray,
+ bytearray.fromhex("41 42").decode(), repr(bytearray(b"a")), (ba + b"!").decode()]
+""",
+        [
+            "*ELlo*worl",
+            True,
+            True,
+            7,
+            2,
+            True,
+            True,
+            True,
+            "7",
+            "*ELLO*WORL",
+            True,
+            "AB",
+            "bytearray(b'a')",
+            "*ELlo*worl!",
+        ],
+    ),
+    (
+        "list_item_stores",
+        """
+import operator
+from collections import UserList
+L = list(range(8))
+L[::2] = (x * 10 for x in range(4))
+s = slice(1, None, 2)
+L[s] = map(str, range(4))
+i = 2
+L[i], L[i + 1] = L[i + 1], L[i]
+L[i * 2] += 1
+operator.setitem(L, slice(None, 2), [None])
+L.__setitem__(slice(0, None, 3), iter("abc"))
+U = UserList(range(4))
+U[::2] = iter("xy")
+grid = [[0] * 2 for _ in range(2)]
+grid[1][0] = 5
+[L, list(U), grid]
+""",
+        [["a", "1", 10, "b", "2", 30, "c"], ["x", 1, "y", 3], [[0, 0], [5, 0]]],
+    ),
     ("augassign_name", "n = 1\nfor i in range(5):\n    n += i\nn", 11),
     (
         "class_with_getattr",
@@ -2335,6 +2389,63 @@ class Shrink:
         return 7
 a.append(Shrink())
 "ESCAPED" if len(a) == 65 else None
+""",
+    ),
+    # bytearray's item store reads its buffer pointer, then converts the key with __index__, then
+    # stores through the pointer: a key that grows the bytearray (realloc) sends the byte into
+    # the freed old buffer (red team 6, F1: aimed at a new bytearray's size, all of memory).
+    (
+        "bytearray_setitem_key_index_moves_the_buffer",
+        """
+ba = bytearray(b"A" * 50)
+class Grow:
+    def __index__(self):
+        ba.extend(b"x" * 100000)
+        return 20
+ba[Grow()] = 0x42
+"ESCAPED" if ba[20] != 0x42 else None
+""",
+    ),
+    # find/count/startswith/in take pointer and size, then convert start or the byte with
+    # __index__: a start that clears the bytearray searches the freed buffer (F2: a read
+    # oracle over the heap). The freed block keeps the text past its first word.
+    (
+        "bytearray_find_start_index_frees_the_buffer",
+        """
+ba = bytearray(b"." * 100 + b"QUARTZ" + b"." * 94)
+class Clear:
+    def __index__(self):
+        ba.clear()
+        return 0
+"ESCAPED" if ba.find(b"QUARTZ", Clear()) == 100 else None
+""",
+    ),
+    # An extended-slice store fixes the slice's length, then runs the value's iterator, which
+    # shrinks the list: the items are written past its end (F3: object pointers over the heap;
+    # here the list keeps its allocation, so the stray items stay inside it).
+    (
+        "list_extended_slice_store_iterator_shrinks_the_list",
+        """
+L = list(range(10))
+def values():
+    del L[5:]
+    yield from range(5)
+L[::2] = values()
+"ESCAPED" if len(L) == 5 else None
+""",
+    ),
+    # A Struct subclass's instance is the code's own, so re-initialising it was allowed: its
+    # live iter_unpack then reads the new size from the old 64-byte buffer (F4: host heap).
+    (
+        "struct_subclass_reinit_under_iter_unpack",
+        """
+import struct
+class S(struct.Struct):
+    pass
+s = S("4s")
+it = s.iter_unpack(bytes(64))
+s.__init__("100s")
+"ESCAPED" if len(next(it)[0]) == 100 else None
 """,
     ),
     # A str subclass answers the checks' own questions (startswith) and the host's dict lookups

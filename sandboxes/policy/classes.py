@@ -17,6 +17,7 @@ import abc
 import builtins
 import enum
 import io
+import struct
 import sys
 import types
 import typing
@@ -248,10 +249,16 @@ def wrapped_getattr(fn: Any) -> Any:
     return None
 
 
+#: C classes whose instances others read raw and whose ``__init__`` may run again: an instance
+#: of the code's subclass would be its own to re-initialise (``reentrancy``: ``struct.Struct``).
+UNSUBCLASSABLE: tuple[type, ...] = (struct.Struct,)
+
+
 def check_base(cls: Any) -> Any:
-    """A class the code defines: not a metaclass, not built on the guards' own classes."""
+    """A class the code defines: not a metaclass, not built on the guards' own classes or on
+    a class in ``UNSUBCLASSABLE``."""
     if isinstance(cls, type) and (
-        issubclass(cls, type) or any(isinstance(k, Frozen) for k in cls.__mro__)
+        issubclass(cls, (type, *UNSUBCLASSABLE)) or any(isinstance(k, Frozen) for k in cls.__mro__)
     ):
         raise TypeError(f"subclassing {cls.__mro__[1].__name__!r} is not supported in the sandbox")
     return cls

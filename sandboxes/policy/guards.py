@@ -30,6 +30,7 @@ from sandboxes.policy.classes import (
 )
 from sandboxes.policy.expressions import checked_expression_method
 from sandboxes.policy.formatting import bound_format, unbound_format
+from sandboxes.policy.reentrancy import checked_setitem
 from sandboxes.policy.rules import (
     BUFFER_METHODS,
     EXPRESSION_METHODS,
@@ -163,6 +164,8 @@ class Guards:
                 value = getattr(obj, name)
                 if name == "__new__":
                     return _checked_new(value)
+                if name == "__setitem__":
+                    return checked_setitem(value)
                 return value
             if name in SUPER_ONLY_DUNDERS and type(obj) is super:
                 return getattr(obj, name)

@@ -268,6 +268,7 @@ RULES: dict[str, ModuleRules] = {
     "numpy.char": ModuleRules({}, replacements.numpy_char_module),
     "struct": ModuleRules({}, replacements.struct_module),
     "array": ModuleRules({}, reentrancy.array_module),
+    "collections": ModuleRules({}, reentrancy.collections_module),
     "numpy.ma.mrecords": ModuleRules(
         {name: _FILES for name in ("openfile", "fromtextfile")},
         replacements.numpy_mrecords_module,

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from sandboxes.policy import caps
+from sandboxes.policy import caps, reentrancy
 from sandboxes.policy.bindings import GuardTable, guard_table
 from sandboxes.policy.classes import SafeType, build_class
 from sandboxes.policy.control import GuardedAsyncContext, GuardedContext, make_reraise, outside
@@ -131,6 +131,10 @@ def make_guard_table(views: ModuleViews) -> GuardTable:
         pow=caps.capped_pow,
         ipow=caps.capped_ipow,
         match_class=match_class,
+        store=reentrancy.store,
+        target_key=reentrancy.target_key,
+        item_key=reentrancy.item_key,
+        slice=slice,
     )
     return table
 
@@ -188,6 +192,7 @@ def make_namespace(
     table.update(
         {
             "type": SafeType,
+            "bytearray": reentrancy.bytearray,
             "getattr": guards.read_dynamic,
             "hasattr": guards.has,
             "setattr": guards.setattr,

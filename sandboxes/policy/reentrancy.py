@@ -18,15 +18,35 @@ that takes the code's values and can be resized is audited here (CPython 3.11):
   return this class too, so a real ``array.array`` never reaches the code; ``super(array, a)``
   lands on the checking layer, which the code cannot name. Slice assignment takes arrays only,
   and its indices (like every index and count) are converted before any size is read.
-* ``bytearray``: converts each item before it reads the size (``ba[i] = v``, ``append``,
-  ``insert``, ``extend``, ``__init__`` on an existing one, slice assignment from an iterable).
+* ``bytearray``: **unsafe** (red team round 6, F1, F2). ``ba[k] = v`` and ``del ba[k]`` read
+  the buffer pointer first, then convert the key (and the value) with ``__index__``, then store
+  through the pointer they read; ``find``, ``rfind``, ``index``, ``rindex``, ``count``,
+  ``startswith``, ``endswith`` and ``in`` take pointer and size, then convert ``start``, ``end``
+  or the byte to look for; ``ba % args`` formats from the pointer while the arguments'
+  ``__index__``/``__bytes__``/``__float__`` run. The code gets ``bytearray`` below, which converts
+  keys, slices, starts, ends and needles to exact ints first and formats from an immutable
+  copy; methods that make a new one (slices, ``+``, ``*``, ``split``, ``upper``...) return this
+  class too. The rest take their arguments before they look at the buffer (argument clinic),
+  and ``extend``/``__init__`` from an iterable fill a private buffer or re-read the size.
+* ``list``: an extended-slice store (``L[::2] = values``) fixes the slice's length, then turns
+  ``values`` into a sequence, which runs the code's iterator (a generator shrinking ``L``: object
+  pointers written past the items, F3). ``store`` makes a list of them first; the compiler
+  routes item stores it cannot tell are plain through it, ``operator.setitem`` and a list's
+  ``__setitem__`` (``L.__setitem__``, ``super().__setitem__``) do the same, and so do the host's
+  ``collections.UserList`` and ``copy``'s rebuilding of list items (their Python code stores the
+  code's values natively). Unpacking and loop targets, where the value is not in sight, take
+  no extended slices. Every other list method converts first or re-reads the size.
+* ``struct.Struct``: its iterators and ``pack`` trust a format that ``__init__`` can change
+  (F4: ``iter_unpack`` reading past its buffer, ``pack`` walking freed codes), and an instance
+  that was never initialised has none. So the code cannot subclass it (its subclasses' instances
+  would be its own to re-initialise), and ``Struct.__new__`` alone does not make one.
 * ``memoryview`` (``BytesIO.getbuffer()``, ``ndarray.data``): item stores check again for a
   release after converting; while one exists its object cannot be resized (``BufferError``).
 * ``struct.pack_into``, ``Struct.pack_into``, ``BytesIO.readinto``: hold a buffer export while
   they convert, so the target cannot be resized.
-* ``collections.deque``, ``list`` (``sort(key=)``, ``index``, ``count``, ``remove``), ``dict``,
-  ``set``: the interpreter checks for mutation during the callback (``deque mutated during
-  iteration``, ``list modified during sort``) or re-reads sizes.
+* ``collections.deque``, ``list`` (``sort(key=)``, ``index``, ``count``, ``remove``, slices of
+  step 1), ``dict``, ``set``: the interpreter checks for mutation during the callback
+  (``deque mutated during iteration``, ``list modified during sort``) or re-reads sizes.
 * ``bytes.join``/``bytearray.join``: the items' buffers come from C types only (3.11 has no
   ``__buffer__`` for classes of the code's).
 * ``numpy`` arrays: ``resize`` keeps its reference check (``guards._checked_resize``), and an
@@ -38,11 +58,13 @@ Docker cells run the image's interpreter without this policy: the container is t
 from __future__ import annotations
 
 import array as _array
+import collections
 import operator
+import struct
 import types
 from typing import Any
 
-from sandboxes.policy.classes import CLASS_STANDINS
+from sandboxes.policy.classes import CLASS_STANDINS, NEW_CHECKS
 
 _REAL = _array.array
 _INTEGER_CODES = frozenset("bBhHiIlLqQ")
@@ -138,3 +160,250 @@ CLASS_STANDINS[_REAL] = CLASS_STANDINS[_Converting] = array
 def array_module(guards: Any, module: types.ModuleType) -> dict[str, Any]:
     """The ``array`` module's class (also as ``ArrayType``) as the converting one."""
     return {"array": array, "ArrayType": array}
+
+
+# --- bytearray ------------------------------------------------------------------------------
+
+_BYTES = bytearray
+
+
+def _index(value: Any) -> Any:
+    """An index, count, start or end as C converts it (``__index__``), converted now. ``None``
+    and values C refuses without calling anything (no ``__index__``) come back as they are."""
+    if type(value) is int or value is None:
+        return value
+    if hasattr(type(value), "__index__"):
+        return operator.index(value)
+    return value
+
+
+def _plain_slice(key: slice) -> slice:
+    return slice(_index(key.start), _index(key.stop), _index(key.step))
+
+
+def _is_buffer(value: Any) -> bool:
+    """Whether C would read ``value`` as a buffer: in 3.11 only C types export one, so asking
+    runs none of the code."""
+    try:
+        memoryview(value).release()
+    except TypeError:
+        return False
+    return True
+
+
+def _needle(sub: Any) -> Any:
+    """What ``find``/``count``/``index`` look for: a buffer as it is, else a byte value."""
+    if type(sub) is bytes or type(sub) is int or _is_buffer(sub):
+        return sub
+    return _index(sub)
+
+
+def _made(value: Any) -> Any:
+    """A new real bytearray (or a list or tuple of them) as the class the code gets."""
+    kind = type(value)
+    if kind is _BYTES:
+        return bytearray(value)
+    if (kind is list or kind is tuple) and any(type(part) is _BYTES for part in value):
+        return kind(bytearray(part) if type(part) is _BYTES else part for part in value)
+    return value
+
+
+class _BytesConverting(_BYTES):
+    """The layer that converts (see the module's docstring); the code gets ``bytearray``."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        key = _plain_slice(key) if type(key) is slice else _index(key)
+        _BYTES.__setitem__(self, key, _index(value) if type(key) is int else value)
+
+    def __delitem__(self, key: Any) -> None:
+        _BYTES.__delitem__(self, _plain_slice(key) if type(key) is slice else _index(key))
+
+    def __getitem__(self, key: Any) -> Any:
+        return _made(_BYTES.__getitem__(self, key))
+
+    def __contains__(self, item: Any) -> bool:
+        if type(item) is not int and hasattr(type(item), "__index__"):
+            try:  # C tries the byte value first, then the buffer
+                item = operator.index(item)
+            except TypeError:
+                if not _is_buffer(item):
+                    name = type(item).__name__
+                    raise TypeError(f"a bytes-like object is required, not '{name}'") from None
+                item = bytes(memoryview(item))
+        return _BYTES.__contains__(self, item)
+
+    def __mod__(self, args: Any) -> Any:
+        return bytearray(bytes(memoryview(self)) % args)  # formats from a copy nobody holds
+
+    def find(self, sub: Any, start: Any = None, end: Any = None, /) -> int:
+        return _BYTES.find(self, _needle(sub), _index(start), _index(end))
+
+    def rfind(self, sub: Any, start: Any = None, end: Any = None, /) -> int:
+        return _BYTES.rfind(self, _needle(sub), _index(start), _index(end))
+
+    def index(self, sub: Any, start: Any = None, end: Any = None, /) -> int:
+        return _BYTES.index(self, _needle(sub), _index(start), _index(end))
+
+    def rindex(self, sub: Any, start: Any = None, end: Any = None, /) -> int:
+        return _BYTES.rindex(self, _needle(sub), _index(start), _index(end))
+
+    def count(self, sub: Any, start: Any = None, end: Any = None, /) -> int:
+        return _BYTES.count(self, _needle(sub), _index(start), _index(end))
+
+    def startswith(self, prefix: Any, start: Any = None, end: Any = None, /) -> bool:
+        return _BYTES.startswith(self, prefix, _index(start), _index(end))
+
+    def endswith(self, suffix: Any, start: Any = None, end: Any = None, /) -> bool:
+        return _BYTES.endswith(self, suffix, _index(start), _index(end))
+
+
+def _making(name: str) -> Any:
+    real = getattr(_BYTES, name)
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return _made(real(self, *args, **kwargs))
+
+    method.__name__, method.__qualname__, method.__doc__ = name, f"bytearray.{name}", real.__doc__
+    return method
+
+
+#: The methods that return new bytearrays (their arguments are converted before they read).
+_MAKING = [
+    "__add__",
+    "__mul__",
+    "__rmul__",
+    "copy",
+    "replace",
+    "translate",
+    "join",
+    "capitalize",
+    "center",
+    "expandtabs",
+    "ljust",
+    "rjust",
+    "lower",
+    "upper",
+    "swapcase",
+    "title",
+    "zfill",
+    "strip",
+    "lstrip",
+    "rstrip",
+    "removeprefix",
+    "removesuffix",
+    "split",
+    "rsplit",
+    "splitlines",
+    "partition",
+    "rpartition",
+]
+for _name in _MAKING:
+    setattr(_BytesConverting, _name, _making(_name))
+
+
+class bytearray(_BytesConverting):  # noqa: N801  (the name the code knows)
+    __slots__ = ()
+
+
+bytearray.__module__ = "builtins"
+bytearray.__qualname__ = "bytearray"
+bytearray.__doc__ = _BYTES.__doc__
+CLASS_STANDINS[_BYTES] = CLASS_STANDINS[_BytesConverting] = bytearray
+
+
+# --- list -----------------------------------------------------------------------------------
+
+
+def list_slice_item(key: slice, value: Any) -> tuple[slice, Any]:
+    """``(key, value)`` for ``L[key] = value`` on a list, converted as its C method would
+    convert them, now: an extended slice gets a list, not an iterator of the code's."""
+    key = _plain_slice(key)
+    if key.step is None or key.step == 1 or type(value) is list or type(value) is tuple:
+        return key, value
+    try:
+        items = iter(value)
+    except TypeError:  # asked once: C would ask the code's __iter__ again
+        raise TypeError("must assign iterable to extended slice") from None
+    return key, list(items)
+
+
+def store(value: Any, target: Any, key: Any) -> None:
+    """``target[key] = value``, for the stores the compiler cannot tell are plain (arguments in
+    Python's order of evaluation: value, target, key)."""
+    if type(key) is slice and isinstance(target, list):
+        key, value = list_slice_item(key, value)
+    target[key] = value
+
+
+def setitem(target: Any, key: Any, value: Any, /) -> None:
+    """``operator.setitem``."""
+    store(value, target, key)
+
+
+def target_key(key: Any) -> Any:
+    """A key of an item in an unpacking or loop target, where the value is not in sight."""
+    if type(key) is slice:
+        key = _plain_slice(key)
+        if key.step is not None and key.step != 1:
+            raise TypeError(
+                "an extended slice (a step other than 1) cannot be part of an unpacking or loop "
+                "target in the sandbox; assign it on its own: x[a:b:c] = list(values)"
+            )
+    return key
+
+
+def item_key(target: Any, key: Any) -> Any:
+    """``target_key`` for a target the compiler can name again: only a list's is refused."""
+    if type(key) is slice and isinstance(target, list):
+        return target_key(key)
+    return key
+
+
+def checked_setitem(method: Any) -> Any:
+    """``L.__setitem__`` / ``list.__setitem__`` / ``super().__setitem__`` of a list: through
+    ``list_slice_item``. Any other ``__setitem__`` comes back as it is."""
+    if type(method) is types.MethodWrapperType and isinstance(method.__self__, list):
+
+        def bound(key: Any, value: Any, /) -> None:
+            if type(key) is slice:
+                key, value = list_slice_item(key, value)
+            method(key, value)
+
+        return bound
+    if type(method) is types.WrapperDescriptorType and method.__objclass__ is list:
+
+        def unbound(self: Any, key: Any, value: Any, /) -> None:
+            if type(key) is slice and isinstance(self, list):
+                key, value = list_slice_item(key, value)
+            method(self, key, value)
+
+        return unbound
+    return method
+
+
+class UserList(collections.UserList):  # type: ignore[type-arg]
+    """``collections.UserList``, whose item store goes through ``store``."""
+
+    def __setitem__(self, i: Any, item: Any) -> None:
+        store(item, self.data, i)
+
+
+UserList.__module__ = "collections"
+
+
+def collections_module(guards: Any, module: types.ModuleType) -> dict[str, Any]:
+    return {"UserList": UserList}
+
+
+# --- struct ---------------------------------------------------------------------------------
+
+
+def _new_struct(cls: Any, *args: Any, **kwargs: Any) -> Any:
+    raise TypeError(
+        "Struct.__new__ alone makes no Struct in the sandbox; call struct.Struct(format)"
+    )
+
+
+NEW_CHECKS[struct.Struct.__new__] = _new_struct

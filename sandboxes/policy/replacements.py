@@ -18,7 +18,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from sandboxes.policy import arrays, caps, namesinks
+from sandboxes.policy import arrays, caps, namesinks, reentrancy
 from sandboxes.policy.bindings import is_policy_code
 from sandboxes.policy.classes import Frozen, check_base, is_own_class, is_own_function
 from sandboxes.policy.expressions import (
@@ -432,7 +432,12 @@ def operator_module(guards: Guards, module: types.ModuleType) -> Replacements:
             raise TypeError("method name must be a string")
         return lambda obj: guards.read_dynamic(obj, name)(*args, **kwargs)
 
-    return {"attrgetter": attrgetter, "methodcaller": methodcaller}
+    return {
+        "attrgetter": attrgetter,
+        "methodcaller": methodcaller,
+        "setitem": reentrancy.setitem,
+        "__setitem__": reentrancy.setitem,
+    }
 
 
 def _dotted(name: Any) -> list[str]:

@@ -63,6 +63,27 @@ def _call(guard: str, *args: ast.expr) -> ast.Call:
     return ast.Call(func=_guard(guard), args=list(args), keywords=[])
 
 
+def _plain_key(key: ast.expr) -> bool:
+    """A key no store turns into an extended slice: a constant, a slice of step 1."""
+    if isinstance(key, ast.Slice):
+        step = key.step
+        return step is None or (
+            isinstance(step, ast.Constant) and type(step.value) is int and step.value == 1
+        )
+    return isinstance(key, ast.Constant)
+
+
+def _slice_parts(key: ast.Slice) -> tuple[ast.expr | None, ...]:
+    return key.lower, key.upper, key.step
+
+
+def _not_slice(key: ast.Name) -> ast.expr:
+    """``k.__class__ is not G.slice`` (a real slice's class cannot be faked; the code's objects
+    may say they are slices, which only costs them the fast path)."""
+    klass = ast.Attribute(value=_name(key.id), attr="__class__", ctx=ast.Load())
+    return ast.Compare(klass, [ast.IsNot()], [_guard("slice")])
+
+
 def _in_cell_check(node: ast.AST, outside: ast.stmt | None = None) -> ast.stmt:
     """``if not G.on: G.outside()``: code the sandbox defined, entered or resumed outside one of
     its cells (no time limit holds there), stops before it does anything."""
@@ -209,7 +230,42 @@ class PolicyTransformer(RestrictingNodeTransformer):
         return ast.Compare(_call("type", _name(obj.id)), [ast.In()], [_guard(cache)])
 
     def visit_Subscript(self, node: ast.Subscript) -> Any:
-        return self.node_contents_visit(node)  # items are not attributes: native
+        node = self.node_contents_visit(node)  # items are not attributes: native
+        if isinstance(node.ctx, ast.Store) and not _plain_key(node.slice):
+            node.slice = self._target_key(node, node.value, node.slice)
+        return node
+
+    # An extended-slice store into a list (``L[::2] = values``) runs the code's iterator after
+    # the list fixed its sizes (``reentrancy``): stores whose key may be a slice go through the
+    # guards, which hand the list a list. Plain keys (constants, slices of step 1) stay native.
+
+    def _target_key(self, node: ast.AST, target: ast.expr, key: ast.expr) -> ast.expr:
+        """The key of an item in a target whose value is not in sight (unpacking, loops, ``with``,
+        augmented assignment): no extended slice of a list."""
+        if isinstance(key, ast.Slice):
+            key = _call("slice", *(part or ast.Constant(None) for part in _slice_parts(key)))
+        if isinstance(target, ast.Name):
+            checked = _call("item_key", _name(target.id), key)
+        else:
+            checked = _call("target_key", key)
+        if isinstance(key, ast.Name):
+            checked = ast.IfExp(_not_slice(key), key, checked)
+        return ast.copy_location(checked, node)
+
+    def _item_store(self, node: ast.Assign, target: ast.Subscript) -> ast.stmt:
+        """``x[k] = v``: native when ``k`` is plain, when a name, native unless it holds a slice,
+        else through ``G.store`` (its arguments in Python's order: value, target, key)."""
+        key = target.slice
+        if _plain_key(key):
+            return node
+        if isinstance(key, ast.Name):
+            stored = ast.Expr(_call("store", node.value, target.value, key))
+            native = ast.If(test=_not_slice(key), body=[node], orelse=[stored])
+            return ast.fix_missing_locations(ast.copy_location(native, node))
+        if isinstance(key, ast.Slice):
+            key = _call("slice", *(part or ast.Constant(None) for part in _slice_parts(key)))
+        stored = ast.Expr(_call("store", node.value, target.value, key))
+        return ast.fix_missing_locations(ast.copy_location(stored, node))
 
     # --- calls, loops, assignments: native ------------------------------------------------------
 
@@ -226,6 +282,12 @@ class PolicyTransformer(RestrictingNodeTransformer):
         return self.node_contents_visit(node)
 
     def visit_Assign(self, node: ast.Assign) -> Any:
+        target = node.targets[0]
+        if len(node.targets) == 1 and isinstance(target, ast.Subscript):
+            node.value = self.visit(node.value)
+            target.value = self.visit(target.value)
+            target.slice = self.visit(target.slice)
+            return self._item_store(node, target)
         return self.node_contents_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:
