@@ -1095,3 +1095,54 @@ def test_an_unawaited_coroutine_collected_after_the_cell_warns_no_text_of_the_co
             gc.enable()
     assert ex.error is None, ex
     assert not [w for w in caught if "ESCAPED" in str(w.message)]
+
+
+# A key planted in sympy's process-wide @cacheit cache, its hash solved (CPython's tuple hash is
+# invertible lane by lane) to equal the key of the host's later ``alpha**3``: the cache's dict
+# compares the keys, the host's Basic.__eq__ calls the code's _sympy_ (red team round 6, F8).
+# hash(type) is given: the code sees only the sandbox's stand-in for ``type``.
+_SYMPY_CACHE_COLLISION = """
+import sympy
+M = (1 << 64) - 1
+P1, P2, P5 = 11400714785074694791, 14029467366897019727, 2870177450012600261
+def rotl(v): return ((v << 31) | (v >> 33)) & M
+def rotr(v): return ((v >> 31) | (v << 33)) & M
+def step(acc, h): return (rotl((acc + h * P2) & M) * P1) & M
+def unstep(acc, h): return (rotr((acc * pow(P1, -1, 1 << 64)) & M) - h * P2) & M
+def lane(o): return hash(o) & M
+three = sympy.Integer(3)
+acc = P5
+for h in [lane(sympy.Pow), lane(sympy.Symbol("alpha")), lane(three), H_TYPE, lane(sympy.Symbol),
+          lane(sympy.Integer)]:
+    acc = step(acc, h)
+class E:
+    def _sympy_(self):
+        mark("ESCAPED")
+        return sympy.Symbol("y")
+    def __hash__(self):
+        return SOLVED[0]
+SOLVED = [0]
+a = unstep(unstep(unstep(unstep(acc, lane(sympy.Integer)), lane(E)), H_TYPE), lane(three))
+first = step(P5, lane(sympy.Pow))
+L = ((rotr((a * pow(P1, -1, 1 << 64)) & M) - first) * pow(P2, -1, 1 << 64)) & M
+SOLVED[0] = L - (1 << 64) if L >= 1 << 63 else L
+planted = sympy.Pow(E(), three)
+"""
+
+
+def test_sympy_cache_keeps_nothing_of_a_cell_inline() -> None:
+    sympy = pytest.importorskip("sympy")
+    code = _SYMPY_CACHE_COLLISION.replace("H_TYPE", str(hash(type) & ((1 << 64) - 1)))
+    alpha = sympy.Symbol("alpha")
+    marks: list[object] = []
+    plain = {"mark": marks.append}
+    exec(code, plain)
+    marks.clear()
+    assert alpha**3 is not None and "ESCAPED" in marks  # the host's alpha**3 ran _sympy_
+    sympy.core.cache.clear_cache()
+    with make_sandbox("inline", timeout=5, allowed_imports=["sympy"]) as sb:
+        sb.start({"mark": marks.append})
+        ex = sb.run(code)
+        assert ex.error is None, ex
+        marks.clear()
+        assert alpha**3 == sympy.Pow(alpha, 3, evaluate=False) and marks == []

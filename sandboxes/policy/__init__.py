@@ -22,6 +22,7 @@ and a test audits that no public attribute of the allowed modules' classes holds
 from __future__ import annotations
 
 import ast
+import sys
 import types
 from collections.abc import Iterable
 from typing import Any
@@ -130,6 +131,8 @@ class RestrictedPolicy:
 
     def leave_cell(self) -> None:
         self._guards.on = False
+        if self.cap_c_calls and self._views.viewed("sympy"):
+            forget_host_cache_entries()
 
     def retire(self) -> None:
         """The sandbox is done with this policy: its guard table keeps only what a function of
@@ -142,3 +145,17 @@ class RestrictedPolicy:
         kept = {name: self._guards.__dict__[name] for name in names}
         self._guards.__dict__.clear()
         self._guards.__dict__.update(kept, on=False)
+
+
+def forget_host_cache_entries() -> None:
+    """Inline runs in the host's process, whose sympy caches are process-wide: an entry the
+    code planted (a key of its objects, hashed to collide with a key the host computes later)
+    made the host's ``Basic.__eq__`` call the code's ``_sympy_`` outside any cell (red team
+    round 6, F8). So they hold nothing of a cell once it ends: the ``@cacheit`` functions'
+    caches, and manualintegrate's. Other backends run the code in a process of its own."""
+    cache = sys.modules.get("sympy.core.cache")
+    if cache is not None:
+        cache.clear_cache()
+    integrals = sys.modules.get("sympy.integrals.manualintegrate")
+    if integrals is not None:
+        integrals._integral_cache.clear()

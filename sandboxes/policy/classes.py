@@ -325,7 +325,20 @@ def install_copy_guard() -> None:
                     raise TypeError(f"copy: {type(x).__name__} rebuilt as another type")
                 return y
 
-        return original(x, memo, func, args, state, *rest, **kw)
+        items = rest[1] if len(rest) > 1 else None
+        if items is None:
+            return original(x, memo, func, args, state, *rest, **kw)
+        # Dict items are stored last, natively by copy (y[key] = value): through the store a
+        # list needs (``reentrancy``; a slice key and an iterator as the value otherwise).
+        from sandboxes.policy.reentrancy import store
+
+        y = original(x, memo, func, args, state, rest[0], None, *rest[2:], **kw)
+        copier = kw.get("deepcopy", copy.deepcopy)
+        for key, value in items:
+            if memo is not None:
+                key, value = copier(key, memo), copier(value, memo)
+            store(value, y, key)
+        return y
 
     _reconstruct._sb_guarded = True  # type: ignore[attr-defined]
     copy._reconstruct = _reconstruct  # type: ignore[attr-defined]

@@ -507,6 +507,10 @@ class ModuleViews:
         self._replaced: dict[str, dict[str, Any]] = {}  # module name -> its replacements
         self._rulings: tuple[int, Rulings] | None = None  # for a count of loaded modules
 
+    def viewed(self, package: str) -> bool:
+        """Whether the code has had a view of ``package`` or of a module in it."""
+        return any(name == package or name.startswith(package + ".") for name in self._views)
+
     def allows(self, name: str) -> bool:
         if name == "__future__":
             return True
