@@ -75,6 +75,20 @@ SNIPPETS = {
         text = ",".join(parts)
         len(text.split(",")) + text.count("9")
     """,
+    # Item stores whose key may be a slice go through a guard (an extended-slice store into a
+    # list must get a list): a name key keeps a class check and a native store, others a call.
+    "item stores": """
+        n = 60_000
+        dp = [0] * (n + 1)
+        for i in range(n):
+            dp[i + 1] = dp[i] + i % 3
+        grid = [[0] * 120 for _ in range(120)]
+        for r in range(120):
+            row = grid[r]
+            for c in range(120):
+                row[c] = r ^ c
+        dp[n] + grid[119][118]
+    """,
     # Private attributes (self._x) are checked at run time until the guard has cleared the class
     # once, then compile to a type check plus a native load: the slowest common pattern.
     "private attributes": """
