@@ -131,6 +131,7 @@ class RestrictedPolicy:
 
     def leave_cell(self) -> None:
         self._guards.on = False
+        self._guards.kept.clear()
         if self.cap_c_calls and self._views.viewed("sympy"):
             forget_host_cache_entries()
 

@@ -304,6 +304,8 @@ class Guards:
             raise deny(obj, name, LIBRARY_DENIED[name])
         elif name == UNCHECKED_RESIZE and not own:
             return _checked_resize(getattr(obj, name))
+        elif name in IN_PLACE_SORTS and not own:
+            return _object_sort(obj, name, getattr(obj, name))
         elif name in HOST_TABLES:
             return _unshared(obj, name, getattr(obj, name))
         elif name in RULED_METHODS:  # the code's own method of that name is no rule's business
@@ -548,6 +550,40 @@ def _checked_setter(method: Any, guards: Guards, target: Any = None, unbound: bo
         return method(*args)
 
     return checked
+
+
+#: numpy's in-place sorts of object arrays move item pointers without references while the
+#: code's comparisons run (``reentrancy``): those sort a copy the code cannot reach.
+IN_PLACE_SORTS = frozenset({"sort", "partition"})
+
+
+def _object_sort(obj: Any, name: str, method: Any) -> Any:
+    """``a.sort(...)`` / ``np.ndarray.sort(a, ...)``: for an object array (or one with object
+    fields), numpy's sort of a private copy assigned back; anything else as it is."""
+    numpy = sys.modules.get("numpy")
+    if numpy is None or not callable(method):
+        return method
+    ndarray, copying = numpy.ndarray, getattr(numpy, name)
+    if isinstance(obj, ndarray):
+        if not obj.dtype.hasobject:
+            return method
+
+        def bound(*args: Any, **kwargs: Any) -> None:
+            obj[...] = copying(obj, *args, **kwargs)
+
+        bound.__doc__ = getattr(method, "__doc__", None)
+        return bound
+    if isinstance(obj, type) and issubclass(obj, ndarray):
+
+        def unbound(self: Any, *args: Any, **kwargs: Any) -> None:
+            if not (isinstance(self, ndarray) and self.dtype.hasobject):
+                return method(self, *args, **kwargs)
+            self[...] = copying(self, *args, **kwargs)
+            return None
+
+        unbound.__doc__ = getattr(method, "__doc__", None)
+        return unbound
+    return method
 
 
 def _checked_resize(method: Any) -> Any:

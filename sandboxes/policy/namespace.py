@@ -116,6 +116,7 @@ def make_guard_table(views: ModuleViews) -> GuardTable:
     """The guards the compiled code calls (``transformer``), bound into it as a constant."""
     guards = views.guards
     table = guards.table = guard_table()
+    kept: dict[int, Any] = {}  # a cell's comparison operands (reentrancy.keeper)
     table.__dict__.update(
         read=guards.read,
         write=guards.write,
@@ -134,6 +135,8 @@ def make_guard_table(views: ModuleViews) -> GuardTable:
         store=reentrancy.store,
         target_key=reentrancy.target_key,
         item_key=reentrancy.item_key,
+        kept=kept,
+        keep=reentrancy.keeper(kept),
         slice=slice,
     )
     return table

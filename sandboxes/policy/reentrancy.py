@@ -36,6 +36,13 @@ that takes the code's values and can be resized is audited here (CPython 3.11):
   ``collections.UserList`` and ``copy``'s rebuilding of list items (their Python code stores the
   code's values natively). Unpacking and loop targets, where the value is not in sight, take
   no extended slices. Every other list method converts first or re-reads the size.
+* ``collections.OrderedDict``: ``==`` walks freed nodes when a key's ``__eq__`` clears the dict
+  (gh-119004): the stand-in compares snapshots. ``list`` ``<``: the last comparison is made on
+  items the list does not hold for it (gh-120298): a comparison method of the code's keeps both
+  operands alive until the cell ends (``keeper``), so freeing one in it frees nothing.
+* numpy ``ndarray.sort``/``partition`` of object arrays move item pointers without references
+  while the code's comparisons run (one setting ``a[1] = None`` left a freed pointer in the
+  array): they sort a copy the code cannot reach and assign it back (``guards``).
 * ``struct.Struct``: its iterators and ``pack`` trust a format that ``__init__`` can change
   (F4: ``iter_unpack`` reading past its buffer, ``pack`` walking freed codes), and an instance
   that was never initialised has none. So the code cannot subclass it (its subclasses' instances
@@ -392,9 +399,65 @@ class UserList(collections.UserList):  # type: ignore[type-arg]
 
 UserList.__module__ = "collections"
 
+# --- OrderedDict ------------------------------------------------------------------------------
+
+_ODICT = collections.OrderedDict
+
+
+class _OrderComparing(_ODICT):  # type: ignore[type-arg]
+    """``==`` of two ordered dicts compares snapshots: CPython 3.11's walks its nodes while the
+    keys' ``__eq__`` run, and a key clearing the dict left it reading freed nodes (red team
+    round 7, F3; CPython gh-119004, fixed in 3.12). The lists hold their own references."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: Any) -> Any:
+        if isinstance(other, _ODICT):
+            return dict.__eq__(self, other) and list(self) == list(other)
+        return dict.__eq__(self, other)
+
+    def __ne__(self, other: Any) -> Any:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class OrderedDict(_OrderComparing):
+    __slots__ = ()
+
+
+OrderedDict.__module__ = "collections"
+OrderedDict.__qualname__ = "OrderedDict"
+OrderedDict.__doc__ = _ODICT.__doc__
+CLASS_STANDINS[_ODICT] = CLASS_STANDINS[_OrderComparing] = OrderedDict
+
 
 def collections_module(guards: Any, module: types.ModuleType) -> dict[str, Any]:
-    return {"UserList": UserList}
+    return {"UserList": UserList, "OrderedDict": OrderedDict}
+
+
+def ordered_dict_alias() -> Any:
+    """``typing.OrderedDict``, which builds one when called: over the stand-in."""
+    import typing
+
+    return typing._SpecialGenericAlias(OrderedDict, 2, name="OrderedDict")  # type: ignore[attr-defined]
+
+
+# --- comparisons ----------------------------------------------------------------------------
+
+
+def keeper(kept: dict[int, Any]) -> Any:
+    """``G.keep(a, b)``, the first thing a comparison method of the code's does in a cell: both
+    operands stay alive until the cell ends. C code comparing items it does not own a reference
+    to (CPython 3.11's list ordering, gh-120298) used them after the code's ``__lt__`` had freed
+    one (clearing the list), then called the freed object's ``__gt__`` (red team round 7, F1)."""
+
+    def keep(a: Any, b: Any) -> None:
+        kept[id(a)] = a
+        kept[id(b)] = b
+
+    return keep
 
 
 # --- struct ---------------------------------------------------------------------------------

@@ -487,6 +487,7 @@ def typing_module(guards: Guards, module: types.ModuleType) -> Replacements:
         "final": _own_only(module.final, "final"),
         "runtime_checkable": _own_only(module.runtime_checkable, "runtime_checkable"),
         "dataclass_transform": dataclass_transform,
+        "OrderedDict": reentrancy.ordered_dict_alias(),
     }
 
 

@@ -63,6 +63,16 @@ def _call(guard: str, *args: ast.expr) -> ast.Call:
     return ast.Call(func=_guard(guard), args=list(args), keywords=[])
 
 
+def _kept_operands(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.stmt]:
+    """``G.keep(self, other)``: a comparison's operands live until the cell ends
+    (``reentrancy.keeper``)."""
+    params = [*node.args.posonlyargs, *node.args.args][:2]
+    if len(params) < 2:
+        return []
+    keep = ast.Expr(_call("keep", *(_name(p.arg) for p in params)))
+    return [ast.fix_missing_locations(ast.copy_location(keep, node))]
+
+
 def _plain_key(key: ast.expr) -> bool:
     """A key no store turns into an extended slice: a constant, a slice of step 1."""
     if isinstance(key, ast.Slice):
@@ -350,7 +360,8 @@ class PolicyTransformer(RestrictingNodeTransformer):
         docstring = body[:1] if body and _is_docstring(body[0]) else []
         outside = ast.Return(_guard("not_implemented")) if comparison else None
         check = _in_cell_check(node, outside and ast.copy_location(outside, node))
-        node.body = docstring + [check] + body[len(docstring) :]
+        kept = _kept_operands(node) if method and node.name in _COMPARISONS else []
+        node.body = docstring + [check] + kept + body[len(docstring) :]
         return node
 
     def _native(self, node: ast.AST) -> Any:
