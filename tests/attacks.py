@@ -2434,6 +2434,17 @@ L[::2] = values()
 "ESCAPED" if len(L) == 5 else None
 """,
     ),
+    # A member of a host enum is one object for the whole process: a public attribute set on it
+    # stays for every later user (red team round 7, B1; sympy's Q.positive.handler and domains,
+    # numpy's cached finfo likewise).
+    (
+        "host_enum_member_attribute_outlives_the_sandbox",
+        """
+import re
+re.RegexFlag.IGNORECASE.note = "set by the sandbox"
+"ESCAPED" if re.I.note == "set by the sandbox" else None
+""",
+    ),
     # A Struct subclass's instance is the code's own, so re-initialising it was allowed: its
     # live iter_unpack then reads the new size from the old 64-byte buffer (F4: host heap).
     (
@@ -2596,6 +2607,13 @@ LIBRARIES = ["numpy", "pandas", "sympy", "mpmath"]
 
 #: Attacks for a sandbox started with ``allowed_imports=LIBRARIES``.
 LIBRARY_ATTACKS: list[tuple[str, str]] = [
+    # np.finfo(t) is cached per type: its eps is the tolerance of every matrix_rank, pinv and
+    # lstsq in the process (red team round 7, B1).
+    (
+        "numpy_cached_finfo_attribute",
+        "import numpy as np\nnp.finfo(np.float64).eps = 0.25\n"
+        "'ESCAPED' if np.finfo(np.float64).eps == 0.25 else None",
+    ),
     # The check read "sum"; pandas' getattr(df, name) hashed the code's str subclass as
     # "_repr_html_" and called that (red team 5, F11: to_pickle wrote a file the same way).
     (

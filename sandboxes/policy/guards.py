@@ -361,6 +361,11 @@ class Guards:
             )
         elif owner.__module__ == "typing":
             raise AttributeError(f"cannot set '{name}' on typing objects in the sandbox")
+        elif _process_wide(obj):
+            raise AttributeError(
+                f"cannot set '{name}': {obj!r} is one object every computation in the process "
+                "shares (the library keeps it)"
+            )
         return obj
 
     def write_dynamic(self, obj: Any, name: Any) -> Any:
@@ -550,6 +555,29 @@ def _checked_setter(method: Any, guards: Guards, target: Any = None, unbound: bo
         return method(*args)
 
     return checked
+
+
+#: Classes whose instances a library makes once and hands to every caller: an enum's members,
+#: ``np.finfo(t)`` (cached per type; its ``eps`` is every tolerance's), sympy's predicates
+#: (``Q.positive.handler`` answers every ``ask``), domains (``ZZ``) and ``Q`` itself (red team
+#: round 7, B1). Looked up in the modules already imported: (module, class name).
+PROCESS_WIDE = (
+    ("enum", "Enum"),
+    ("numpy", "finfo"),
+    ("numpy", "iinfo"),
+    ("sympy.assumptions.assume", "Predicate"),
+    ("sympy.assumptions.ask", "AssumptionKeys"),
+    ("sympy.polys.domains.domain", "Domain"),
+)
+
+
+def _process_wide(obj: Any) -> bool:
+    for module_name, class_name in PROCESS_WIDE:
+        module = sys.modules.get(module_name)
+        kind = getattr(module, class_name, None) if module is not None else None
+        if kind is not None and isinstance(obj, kind):
+            return True
+    return False
 
 
 #: numpy's in-place sorts of object arrays move item pointers without references while the

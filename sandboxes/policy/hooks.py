@@ -36,6 +36,10 @@ _HOST_KINDS = (
 )
 
 
+#: Descriptors a class body gets from Python itself (``__slots__``).
+_SLOT_KINDS = (types.MemberDescriptorType, types.GetSetDescriptorType)
+
+
 def check_hooks(cls: type) -> None:
     """``TypeError`` for a dunder in the class body of ``cls`` bound to a callable the host
     could call later with no check of its own (what a base class has under that name, as an
@@ -59,17 +63,28 @@ def _parts(value: Any) -> list[Any]:
         return [value.__func__]
     if isinstance(value, property):
         return [f for f in (value.fget, value.fset, value.fdel) if f is not None]
-    func = getattr(type(value), "__get__", None) and getattr(value, "func", None)
-    if func is not None and not callable(value):  # partialmethod, cached_property
-        return [func]
-    return [value]
+    if callable(value) or not _is_descriptor(value):
+        return [value]
+    # A descriptor: what its lookup calls (partialmethod, cached_property, enum.property and
+    # other DynamicClassAttribute kinds: red team 7, B3, a getter that was partial(eval, ...)).
+    named = ("fget", "fset", "fdel", "func", "__func__")
+    return [getattr(value, a) for a in named if getattr(value, a, None) is not None] or [value]
+
+
+def _is_descriptor(value: Any) -> bool:
+    kind = type(value)
+    return any(hasattr(kind, m) for m in ("__get__", "__set__", "__delete__"))
 
 
 def _harmless(value: Any) -> bool:
     hook = wrapped_getattr(value)  # the class body's own __getattr__, behind a dunder filter
     if hook is not None:
         return _harmless(hook)
-    if not callable(value) or is_own_function(value) or isinstance(value, _HOST_KINDS):
+    if not callable(value) and (
+        not _is_descriptor(value) or isinstance(value, _SLOT_KINDS) or is_own_class(type(value))
+    ):
+        return True  # data; a host descriptor of no parts known may call anything on lookup
+    if is_own_function(value) or isinstance(value, _HOST_KINDS):
         return True
     if type(value) is types.FunctionType:  # the guards' own mark theirs (Base.__init__'s)
         module = value.__module__ or ""

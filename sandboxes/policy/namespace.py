@@ -154,6 +154,8 @@ def make_namespace(
 
     def eval_(source: Any, globals: Any = None, locals: Any = None) -> Any:
         """Evaluate an expression string under the same rules as the rest of the code."""
+        if not guards.table.on:  # a partial(eval, ...) a host object kept (red team 7, B2)
+            outside()
         if not isinstance(source, str):
             raise TypeError("eval() in the sandbox takes a string of Python code")
         code = compile_(ast.parse(source.lstrip(" \t"), "<eval>", "eval"), "<eval>", "eval")
