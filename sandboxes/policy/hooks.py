@@ -16,7 +16,7 @@ import types
 from typing import Any
 
 from sandboxes.policy.bindings import GuardTable
-from sandboxes.policy.classes import is_own_class, is_own_function, wrapped_getattr
+from sandboxes.policy.classes import Frozen, is_own_class, is_own_function, wrapped_getattr
 from sandboxes.policy.rules import is_dunder
 
 #: Dunders that hold data, not hooks.
@@ -81,7 +81,10 @@ def _harmless(value: Any) -> bool:
     if hook is not None:
         return _harmless(hook)
     if not callable(value) and (
-        not _is_descriptor(value) or isinstance(value, _SLOT_KINDS) or is_own_class(type(value))
+        not _is_descriptor(value)
+        or isinstance(value, _SLOT_KINDS)
+        or is_own_class(type(value))
+        or isinstance(type(value), Frozen)  # the guards' own (``classes._Absent``)
     ):
         return True  # data; a host descriptor of no parts known may call anything on lookup
     if is_own_function(value) or isinstance(value, _HOST_KINDS):

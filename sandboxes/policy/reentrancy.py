@@ -154,14 +154,17 @@ class _Converting(_REAL):
         return _shown(_REAL.__deepcopy__(self, memo))
 
 
-class array(_Converting):  # noqa: N801  (the name the code knows)
-    __slots__ = ()
+def _standin(layer: type, real: type, module: str) -> Any:
+    """The class the code gets for ``real``: a subclass of the checking ``layer`` under the
+    real name (so ``super(cls, x)`` lands on the layer, which the code cannot name), and what
+    ``type(x)`` answers for the real class and the layer."""
+    made = type(real.__name__, (layer,), {"__slots__": (), "__module__": module})
+    made.__doc__ = real.__doc__
+    CLASS_STANDINS[real] = CLASS_STANDINS[layer] = made
+    return made
 
 
-array.__module__ = "array"
-array.__qualname__ = "array"
-array.__doc__ = _REAL.__doc__
-CLASS_STANDINS[_REAL] = CLASS_STANDINS[_Converting] = array
+array = _standin(_Converting, _REAL, "array")
 
 
 def array_module(guards: Any, module: types.ModuleType) -> dict[str, Any]:
@@ -310,14 +313,7 @@ for _name in _MAKING:
     setattr(_BytesConverting, _name, _making(_name))
 
 
-class bytearray(_BytesConverting):  # noqa: N801  (the name the code knows)
-    __slots__ = ()
-
-
-bytearray.__module__ = "builtins"
-bytearray.__qualname__ = "bytearray"
-bytearray.__doc__ = _BYTES.__doc__
-CLASS_STANDINS[_BYTES] = CLASS_STANDINS[_BytesConverting] = bytearray
+bytearray = _standin(_BytesConverting, _BYTES, "builtins")
 
 
 # --- list -----------------------------------------------------------------------------------
@@ -423,14 +419,7 @@ class _OrderComparing(_ODICT):  # type: ignore[type-arg]
     __hash__ = None  # type: ignore[assignment]
 
 
-class OrderedDict(_OrderComparing):
-    __slots__ = ()
-
-
-OrderedDict.__module__ = "collections"
-OrderedDict.__qualname__ = "OrderedDict"
-OrderedDict.__doc__ = _ODICT.__doc__
-CLASS_STANDINS[_ODICT] = CLASS_STANDINS[_OrderComparing] = OrderedDict
+OrderedDict = _standin(_OrderComparing, _ODICT, "collections")
 
 
 def collections_module(guards: Any, module: types.ModuleType) -> dict[str, Any]:
