@@ -136,7 +136,7 @@ def make_guard_table(views: ModuleViews) -> GuardTable:
         target_key=reentrancy.target_key,
         item_key=reentrancy.item_key,
         kept=kept,
-        keep=reentrancy.keeper(kept),
+        id=id,
         slice=slice,
     )
     return table

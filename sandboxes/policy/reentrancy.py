@@ -39,7 +39,7 @@ that takes the code's values and can be resized is audited here (CPython 3.11):
 * ``collections.OrderedDict``: ``==`` walks freed nodes when a key's ``__eq__`` clears the dict
   (gh-119004): the stand-in compares snapshots. ``list`` ``<``: the last comparison is made on
   items the list does not hold for it (gh-120298): a comparison method of the code's keeps both
-  operands alive until the cell ends (``keeper``), so freeing one in it frees nothing.
+  operands alive until the cell ends (the compiler's ``G.kept``), so freeing one frees nothing.
 * numpy ``ndarray.sort``/``partition`` of object arrays move item pointers without references
   while the code's comparisons run (one setting ``a[1] = None`` left a freed pointer in the
   array): they sort a copy the code cannot reach and assign it back (``guards``).
@@ -431,22 +431,6 @@ def ordered_dict_alias() -> Any:
     import typing
 
     return typing._SpecialGenericAlias(OrderedDict, 2, name="OrderedDict")  # type: ignore[attr-defined]
-
-
-# --- comparisons ----------------------------------------------------------------------------
-
-
-def keeper(kept: dict[int, Any]) -> Any:
-    """``G.keep(a, b)``, the first thing a comparison method of the code's does in a cell: both
-    operands stay alive until the cell ends. C code comparing items it does not own a reference
-    to (CPython 3.11's list ordering, gh-120298) used them after the code's ``__lt__`` had freed
-    one (clearing the list), then called the freed object's ``__gt__`` (red team round 7, F1)."""
-
-    def keep(a: Any, b: Any) -> None:
-        kept[id(a)] = a
-        kept[id(b)] = b
-
-    return keep
 
 
 # --- struct ---------------------------------------------------------------------------------

@@ -64,13 +64,19 @@ def _call(guard: str, *args: ast.expr) -> ast.Call:
 
 
 def _kept_operands(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.stmt]:
-    """``G.keep(self, other)``: a comparison's operands live until the cell ends
-    (``reentrancy.keeper``)."""
+    """``G.kept[G.id(x)] = x`` for both operands of a comparison method: they live until the
+    cell ends. C code comparing items it holds no reference to (CPython 3.11's list ordering,
+    gh-120298) used them after the code's ``__lt__`` had freed one, clearing the list, and
+    called the freed object's ``__gt__`` (red team round 7, F1). Two native stores, no call."""
     params = [*node.args.posonlyargs, *node.args.args][:2]
     if len(params) < 2:
         return []
-    keep = ast.Expr(_call("keep", *(_name(p.arg) for p in params)))
-    return [ast.fix_missing_locations(ast.copy_location(keep, node))]
+    kept = []
+    for param in params:
+        slot = ast.Subscript(_guard("kept"), _call("id", _name(param.arg)), ast.Store())
+        store = ast.Assign(targets=[slot], value=_name(param.arg))
+        kept.append(ast.fix_missing_locations(ast.copy_location(store, node)))
+    return kept
 
 
 def _plain_key(key: ast.expr) -> bool:
