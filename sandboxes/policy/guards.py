@@ -361,7 +361,7 @@ class Guards:
             )
         elif owner.__module__ == "typing":
             raise AttributeError(f"cannot set '{name}' on typing objects in the sandbox")
-        elif _process_wide(obj):
+        elif _process_wide(obj) or _module_global(obj):
             raise AttributeError(
                 f"cannot set '{name}': {obj!r} is one object every computation in the process "
                 "shares (the library keeps it)"
@@ -578,6 +578,28 @@ def _process_wide(obj: Any) -> bool:
         if kind is not None and isinstance(obj, kind):
             return True
     return False
+
+
+#: (len(sys.modules) when made, id -> each mutable global of every loaded module).
+_MODULE_GLOBALS: tuple[int, dict[int, Any]] = (-1, {})
+_NOT_STATE = (type, types.FunctionType, types.BuiltinFunctionType, types.ModuleType)
+
+
+def _module_global(obj: Any) -> bool:
+    """Whether ``obj`` is a global of a loaded module, however the code reached it (sympy's
+    ``ZZ`` as ``Poly(x).domain``, not only as ``sympy.ZZ``). Made again when modules were
+    loaded since; the table holds the objects, so an id is never another object's."""
+    global _MODULE_GLOBALS
+    count, table = _MODULE_GLOBALS
+    if count != len(sys.modules):
+        count, table = len(sys.modules), {}
+        for module in list(sys.modules.values()):
+            if type(module) is types.ModuleType:
+                for value in list(module.__dict__.values()):
+                    if not is_immutable(value) and not isinstance(value, _NOT_STATE):
+                        table[id(value)] = value
+        _MODULE_GLOBALS = (count, table)
+    return table.get(id(obj)) is obj
 
 
 #: numpy's in-place sorts of object arrays move item pointers without references while the

@@ -36,8 +36,10 @@ that takes the code's values and can be resized is audited here (CPython 3.11):
   ``collections.UserList`` and ``copy``'s rebuilding of list items (their Python code stores the
   code's values natively). Unpacking and loop targets, where the value is not in sight, take
   no extended slices. Every other list method converts first or re-reads the size.
-* ``collections.OrderedDict``: ``==`` walks freed nodes when a key's ``__eq__`` clears the dict
-  (gh-119004): the stand-in compares snapshots. ``list`` ``<``: the last comparison is made on
+* ``collections.OrderedDict``: ``==``, ``move_to_end``, ``pop`` and ``del`` go on with nodes
+  and key tables a key's ``__eq__`` freed by clearing the dict (gh-119004): the code's is a
+  ``dict`` with the ordered dict's methods over it (``OrderedDict`` below); one the host made
+  is still the C one. ``list`` ``<``: the last comparison is made on
   items the list does not hold for it (gh-120298): a comparison method of the code's keeps both
   operands alive until the cell ends (the compiler's ``G.kept``), so freeing one frees nothing.
 * numpy ``ndarray.sort``/``partition`` of object arrays move item pointers without references
@@ -67,6 +69,7 @@ from __future__ import annotations
 import array as _array
 import collections
 import operator
+import reprlib
 import struct
 import types
 from typing import Any
@@ -400,15 +403,15 @@ UserList.__module__ = "collections"
 _ODICT = collections.OrderedDict
 
 
-class _OrderComparing(_ODICT):  # type: ignore[type-arg]
-    """``==`` of two ordered dicts compares snapshots: CPython 3.11's walks its nodes while the
-    keys' ``__eq__`` run, and a key clearing the dict left it reading freed nodes (red team
-    round 7, F3; CPython gh-119004, fixed in 3.12). The lists hold their own references."""
-
-    __slots__ = ()
+class OrderedDict(dict):  # type: ignore[type-arg]
+    """``collections.OrderedDict`` for the code: a ``dict`` (ordered since 3.7) with the ordered
+    dict's methods written over ``dict``'s, so no C code of CPython 3.11's ordered dict (its node
+    table and linked list) runs while the keys' ``__eq__``/``__hash__`` do. That code kept using
+    nodes and key tables a key's ``__eq__`` had freed by clearing the dict: in ``==`` (red team
+    round 7, F3; gh-119004, fixed in 3.12) and in ``move_to_end``/``pop``/``del`` (round 8, F3)."""
 
     def __eq__(self, other: Any) -> Any:
-        if isinstance(other, _ODICT):
+        if isinstance(other, (OrderedDict, _ODICT)):  # snapshots: the lists own their keys
             return dict.__eq__(self, other) and list(self) == list(other)
         return dict.__eq__(self, other)
 
@@ -418,8 +421,50 @@ class _OrderComparing(_ODICT):  # type: ignore[type-arg]
 
     __hash__ = None  # type: ignore[assignment]
 
+    def move_to_end(self, key: Any, last: bool = True) -> None:
+        value = dict.pop(self, key)
+        if last:
+            dict.__setitem__(self, key, value)
+            return
+        rest = list(dict.items(self))
+        dict.clear(self)
+        dict.__setitem__(self, key, value)
+        dict.update(self, rest)
 
-OrderedDict = _standin(_OrderComparing, _ODICT, "collections")
+    def popitem(self, last: bool = True) -> tuple[Any, Any]:
+        if not self:
+            raise KeyError("dictionary is empty")
+        if last:
+            return dict.popitem(self)
+        key = next(iter(self))
+        return key, dict.pop(self, key)
+
+    def copy(self) -> Any:
+        return type(self)(self)
+
+    def __or__(self, other: Any) -> Any:
+        if not isinstance(other, dict):
+            return NotImplemented
+        made = self.copy()
+        made.update(other)
+        return made
+
+    def __ror__(self, other: Any) -> Any:
+        if not isinstance(other, dict):
+            return NotImplemented
+        made = type(self)(other)
+        made.update(self)
+        return made
+
+    @reprlib.recursive_repr()
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        return f"{name}({list(self.items())!r})" if self else f"{name}()"
+
+
+OrderedDict.__module__ = "collections"
+OrderedDict.__doc__ = _ODICT.__doc__
+CLASS_STANDINS[_ODICT] = OrderedDict
 
 
 def collections_module(guards: Any, module: types.ModuleType) -> dict[str, Any]:
