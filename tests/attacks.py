@@ -82,8 +82,7 @@ import operator
 from collections import UserList
 L = list(range(8))
 L[::2] = (x * 10 for x in range(4))
-s = slice(1, None, 2)
-L[s] = map(str, range(4))
+L[1::2] = map(str, range(4))
 i = 2
 L[i], L[i + 1] = L[i + 1], L[i]
 L[i * 2] += 1

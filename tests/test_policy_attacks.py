@@ -1146,3 +1146,13 @@ def test_sympy_cache_keeps_nothing_of_a_cell_inline() -> None:
         assert ex.error is None, ex
         marks.clear()
         assert alpha**3 == sympy.Pow(alpha, 3, evaluate=False) and marks == []
+
+
+def test_a_slice_object_with_a_step_is_refused_as_a_list_key_inline() -> None:
+    """Where the value is not in sight (the key in a name, checked after the value was made),
+    an extended slice into a list is refused with the way to write it; other receivers and
+    slices of step 1 are native."""
+    ex = _run_inline("L = [0] * 4\ns = slice(None, None, 2)\nL[s] = [1, 2]")
+    assert ex.error is not None and "x[a:b:c] = values" in ex.error
+    ex = _run_inline("L = [0] * 4\nd = {}\ns = slice(1, 3)\nL[s] = [7]\nk = 'a'\nd[k] = L\nd")
+    assert ex.error is None and ex.value == {"a": [0, 7, 0]}

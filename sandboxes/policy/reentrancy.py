@@ -34,8 +34,9 @@ that takes the code's values and can be resized is audited here (CPython 3.11):
   routes item stores it cannot tell are plain through it, ``operator.setitem`` and a list's
   ``__setitem__`` (``L.__setitem__``, ``super().__setitem__``) do the same, and so do the host's
   ``collections.UserList`` and ``copy``'s rebuilding of list items (their Python code stores the
-  code's values natively). Unpacking and loop targets, where the value is not in sight, take
-  no extended slices. Every other list method converts first or re-reads the size.
+  code's values natively). Where the key is checked after the value was made (a slice object
+  in a name; unpacking and loop targets), a list takes no extended slice: the value is out of
+  sight there. Every other list method converts first or re-reads the size.
 * ``collections.OrderedDict``: ``==``, ``move_to_end``, ``pop`` and ``del`` go on with nodes
   and key tables a key's ``__eq__`` freed by clearing the dict (gh-119004): the code's is a
   ``dict`` with the ordered dict's methods over it (``OrderedDict`` below); one the host made
@@ -349,13 +350,14 @@ def setitem(target: Any, key: Any, value: Any, /) -> None:
 
 
 def target_key(key: Any) -> Any:
-    """A key of an item in an unpacking or loop target, where the value is not in sight."""
+    """A key of an item store checked where the value is not in sight (a slice object in a
+    name, an unpacking or loop target): no extended slice."""
     if type(key) is slice:
         key = _plain_slice(key)
         if key.step is not None and key.step != 1:
             raise TypeError(
-                "an extended slice (a step other than 1) cannot be part of an unpacking or loop "
-                "target in the sandbox; assign it on its own: x[a:b:c] = list(values)"
+                "an extended slice (a step other than 1) is a key of a list store in the sandbox "
+                "only written out in a plain assignment: x[a:b:c] = values"
             )
     return key
 

@@ -94,10 +94,9 @@ def _slice_parts(key: ast.Slice) -> tuple[ast.expr | None, ...]:
 
 
 def _not_slice(key: ast.Name) -> ast.expr:
-    """``k.__class__ is not G.slice`` (a real slice's class cannot be faked; the code's objects
-    may say they are slices, which only costs them the fast path)."""
-    klass = ast.Attribute(value=_name(key.id), attr="__class__", ctx=ast.Load())
-    return ast.Compare(klass, [ast.IsNot()], [_guard("slice")])
+    """``G.type(k) is not G.slice``: nothing of the code's runs between this test and the load
+    of ``k`` that follows it (``k.__class__`` may be a property of the code's, rebinding ``k``)."""
+    return ast.Compare(_call("type", _name(key.id)), [ast.IsNot()], [_guard("slice")])
 
 
 def _in_cell_check(node: ast.AST, outside: ast.stmt | None = None) -> ast.stmt:
@@ -269,15 +268,16 @@ class PolicyTransformer(RestrictingNodeTransformer):
         return ast.copy_location(checked, node)
 
     def _item_store(self, node: ast.Assign, target: ast.Subscript) -> ast.stmt:
-        """``x[k] = v``: native when ``k`` is plain, when a name, native unless it holds a slice,
-        else through ``G.store`` (its arguments in Python's order: value, target, key)."""
+        """``x[k] = v``: native when ``k`` is plain; when a name and ``x`` a name, native with the
+        key checked where Python evaluates it, after the value (a test before the value let the
+        value rebind ``k``: red team round 8, B1); else through ``G.store``, whose arguments
+        are evaluated in Python's order (value, target, key) and are what it stores."""
         key = target.slice
         if _plain_key(key):
             return node
-        if isinstance(key, ast.Name):
-            stored = ast.Expr(_call("store", node.value, target.value, key))
-            native = ast.If(test=_not_slice(key), body=[node], orelse=[stored])
-            return ast.fix_missing_locations(ast.copy_location(native, node))
+        if isinstance(key, ast.Name) and isinstance(target.value, ast.Name):
+            target.slice = self._target_key(target, target.value, key)
+            return node
         if isinstance(key, ast.Slice):
             key = _call("slice", *(part or ast.Constant(None) for part in _slice_parts(key)))
         stored = ast.Expr(_call("store", node.value, target.value, key))
