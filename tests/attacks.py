@@ -2405,6 +2405,22 @@ ba[Grow()] = 0x42
 "ESCAPED" if ba[20] != 0x42 else None
 """,
     ),
+    # The real class inside a module's tuple (red team round 8, B2): its instances have every
+    # C method of bytearray back. Classes in tuples, __args__ and annotations are shown as the
+    # stand-ins, as classes everywhere else are.
+    (
+        "real_bytearray_from_a_module_tuple",
+        """
+import base64
+ba = base64.bytes_types[1](b"A" * 50)
+class Grow:
+    def __index__(self):
+        ba.extend(b"x" * 100000)
+        return 20
+ba[Grow()] = 0x42
+"ESCAPED" if ba[20] != 0x42 else None
+""",
+    ),
     # find/count/startswith/in take pointer and size, then convert start or the byte with
     # __index__: a start that clears the bytearray searches the freed buffer (F2: a read
     # oracle over the heap). The freed block keeps the text past its first word.

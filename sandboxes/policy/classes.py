@@ -150,47 +150,66 @@ def safe_class(value: Any) -> Any:
     if not (isinstance(value, type) and issubclass(value, type)):
         if not isinstance(value, type):
             return value
-        if _opens_files(value):
-            return file_class_handle(value)
+        if _closed_reason(value):
+            return closed_class_handle(value)
         return CLASS_STANDINS.get(value, value)
     if value is type or issubclass(value, Frozen):
         return SafeType
     return metaclass_handle(value)
 
 
-def _opens_files(cls: type) -> bool:
-    """``io.FileIO`` and ``pathlib.Path`` (and their subclasses): calling one opens a path. The
-    code never gets them from a module view, but may meet an instance a library made
-    (``type(reader.buffer.raw)``)."""
+def _closed_reason(cls: type) -> str | None:
+    """Why the code may not call ``cls``, if it may not: ``io.FileIO`` and ``pathlib.Path`` (and
+    their subclasses) open a path, ``memoryview`` shows raw memory. The code never gets them from
+    a module view, but may meet an instance a library made (``type(reader.buffer.raw)``) or the
+    class inside a value (``numpy.ScalarType``)."""
     if issubclass(cls, io.FileIO):
-        return True
+        return "opens files"
+    if cls is memoryview:
+        return "makes raw memory views"
     pathlib = sys.modules.get("pathlib")
-    return pathlib is not None and issubclass(cls, pathlib.Path)
+    return "opens files" if pathlib is not None and issubclass(cls, pathlib.Path) else None
 
 
-class _FileHandleMeta(Frozen):
+class _ClosedHandleMeta(Frozen):
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        raise PermissionError(f"{cls.__name__}() opens files, which is not allowed in the sandbox")
+        real = _CLOSED_HANDLES[cls]
+        why = _closed_reason(real)
+        raise PermissionError(f"{cls.__name__}() {why}, which is not allowed in the sandbox")
 
     def __instancecheck__(cls, obj: Any) -> bool:
-        return isinstance(obj, _FILE_HANDLES[cls])
+        return isinstance(obj, _CLOSED_HANDLES[cls])
 
     def __subclasscheck__(cls, sub: Any) -> bool:
-        return sub is cls or (isinstance(sub, type) and issubclass(sub, _FILE_HANDLES[cls]))
+        return sub is cls or (isinstance(sub, type) and issubclass(sub, _CLOSED_HANDLES[cls]))
 
 
-_FILE_HANDLES: dict[type, type] = {}  # handle -> the real class
-_FILE_HANDLE_OF: dict[type, type] = {}
+_CLOSED_HANDLES: dict[type, type] = {}  # handle -> the real class
+_CLOSED_HANDLE_OF: dict[type, type] = {}
 
 
-def file_class_handle(cls: type) -> type:
-    """What the code gets for a class that opens files: ``isinstance`` works, calling does not."""
-    handle = _FILE_HANDLE_OF.get(cls)
+def closed_class_handle(cls: type) -> type:
+    """What the code gets for a class it may not call: ``isinstance`` works, calling does not."""
+    handle = _CLOSED_HANDLE_OF.get(cls)
     if handle is None:
-        handle = _FileHandleMeta(cls.__name__, (), {"__slots__": (), "__doc__": cls.__doc__})
-        _FILE_HANDLES[handle] = cls
-        _FILE_HANDLE_OF[cls] = handle
+        handle = _ClosedHandleMeta(cls.__name__, (), {"__slots__": (), "__doc__": cls.__doc__})
+        _CLOSED_HANDLES[handle] = cls
+        _CLOSED_HANDLE_OF[cls] = handle
     return handle
+
+
+def shown_classes(value: Any, depth: int = 3) -> Any:
+    """``value`` with the classes in it as the code gets them (``safe_class``), through tuples
+    and frozensets: ``base64.bytes_types`` and ``Union[bytes, bytearray].__args__`` held the
+    real ``bytearray``, past its stand-in (red team round 8, B2)."""
+    if isinstance(value, type):
+        return safe_class(value)
+    kind = type(value)
+    if depth and (kind is tuple or kind is frozenset):
+        shown = [shown_classes(part, depth - 1) for part in value]
+        if any(new is not old for new, old in zip(shown, value, strict=True)):
+            return kind(shown)
+    return value
 
 
 def build_class(func: Any, name: str, /, *bases: Any, **kwargs: Any) -> Any:

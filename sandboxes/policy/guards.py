@@ -25,6 +25,7 @@ from sandboxes.policy.classes import (
     is_own_class,
     is_own_function,
     safe_class,
+    shown_classes,
     under_host_abc,
     wrapped_getattr,
 )
@@ -154,8 +155,13 @@ class Guards:
             if name in SAFE_DUNDER_DATA:
                 value = getattr(obj, name)
                 if name == "__annotations__":
-                    return _unshared(obj, name, value)
-                return safe_class(value) if name in ("__class__", "__origin__") else value
+                    value = _unshared(obj, name, value)
+                    if type(value) is dict and value is not getattr(obj, name, None):
+                        value.update((k, shown_classes(v)) for k, v in value.items())
+                    return value
+                if name in ("__class__", "__origin__"):
+                    return safe_class(value)
+                return shown_classes(value) if name in _CLASS_HOLDERS else value
             if isinstance(obj, Frozen) or isinstance(type(obj), Frozen):
                 raise deny(obj, name, "the sandbox's own objects only show their name and doc")
             if name in SAFE_DUNDER_METHODS:
@@ -420,6 +426,10 @@ def _pure(cls: type) -> bool:
         if any(key.startswith("_") and not is_dunder(key) for key in attrs):
             return False
     return True
+
+
+#: Dunder data that holds classes: each through ``shown_classes``.
+_CLASS_HOLDERS = frozenset({"__args__", "__parameters__"})
 
 
 def _unshared(obj: Any, name: str, value: Any) -> Any:

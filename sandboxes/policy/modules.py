@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandboxes.policy import reentrancy, replacements
-from sandboxes.policy.classes import Frozen, safe_class, sandbox_class
+from sandboxes.policy.classes import Frozen, safe_class, sandbox_class, shown_classes
 from sandboxes.policy.guards import Guards, is_immutable
 from sandboxes.policy.ruled import Ruling, Rulings, is_rebind
 from sandboxes.policy.tables import is_table, unshared
@@ -780,6 +780,8 @@ class ModuleViews:
             return sandbox_class(value)
         if is_table(value):  # the host's own table: a copy, an array read-only (``tables``)
             return unshared(value, deep=True)
+        if type(value) is tuple or type(value) is frozenset:
+            return shown_classes(value)  # ``base64.bytes_types``: the stand-in bytearray
         if not is_immutable(value) and not isinstance(value, (type, types.FunctionType)):
             self.guards.shared[id(value)] = value
         return value

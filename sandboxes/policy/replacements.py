@@ -20,7 +20,13 @@ from typing import Any
 
 from sandboxes.policy import arrays, caps, namesinks, reentrancy
 from sandboxes.policy.bindings import is_policy_code
-from sandboxes.policy.classes import Frozen, check_base, is_own_class, is_own_function
+from sandboxes.policy.classes import (
+    Frozen,
+    check_base,
+    is_own_class,
+    is_own_function,
+    shown_classes,
+)
 from sandboxes.policy.expressions import (
     check_plain_expression,
     checked_expression_method,
@@ -488,6 +494,8 @@ def typing_module(guards: Guards, module: types.ModuleType) -> Replacements:
         "runtime_checkable": _own_only(module.runtime_checkable, "runtime_checkable"),
         "dataclass_transform": dataclass_transform,
         "OrderedDict": reentrancy.ordered_dict_alias(),
+        "get_args": lambda tp: shown_classes(module.get_args(tp)),
+        "get_origin": lambda tp: shown_classes(module.get_origin(tp)),
     }
 
 
