@@ -367,12 +367,28 @@ class Guards:
             )
         elif owner.__module__ == "typing":
             raise AttributeError(f"cannot set '{name}' on typing objects in the sandbox")
-        elif _process_wide(obj) or _module_global(obj):
+        elif _module_global(obj):
             raise AttributeError(
                 f"cannot set '{name}': {obj!r} is one object every computation in the process "
                 "shares (the library keeps it)"
             )
+        elif _reviewed(owner) and not self._writable_host(obj):
+            raise AttributeError(
+                f"cannot set '{name}' on a {owner.__name__} in the sandbox: only the code's own "
+                "objects and a few host types (DataFrame, ndarray, decimal.Context, "
+                "TextWrapper...) take attributes; another may be one the whole process shares"
+            )
         return obj
+
+    def _writable_host(self, obj: Any) -> bool:
+        """Whether ``obj`` is of a host class the code configures by attribute (``WRITABLE``);
+        an mpmath context only if it is the sandbox's own."""
+        for module_name, class_name in WRITABLE:
+            module = sys.modules.get(module_name)
+            kind = getattr(module, class_name, None) if module is not None else None
+            if kind is not None and isinstance(obj, kind):
+                return class_name != "MPContext" or any(obj is c for c in self.own_contexts)
+        return False
 
     def write_dynamic(self, obj: Any, name: Any) -> Any:
         """The checks of ``setattr``/``delattr``, whose name is only known at run time."""
@@ -567,27 +583,37 @@ def _checked_setter(method: Any, guards: Guards, target: Any = None, unbound: bo
     return checked
 
 
-#: Classes whose instances a library makes once and hands to every caller: an enum's members,
-#: ``np.finfo(t)`` (cached per type; its ``eps`` is every tolerance's), sympy's predicates
-#: (``Q.positive.handler`` answers every ``ask``), domains (``ZZ``) and ``Q`` itself (red team
-#: round 7, B1). Looked up in the modules already imported: (module, class name).
-PROCESS_WIDE = (
-    ("enum", "Enum"),
-    ("numpy", "finfo"),
-    ("numpy", "iinfo"),
-    ("sympy.assumptions.assume", "Predicate"),
-    ("sympy.assumptions.ask", "AssumptionKeys"),
-    ("sympy.polys.domains.domain", "Domain"),
+#: Libraries whose objects the sandbox reviewed: an attribute write on one of their objects
+#: is refused unless its class is in ``WRITABLE``. The others may be objects the whole process
+#: shares: an enum's members, ``np.finfo(t)`` (cached per type), sympy's predicates, domains
+#: and their elements (``QQ.one``), ``Q`` (red team rounds 7 and 8, B1, B3).
+REVIEWED = frozenset(sys.stdlib_module_names) | {"numpy", "pandas", "sympy", "mpmath"}
+#: (module, class): the host classes whose instances the code sets attributes on, each one
+#: it made and configures: ``df.columns = [...]``, ``a.flags.writeable = False``,
+#: ``decimal.getcontext().prec = 50``, ``mpmath.mp.dps = 50``, ``TextWrapper().width = 40``.
+WRITABLE = (
+    ("pandas.core.generic", "NDFrame"),
+    ("pandas", "Index"),
+    ("pandas", "Flags"),
+    ("numpy", "ndarray"),
+    ("numpy._core.multiarray", "flagsobj"),
+    ("numpy.random", "BitGenerator"),
+    ("decimal", "Context"),
+    ("mpmath.ctx_mp", "MPContext"),
+    ("textwrap", "TextWrapper"),
+    ("calendar", "Calendar"),
+    ("json", "JSONEncoder"),
+    ("json", "JSONDecoder"),
+    ("difflib", "SequenceMatcher"),
+    ("csv", "DictReader"),
+    ("csv", "DictWriter"),
+    ("string", "Template"),
+    ("types", "SimpleNamespace"),
 )
 
 
-def _process_wide(obj: Any) -> bool:
-    for module_name, class_name in PROCESS_WIDE:
-        module = sys.modules.get(module_name)
-        kind = getattr(module, class_name, None) if module is not None else None
-        if kind is not None and isinstance(obj, kind):
-            return True
-    return False
+def _reviewed(owner: type) -> bool:
+    return (getattr(owner, "__module__", None) or "").partition(".")[0] in REVIEWED
 
 
 #: (len(sys.modules) when made, id -> each mutable global of every loaded module).

@@ -29,7 +29,6 @@ _DATA_DUNDERS = frozenset(
 #: ``time.sleep``), builtins bound to a module, partials, bound methods or method wrappers
 #: (``gen.__next__``).
 _HOST_KINDS = (
-    type,
     types.WrapperDescriptorType,
     types.MethodDescriptorType,
     types.ClassMethodDescriptorType,
@@ -49,7 +48,7 @@ def check_hooks(cls: type) -> None:
             continue
         inherited = any(k.__dict__.get(name) is value for k in cls.__mro__[1:])
         for part in _parts(value):
-            if not inherited and not _harmless(part):
+            if not inherited and not _harmless(part, name):
                 raise TypeError(
                     f"{cls.__name__}.{name} may be a function defined in the code, not "
                     f"{type(part).__name__} {part!r}: the host calls it, possibly after the "
@@ -76,10 +75,14 @@ def _is_descriptor(value: Any) -> bool:
     return any(hasattr(kind, m) for m in ("__get__", "__set__", "__delete__"))
 
 
-def _harmless(value: Any) -> bool:
+def _harmless(value: Any, name: str) -> bool:
     hook = wrapped_getattr(value)  # the class body's own __getattr__, behind a dunder filter
     if hook is not None:
-        return _harmless(hook)
+        return _harmless(hook, name)
+    if isinstance(value, type):  # called as the hook, a class makes an instance: only the
+        # generic alias of __class_getitem__ (``__eq__ = functools.partial`` equalled anything
+        # in the host's typing cache: red team round 8, B4)
+        return name == "__class_getitem__" or is_own_class(value)
     if not callable(value) and (
         not _is_descriptor(value)
         or isinstance(value, _SLOT_KINDS)

@@ -115,6 +115,10 @@ LIBRARY_DENIED = {
     ),
     "register_handlerclass": "it registers a class in the host's add/mul dispatch "
     "(sympy.core.add.add, sympy.core.mul.mul)",
+    # sympy's Printer: the class-level settings every later latex()/pretty() of the process
+    # uses (red team round 8, B5; init_printing, its caller, is denied too).
+    "set_global_settings": "it changes how every printer of the process prints; pass the "
+    "settings to the call: sympy.latex(expr, symbol_names={...})",
 }
 #: numpy's ``resize(refcheck=False)`` frees memory that views still point to.
 UNCHECKED_RESIZE = "resize"
