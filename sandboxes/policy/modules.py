@@ -426,6 +426,12 @@ PACKAGE_DENY: dict[str, dict[str, str]] = {
             _GLOBAL + " (how every sympy expression is built); pass evaluate=False to the call: "
             "Add(x, x, evaluate=False), sympify('x + x', evaluate=False)",
         ),
+        # Context managers over process-wide state: entered in a generator the code abandons,
+        # nothing ever exits them (red team round 8, B7).
+        "assuming": _GLOBAL + " (the assumptions of every ask() and refine()); pass them to the "
+        "call: ask(Q.positive(x + 1), Q.positive(x)), refine(expr, Q.positive(x))",
+        "dotprodsimp": _GLOBAL + " (how every matrix product simplifies); pass it to the call: "
+        "M.multiply(N, dotprodsimp=True)",
         **dict.fromkeys(
             ("mp", "workprec", "workdps", "extraprec", "extradps"),
             _GLOBAL + " (mpmath's precision); ask for digits in the call: expr.evalf(50)",
