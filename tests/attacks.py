@@ -2622,6 +2622,26 @@ LIBRARIES = ["numpy", "pandas", "sympy", "mpmath"]
 
 #: Attacks for a sandbox started with ``allowed_imports=LIBRARIES``.
 LIBRARY_ATTACKS: list[tuple[str, str]] = [
+    # A domain's elements are one object each for the process: QQ.one set to 2 made every host
+    # rational computation wrong (red team round 8, B3).
+    (
+        "sympy_domain_element_attribute",
+        "import sympy\nsympy.QQ.one.numerator = 2\n'ESCAPED' if str(sympy.QQ.one) == '2' else None",
+    ),
+    # Printer's class-level settings are every later latex()'s (B5).
+    (
+        "sympy_printer_global_settings",
+        "import sympy\nfrom sympy.printing.latex import LatexPrinter\nx = sympy.Symbol('x')\n"
+        "LatexPrinter.set_global_settings(symbol_names={x: 'ESC'})\n"
+        "'ESCAPED' if 'ESC' in sympy.latex(x) else None",
+    ),
+    # A context manager over sympy's global assumptions, entered and never exited (B7: in a
+    # generator the code abandons): every later ask() of the process uses them.
+    (
+        "sympy_assuming_entered_never_exited",
+        "import sympy\nx = sympy.Symbol('x')\ncm = sympy.assuming(sympy.Q.positive(x))\n"
+        "cm.__enter__()\n'ESCAPED' if sympy.ask(sympy.Q.positive(x)) else None",
+    ),
     # np.finfo(t) is cached per type: its eps is the tolerance of every matrix_rank, pinv and
     # lstsq in the process (red team round 7, B1).
     (
