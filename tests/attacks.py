@@ -2622,6 +2622,20 @@ LIBRARIES = ["numpy", "pandas", "sympy", "mpmath"]
 
 #: Attacks for a sandbox started with ``allowed_imports=LIBRARIES``.
 LIBRARY_ATTACKS: list[tuple[str, str]] = [
+    # A read-only view of a host array could be made writable again (flags.writeable = True):
+    # the code gets read-only copies (red team round 9, B1: Polynomial.domain).
+    (
+        "numpy_host_table_view_made_writable",
+        "import numpy as np\nd = np.polynomial.Polynomial.domain\nd.flags.writeable = True\n"
+        "d[0] = 7\n'ESCAPED' if np.polynomial.Polynomial.domain[0] == 7 else None",
+    ),
+    # A Cython method of numpy's (module _cython_3_x, outside the reviewed libraries' names)
+    # took attributes for the whole process (B4).
+    (
+        "numpy_cython_method_attribute",
+        "import numpy as np\nnp.random.Generator.integers.note = 'set'\n"
+        "'ESCAPED' if getattr(np.random.Generator.integers, 'note', None) == 'set' else None",
+    ),
     # A domain's elements are one object each for the process: QQ.one set to 2 made every host
     # rational computation wrong (red team round 8, B3).
     (

@@ -507,6 +507,7 @@ class ModuleViews:
     def __init__(self, allowed: Iterable[str]) -> None:
         self.allowed = frozenset(allowed)
         self.guards = Guards(self.view_of)
+        self.guards.allowed_packages = frozenset(name.partition(".")[0] for name in self.allowed)
         self.guards.closed_home = _closed_home
         self.guards.ruled_attribute = self.ruled_attribute
         self._views: dict[str, ModuleView] = {}

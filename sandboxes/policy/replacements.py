@@ -608,6 +608,7 @@ def dataclasses_module(guards: Guards, module: types.ModuleType) -> Replacements
         cls = module.make_dataclass(cls_name, fields, bases=bases, namespace=namespace, **options)
         if cls.__module__ == "types":  # as 3.12 does: the caller's (not a host library's class)
             cls.__module__ = guards.namespace.get("__name__", "__main__")
+        guards.made_classes.add(cls)
         return check_base(cls)
 
     return {"dataclass": dataclass, "make_dataclass": make_dataclass}

@@ -27,7 +27,8 @@ def is_table(value: Any) -> bool:
 
 def unshared(value: Any, deep: bool = False) -> Any:
     """``value`` (a table, ``is_table``) as the code may have it: a (deep) copy of a container,
-    a read-only view of an array; other values unchanged."""
+    a read-only copy of an array (a view's ``flags.writeable`` can be set back to true: red
+    team round 9, B1); other values unchanged."""
     if isinstance(value, _CONTAINERS):
         try:
             return copy.deepcopy(value) if deep else copy.copy(value)
@@ -37,7 +38,7 @@ def unshared(value: Any, deep: bool = False) -> Any:
                 f"for the sandbox ({type(exc).__name__})"
             ) from None
     if is_table(value):
-        view = value.view()
-        view.flags.writeable = False
-        return view
+        made = value.copy()
+        made.flags.writeable = False
+        return made
     return value
