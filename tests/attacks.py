@@ -96,6 +96,30 @@ grid[1][0] = 5
 """,
         [["a", "1", 10, "b", "2", 30, "c"], ["x", 1, "y", 3], [[0, 0], [5, 0]]],
     ),
+    (
+        "deque_and_groupby",
+        """
+import collections, itertools
+q = collections.deque([1, 2, 3, 2], maxlen=6)
+groups = [(k, list(g)) for k, g in itertools.groupby("aaabca")]
+keys = [k for k, _ in itertools.groupby(range(7), key=lambda n: n // 3)]
+it = itertools.groupby("aabb")
+_, first = next(it)
+_, second = next(it)
+[q.index(2), q.index(2, 2), type(q + q).__name__, isinstance(q, collections.deque), groups, keys,
+ list(first), list(second)]
+""",
+        [
+            1,
+            3,
+            "deque",
+            True,
+            [["a", ["a", "a", "a"]], ["b", ["b"]], ["c", ["c"]], ["a", ["a"]]],
+            [0, 1, 2],
+            [],
+            ["b", "b"],
+        ],
+    ),
     ("augassign_name", "n = 1\nfor i in range(5):\n    n += i\nn", 11),
     (
         "class_with_getattr",

@@ -57,6 +57,31 @@ CRASHES = {
         except TypeError as error:  # the reflected comparison names the freed item's "type"
             print("OK" if str(error).endswith("'A' and 'bytes'") else "FREED")
     """,
+    # deque.index compares an item it holds no reference to, and checks for mutation only after
+    # the comparison (red team round 9, F1): the item, a tuple, is freed inside its own compare.
+    "deque_index_compares_a_freed_item": """
+        from collections import deque
+        class X:
+            __slots__ = ("tag",)
+            def __init__(self, tag):
+                self.tag = tag
+            def __eq__(self, other):
+                try:
+                    self.tag
+                except AttributeError:  # its slots were cleared: a method of a freed object
+                    print("FREED")
+                    return False
+                if self.tag == "first":
+                    queue.clear()  # frees the tuple being compared, and its second item
+                return True
+            __hash__ = None
+        queue = deque([(X("first"), X("second"))])
+        try:
+            queue.index((X("a"), X("b")))
+        except (ValueError, RuntimeError):
+            pass
+        print("OK")
+    """,
 }
 
 _IN_SANDBOX = """

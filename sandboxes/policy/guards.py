@@ -314,7 +314,7 @@ class Guards:
             raise deny(obj, name, LIBRARY_DENIED[name])
         elif name == UNCHECKED_RESIZE and not own:
             return _checked_resize(getattr(obj, name))
-        elif name in IN_PLACE_SORTS and not own:
+        elif name in OBJECT_COPYING and not own:
             return _object_sort(obj, name, getattr(obj, name))
         elif name in HOST_TABLES:
             return _unshared(obj, name, getattr(obj, name))
@@ -647,34 +647,42 @@ def _module_global(obj: Any) -> bool:
     return table.get(id(obj)) is obj
 
 
-#: numpy's in-place sorts of object arrays move item pointers without references while the
-#: code's comparisons run (``reentrancy``): those sort a copy the code cannot reach.
+#: numpy's loops over object arrays that compare items hold no reference to them while the
+#: code's comparisons run (``reentrancy``; round 7 F2: in-place sorts, round 9 F3: argmax on
+#: items that were tuples): these run on a private copy (the sorts assign it back).
 IN_PLACE_SORTS = frozenset({"sort", "partition"})
+OBJECT_COPYING = IN_PLACE_SORTS | {"argmax", "argmin"}  # not max/min: pandas' agg("max")
+
+
+def _on_copy(array: Any, name: str, method: Any, args: Any, kwargs: Any) -> Any:
+    if name in IN_PLACE_SORTS:
+        array[...] = getattr(sys.modules["numpy"], name)(array, *args, **kwargs)
+        return None
+    return getattr(array.copy(), name)(*args, **kwargs)
 
 
 def _object_sort(obj: Any, name: str, method: Any) -> Any:
-    """``a.sort(...)`` / ``np.ndarray.sort(a, ...)``: for an object array (or one with object
-    fields), numpy's sort of a private copy assigned back; anything else as it is."""
+    """``a.sort(...)``, ``a.argmax()`` / ``np.ndarray.sort(a, ...)``: for an object array (or
+    one with object fields), on a copy the code cannot reach; anything else as it is."""
     numpy = sys.modules.get("numpy")
     if numpy is None or not callable(method):
         return method
-    ndarray, copying = numpy.ndarray, getattr(numpy, name)
+    ndarray = numpy.ndarray
     if isinstance(obj, ndarray):
         if not obj.dtype.hasobject:
             return method
 
-        def bound(*args: Any, **kwargs: Any) -> None:
-            obj[...] = copying(obj, *args, **kwargs)
+        def bound(*args: Any, **kwargs: Any) -> Any:
+            return _on_copy(obj, name, method, args, kwargs)
 
         bound.__doc__ = getattr(method, "__doc__", None)
         return bound
     if isinstance(obj, type) and issubclass(obj, ndarray):
 
-        def unbound(self: Any, *args: Any, **kwargs: Any) -> None:
+        def unbound(self: Any, *args: Any, **kwargs: Any) -> Any:
             if not (isinstance(self, ndarray) and self.dtype.hasobject):
                 return method(self, *args, **kwargs)
-            self[...] = copying(self, *args, **kwargs)
-            return None
+            return _on_copy(self, name, method, args, kwargs)
 
         unbound.__doc__ = getattr(method, "__doc__", None)
         return unbound

@@ -269,6 +269,7 @@ RULES: dict[str, ModuleRules] = {
     "struct": ModuleRules({}, replacements.struct_module),
     "array": ModuleRules({}, reentrancy.array_module),
     "collections": ModuleRules({}, reentrancy.collections_module),
+    "itertools": ModuleRules({}, reentrancy.itertools_module),
     "numpy.ma.mrecords": ModuleRules(
         {name: _FILES for name in ("openfile", "fromtextfile")},
         replacements.numpy_mrecords_module,

@@ -326,7 +326,27 @@ def numpy_module(guards: Guards, module: types.ModuleType) -> Replacements:
         "recarray": arrays.standin(module.recarray, "buf"),
         "frombuffer": arrays.frombuffer(module.frombuffer),
         "errstate": _errstate(module.errstate),
+        **{name: _objects_copied(module, name) for name in _OBJECT_REDUCTIONS},
     }
+
+
+#: numpy functions comparing an object array's items without references (``guards``).
+_OBJECT_REDUCTIONS = ("argmax", "argmin", "max", "min", "amax", "amin", "sort", "partition")
+
+
+def _objects_copied(module: types.ModuleType, name: str) -> Callable[..., Any]:
+    """``numpy.argmax`` (...) on a copy of an object array the code holds: C compares items it
+    holds no reference to while the code's ``__eq__`` runs, and may free them."""
+    real = getattr(module, name)
+
+    def reduced(a: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(a, module.ndarray) and a.dtype.hasobject:
+            a = a.copy()
+        return real(a, *args, **kwargs)
+
+    reduced.__name__ = reduced.__qualname__ = name
+    reduced.__doc__ = real.__doc__
+    return reduced
 
 
 def _errstate(real: Any) -> Callable[..., Any]:

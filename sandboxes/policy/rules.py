@@ -181,7 +181,8 @@ ARRAY_CLASS_ATTRS = frozenset({"baseclass"})
 #: the function (``ruled.py``; a test walks the allowed modules and keeps this list complete).
 RULED_METHODS = frozenset({"identify", "cplot", "splot"})
 GUARDED_ATTRS = frozenset(
-    {"format", "format_map", "obj", "mro", "register", "context", "sort", "partition"}
+    {"format", "format_map", "obj", "mro", "register", "context"}
+    | {"sort", "partition", "argmax", "argmin"}  # on object arrays: guards.OBJECT_COPYING
     | {"ctypes", "cffi", UNCHECKED_RESIZE}
     | ARRAY_CLASS_ATTRS
     | BUFFER_METHODS
