@@ -2646,6 +2646,21 @@ LIBRARIES = ["numpy", "pandas", "sympy", "mpmath"]
 
 #: Attacks for a sandbox started with ``allowed_imports=LIBRARIES``.
 LIBRARY_ATTACKS: list[tuple[str, str]] = [
+    # sympy's sieve hands out real array.array slices, whose item store converts the value
+    # after the bounds check (red team round 10, B2; round 5's F0 on a library's array).
+    (
+        "sympy_sieve_slice_is_a_real_array",
+        """
+import sympy
+a = sympy.sieve[1:70]
+class Shrink:
+    def __index__(self):
+        del a[8:]
+        return 7
+a[13] = Shrink()
+"ESCAPED" if len(a) == 8 else None
+""",
+    ),
     # A read-only view of a host array could be made writable again (flags.writeable = True):
     # the code gets read-only copies (red team round 9, B1: Polynomial.domain).
     (

@@ -239,6 +239,8 @@ RULES: dict[str, ModuleRules] = {
     ),
     "sympy.physics.quantum.gate": ModuleRules({"normalized": _GLOBAL + " (gates' results)"}),
     "sympy": ModuleRules({}, replacements.sympy_module),
+    "sympy.ntheory": ModuleRules({}, replacements.sympy_sieve),
+    "sympy.ntheory.generate": ModuleRules({}, replacements.sympy_sieve),
     "sympy.strategies.core": ModuleRules({}, replacements.sympy_strategies_module),
     "sympy.core.symbol": ModuleRules({}, replacements.sympy_symbol_module),
     # A list the host's clear_cache() walks (following __wrapped__): not the code's to fill.

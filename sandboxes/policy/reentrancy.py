@@ -100,7 +100,7 @@ def plain_number(typecode: str, value: Any) -> Any:
     return value
 
 
-def _shown(value: Any) -> Any:
+def shown_array(value: Any) -> Any:
     """A new real array (a slice, a sum, a copy) as the class the code gets."""
     if type(value) is not _REAL:
         return value
@@ -143,22 +143,22 @@ class _Converting(_REAL):
         _REAL.fromlist(self, values)
 
     def __getitem__(self, key: Any) -> Any:
-        return _shown(_REAL.__getitem__(self, key))
+        return shown_array(_REAL.__getitem__(self, key))
 
     def __add__(self, other: Any) -> Any:
-        return _shown(_REAL.__add__(self, other))
+        return shown_array(_REAL.__add__(self, other))
 
     def __mul__(self, count: Any) -> Any:
-        return _shown(_REAL.__mul__(self, count))
+        return shown_array(_REAL.__mul__(self, count))
 
     def __rmul__(self, count: Any) -> Any:
-        return _shown(_REAL.__rmul__(self, count))
+        return shown_array(_REAL.__rmul__(self, count))
 
     def __copy__(self) -> Any:
-        return _shown(_REAL.__copy__(self))
+        return shown_array(_REAL.__copy__(self))
 
     def __deepcopy__(self, memo: Any, /) -> Any:
-        return _shown(_REAL.__deepcopy__(self, memo))
+        return shown_array(_REAL.__deepcopy__(self, memo))
 
 
 def _standin(layer: type, real: type, module: str) -> Any:
@@ -560,11 +560,18 @@ def itertools_module(guards: Any, module: types.ModuleType) -> dict[str, Any]:
     return {"groupby": groupby}
 
 
-def ordered_dict_alias() -> Any:
-    """``typing.OrderedDict``, which builds one when called: over the stand-in."""
-    import typing
-
-    return typing._SpecialGenericAlias(OrderedDict, 2, name="OrderedDict")  # type: ignore[attr-defined]
+def typing_aliases(module: types.ModuleType) -> dict[str, Any]:
+    """``typing``'s aliases of classes with stand-ins (``Deque``, ``OrderedDict``) over the
+    stand-ins: an alias builds its class when called and is its base in a class statement
+    (``typing.Deque()`` made a real deque: red team round 10, B1)."""
+    made = {}
+    for name, alias in vars(module).items():
+        origin = getattr(alias, "__origin__", None)
+        if type(alias) is module._SpecialGenericAlias and origin in CLASS_STANDINS:
+            made[name] = module._SpecialGenericAlias(  # type: ignore[attr-defined]
+                CLASS_STANDINS[origin], alias._nparams, inst=alias._inst, name=alias._name
+            )
+    return made
 
 
 # --- struct ---------------------------------------------------------------------------------

@@ -142,7 +142,40 @@ def sympy_module(guards: Guards, module: types.ModuleType) -> Replacements:
         guards.namespace.get("print", print)(module.pretty(expr, **settings))
 
     plots = {name: _refusing(name, _PLOTS) for name in _PLOT_NAMES if hasattr(module, name)}
-    return {"pprint": pprint, "pretty_print": pprint, **plots}
+    return {"pprint": pprint, "pretty_print": pprint, **plots, **sympy_sieve(guards, module)}
+
+
+def sympy_sieve(guards: Guards, module: types.ModuleType) -> Replacements:
+    """``sieve`` (of ``sympy``, ``sympy.ntheory``, ``...generate``) whose slices are the code's
+    arrays: the host's are real ``array.array``, whose C stores convert the value after the
+    bounds check (red team round 10, B2; ``reentrancy``)."""
+    real = getattr(module, "sieve", None)
+    return {} if real is None else {"sieve": _SieveView(real, guards.read)}
+
+
+class _SieveView(metaclass=Frozen):
+    """sympy's prime sieve: its methods as they are, its slices as the code's arrays."""
+
+    __slots__ = ("_sb_real", "_sb_read")
+
+    def __init__(self, real: Any, read: Callable[[Any, str], Any]) -> None:
+        object.__setattr__(self, "_sb_real", real)
+        object.__setattr__(self, "_sb_read", read)
+
+    def __getitem__(self, key: Any) -> Any:
+        return reentrancy.shown_array(self._sb_real[key])
+
+    def __iter__(self) -> Any:
+        return iter(self._sb_real)
+
+    def __contains__(self, n: Any) -> bool:
+        return n in self._sb_real
+
+    def __repr__(self) -> str:
+        return repr(self._sb_real)
+
+    def __getattr__(self, name: str) -> Any:
+        return self._sb_read(self._sb_real, name)
 
 
 #: sympy's plotting functions: importable (``from sympy import plot`` in code that never calls
@@ -513,7 +546,7 @@ def typing_module(guards: Guards, module: types.ModuleType) -> Replacements:
         "final": _own_only(module.final, "final"),
         "runtime_checkable": _own_only(module.runtime_checkable, "runtime_checkable"),
         "dataclass_transform": dataclass_transform,
-        "OrderedDict": reentrancy.ordered_dict_alias(),
+        **reentrancy.typing_aliases(module),
         "get_args": lambda tp: shown_classes(module.get_args(tp)),
         "get_origin": lambda tp: shown_classes(module.get_origin(tp)),
     }
