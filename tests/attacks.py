@@ -1198,6 +1198,28 @@ next(gen)
 gen.send(gen)["__import__"]("os").name.replace("posix", "ESCAPED")
 """
 
+#: An array store whose value's __index__ shrinks the array (red team round 5, F0).
+_SHRINKING_VALUE = """
+import array
+a = array.array("q", [0] * 64)
+class Shrink:
+    def __index__(self):
+        del a[8:]
+        return 7
+a[13] = Shrink()
+"ESCAPED" if len(a) == 8 else None
+"""
+#: A bytearray store whose key's __index__ grows the bytearray (red team round 6, F1).
+_GROWING_KEY = """
+ba = bytearray(b"A" * 50)
+class Grow:
+    def __index__(self):
+        ba.extend(b"x" * 100000)
+        return 20
+ba[Grow()] = 0x42
+"ESCAPED" if ba[20] != 0x42 else None
+"""
+
 ATTACKS: list[tuple[str, str]] = [
     # --- the class hierarchy: object.__subclasses__() lists os._wrap_close -------------------
     (
@@ -2383,19 +2405,7 @@ f._x = 1
     # the buffer as it is by then: shrunk, the store lands past the array's end (red team 5, F0:
     # aimed at a neighbouring list's item pointer, a fake bytearray over all memory). Shrunk to
     # 8 items the buffer keeps room for 15, so here the stray store stays in the allocation.
-    (
-        "array_setitem_index_shrinks_the_array",
-        """
-import array
-a = array.array("q", [0] * 64)
-class Shrink:
-    def __index__(self):
-        del a[8:]
-        return 7
-a[13] = Shrink()
-"ESCAPED" if len(a) == 8 else None
-""",
-    ),
+    ("array_setitem_index_shrinks_the_array", _SHRINKING_VALUE),
     # append converts twice, around a resize to the size read before the first conversion: the
     # array grows to 65 items over memory nobody wrote (stale heap contents become its items).
     (
@@ -2417,33 +2427,13 @@ a.append(Shrink())
     # bytearray's item store reads its buffer pointer, then converts the key with __index__, then
     # stores through the pointer: a key that grows the bytearray (realloc) sends the byte into
     # the freed old buffer (red team 6, F1: aimed at a new bytearray's size, all of memory).
-    (
-        "bytearray_setitem_key_index_moves_the_buffer",
-        """
-ba = bytearray(b"A" * 50)
-class Grow:
-    def __index__(self):
-        ba.extend(b"x" * 100000)
-        return 20
-ba[Grow()] = 0x42
-"ESCAPED" if ba[20] != 0x42 else None
-""",
-    ),
+    ("bytearray_setitem_key_index_moves_the_buffer", _GROWING_KEY),
     # The real class inside a module's tuple (red team round 8, B2): its instances have every
     # C method of bytearray back. Classes in tuples, __args__ and annotations are shown as the
     # stand-ins, as classes everywhere else are.
     (
         "real_bytearray_from_a_module_tuple",
-        """
-import base64
-ba = base64.bytes_types[1](b"A" * 50)
-class Grow:
-    def __index__(self):
-        ba.extend(b"x" * 100000)
-        return 20
-ba[Grow()] = 0x42
-"ESCAPED" if ba[20] != 0x42 else None
-""",
+        "import base64\n" + _GROWING_KEY.replace("bytearray(", "base64.bytes_types[1]("),
     ),
     # find/count/startswith/in take pointer and size, then convert start or the byte with
     # __index__: a start that clears the bytearray searches the freed buffer (F2: a read
@@ -2650,16 +2640,9 @@ LIBRARY_ATTACKS: list[tuple[str, str]] = [
     # after the bounds check (red team round 10, B2; round 5's F0 on a library's array).
     (
         "sympy_sieve_slice_is_a_real_array",
-        """
-import sympy
-a = sympy.sieve[1:70]
-class Shrink:
-    def __index__(self):
-        del a[8:]
-        return 7
-a[13] = Shrink()
-"ESCAPED" if len(a) == 8 else None
-""",
+        _SHRINKING_VALUE.replace(
+            'import array\na = array.array("q", [0] * 64)', "import sympy\na = sympy.sieve[1:70]"
+        ),
     ),
     # A read-only view of a host array could be made writable again (flags.writeable = True):
     # the code gets read-only copies (red team round 9, B1: Polynomial.domain).
