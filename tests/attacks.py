@@ -120,6 +120,19 @@ _, second = next(it)
             ["b", "b"],
         ],
     ),
+    (
+        "python_iterators",
+        """
+import itertools, operator
+src = iter(range(10))
+head = list(itertools.islice(src, 2))
+[head, next(src), list(itertools.islice(range(20), 2, 15, 4)),
+ list(itertools.zip_longest("ab", "xyz", fillvalue="-")),
+ list(itertools.accumulate([1, 2, 3], operator.mul, initial=10)),
+ list(iter(iter([1, 2, 0, 3]).__next__, 0))]
+""",
+        [[0, 1], 2, [2, 6, 10, 14], [["a", "x"], ["b", "y"], ["-", "z"]], [10, 10, 20, 60], [1, 2]],
+    ),
     ("augassign_name", "n = 1\nfor i in range(5):\n    n += i\nn", 11),
     (
         "class_with_getattr",

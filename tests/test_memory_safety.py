@@ -84,6 +84,35 @@ CRASHES = {
     """,
 }
 
+# accumulate compares its running total, which only it holds, and a next() from inside that
+# comparison replaced (freed) it (red team round 10, F5): the code's accumulate is a generator.
+CRASHES["accumulate_total_freed_by_reentry"] = """
+    import itertools, operator
+    class X:
+        __slots__ = ("tag",)
+        def __init__(self, tag):
+            self.tag = tag
+        def __eq__(self, other):
+            try:
+                self.tag
+            except AttributeError:  # its slots were cleared: a method of a freed object
+                print("FREED")
+                return False
+            if self.tag == "first":
+                next(totals, None)
+            return True
+        __hash__ = None
+    totals = itertools.accumulate(
+        [(X("first"), X("second")), (X("a"), X("b")), (X("c"), X("d"))], operator.eq
+    )
+    next(totals)
+    try:
+        next(totals)
+    except (ValueError, RuntimeError):
+        pass
+    print("OK")
+"""
+
 # typing.Deque built a real deque, past the stand-in (red team round 10, B1).
 CRASHES["typing_deque_index_compares_a_freed_item"] = CRASHES[
     "deque_index_compares_a_freed_item"

@@ -1156,3 +1156,20 @@ def test_a_slice_object_with_a_step_is_refused_as_a_list_key_inline() -> None:
     assert ex.error is not None and "x[a:b:c] = values" in ex.error
     ex = _run_inline("L = [0] * 4\nd = {}\ns = slice(1, 3)\nL[s] = [7]\nk = 'a'\nd[k] = L\nd")
     assert ex.error is None and ex.value == {"a": [0, 7, 0]}
+
+
+def test_zone_keys_are_exact_strings_inline() -> None:
+    """ZoneInfo compares a key with its cache's while it walks the cache (red team round 10, F7):
+    the code's keys come as exact strings; the zones are the host's class, and its cache's."""
+    ex = _run_inline(
+        "import zoneinfo, datetime\nz = zoneinfo.ZoneInfo('UTC')\n"
+        "[isinstance(z, zoneinfo.ZoneInfo), z is zoneinfo.ZoneInfo('UTC'), "
+        "datetime.datetime(2020, 1, 1, tzinfo=z).utcoffset().total_seconds()]"
+    )
+    assert ex.error is None and ex.value == [True, True, 0.0], ex
+    ex = _run_inline(
+        "import zoneinfo\nclass Key:\n    def __eq__(self, other):\n"
+        "        zoneinfo.ZoneInfo.clear_cache()\n        return False\n"
+        "    __hash__ = object.__hash__\nzoneinfo.ZoneInfo(Key())"
+    )
+    assert ex.error is not None and "ZoneInfo keys are strings" in ex.error, ex

@@ -210,7 +210,7 @@ RULES: dict[str, ModuleRules] = {
     "abc": ModuleRules(
         {"update_abstractmethods": "it writes attributes on host classes"}, replacements.abc_module
     ),
-    "zoneinfo": ModuleRules({"reset_tzpath": _GLOBAL}),
+    "zoneinfo": ModuleRules({"reset_tzpath": _GLOBAL}, reentrancy.zoneinfo_module),
     "uuid": ModuleRules(
         {
             "getnode": "it may run programs and reveals the MAC address",

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from sandboxes.policy import caps, reentrancy
+from sandboxes.policy import caps, iterators, reentrancy
 from sandboxes.policy.bindings import GuardTable, guard_table
 from sandboxes.policy.classes import SafeType, build_class
 from sandboxes.policy.control import GuardedAsyncContext, GuardedContext, make_reraise, outside
@@ -198,6 +198,7 @@ def make_namespace(
         {
             "type": SafeType,
             "bytearray": reentrancy.bytearray,
+            "iter": iterators.iter,
             "getattr": guards.read_dynamic,
             "hasattr": guards.has,
             "setattr": guards.setattr,

@@ -78,7 +78,8 @@ import sys
 import types
 from typing import Any
 
-from sandboxes.policy.classes import CLASS_STANDINS, NEW_CHECKS
+from sandboxes.policy.classes import CLASS_STANDINS, NEW_CHECKS, Frozen
+from sandboxes.policy.rules import plain_str
 
 _REAL = _array.array
 _INTEGER_CODES = frozenset("bBhHiIlLqQ")
@@ -557,7 +558,9 @@ def collections_module(guards: Any, module: types.ModuleType) -> dict[str, Any]:
 
 
 def itertools_module(guards: Any, module: types.ModuleType) -> dict[str, Any]:
-    return {"groupby": groupby}
+    from sandboxes.policy.iterators import itertools_replacements
+
+    return {"groupby": groupby, **itertools_replacements()}
 
 
 def typing_aliases(module: types.ModuleType) -> dict[str, Any]:
@@ -572,6 +575,61 @@ def typing_aliases(module: types.ModuleType) -> dict[str, Any]:
                 CLASS_STANDINS[origin], alias._nparams, inst=alias._inst, name=alias._name
             )
     return made
+
+
+# --- zoneinfo -------------------------------------------------------------------------------
+
+
+def _zone_key(key: Any) -> str:
+    """A zone key as an exact ``str``: C's ``ZoneInfo(key)`` compares the key with its cache's
+    while it walks the cache's nodes, and a key's ``__eq__`` that cleared the cache left it on a
+    freed node (red team round 10, F7). A ``str`` compares without calling anything."""
+    if not isinstance(key, str):
+        raise TypeError(f"ZoneInfo keys are strings, not {type(key).__name__}")
+    return plain_str(key)
+
+
+class _ZoneHandleMeta(Frozen):
+    def __call__(cls, key: Any) -> Any:
+        return _ZONE(_zone_key(key))
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, _ZONE)
+
+    def __subclasscheck__(cls, sub: Any) -> bool:
+        return sub is cls or (isinstance(sub, type) and issubclass(sub, _ZONE))
+
+
+def zoneinfo_module(guards: Any, module: types.ModuleType) -> dict[str, Any]:
+    """``ZoneInfo`` whose keys are exact strings (the host's class and cache: ``isinstance``
+    holds for the zones pandas and datetime made)."""
+    global _ZONE
+    _ZONE = module.ZoneInfo
+
+    def no_cache(key: Any) -> Any:
+        return _ZONE.no_cache(_zone_key(key))
+
+    def clear_cache(*, only_keys: Any = None) -> None:
+        keys = None if only_keys is None else [_zone_key(key) for key in only_keys]
+        _ZONE.clear_cache(only_keys=keys)
+
+    handle = _ZoneHandleMeta(
+        "ZoneInfo",
+        (),
+        {
+            "__slots__": (),
+            "__doc__": _ZONE.__doc__,
+            "__module__": "zoneinfo",
+            "no_cache": staticmethod(no_cache),
+            "clear_cache": staticmethod(clear_cache),
+            "from_file": staticmethod(_ZONE.from_file),
+        },
+    )
+    CLASS_STANDINS[_ZONE] = handle
+    return {"ZoneInfo": handle}
+
+
+_ZONE: Any = None
 
 
 # --- struct ---------------------------------------------------------------------------------
