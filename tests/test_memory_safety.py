@@ -98,18 +98,45 @@ CRASHES["accumulate_total_freed_by_reentry"] = """
             except AttributeError:  # its slots were cleared: a method of a freed object
                 print("FREED")
                 return False
-            if self.tag == "first":
-                next(totals, None)
-            return True
+            if self.tag == "first" and other.tag == "a":
+                next(totals, None)  # compares the total with ("c", ...), unequal: replaces it
+            return other.tag != "c"
         __hash__ = None
-    totals = itertools.accumulate(
-        [(X("first"), X("second")), (X("a"), X("b")), (X("c"), X("d"))], operator.eq
-    )
+    def rows():  # made as they are taken: the running total is held by accumulate alone
+        yield X("first"), X("second")
+        yield X("a"), X("b")
+        yield X("c"), X("d")
+    totals = itertools.accumulate(rows(), operator.eq)
     next(totals)
     try:
         next(totals)
     except (ValueError, RuntimeError):
         pass
+    print("OK")
+"""
+
+# The C iterator over __getitem__, re-entered, ended twice and released the sequence twice
+# (red team round 10, F3): the code's classes iterate over __getitem__ with a generator.
+CRASHES["sequence_iterator_released_twice"] = """
+    class Seq:
+        __slots__ = ("tag",)
+        def __init__(self):
+            self.tag = "alive"
+        def __getitem__(self, index):
+            if calls.append(index) or len(calls) == 1:
+                next(items, None)  # re-entered: this inner call ends the iteration
+            raise IndexError(index)  # and the outer one ends it again
+    calls = []
+    s = Seq()
+    items = iter(s)
+    try:
+        next(items, None)
+    except ValueError:  # the sandbox's generator refuses to be re-entered
+        pass
+    try:
+        s.tag
+    except AttributeError:  # its slots were cleared: the name is all that is left of it
+        print("FREED")
     print("OK")
 """
 

@@ -244,7 +244,26 @@ def build_class(func: Any, name: str, /, *bases: Any, **kwargs: Any) -> Any:
                 type.__setattr__(cls, "__getattr__", _public_getattr(hook))
             for protocol in HOST_PROTOCOL_DUNDERS:
                 type.__setattr__(cls, protocol, _ABSENT)
+            if "__getitem__" in cls.__dict__ and getattr(cls, "__iter__", None) is None:
+                type.__setattr__(cls, "__iter__", _sequence_iter)
     return cls
+
+
+def _sequence_iter(self: Any) -> Any:
+    """Iteration over ``__getitem__`` (``for x in obj``, ``iter(obj)``), as a generator: the C
+    iterator of CPython 3.11, re-entered from the code's ``__getitem__``, released the sequence
+    twice when both calls ended (red team round 10, F3). A generator re-entered refuses."""
+    index = 0
+    while True:
+        try:
+            value = self[index]
+        except (IndexError, StopIteration):
+            return
+        yield value
+        index += 1
+
+
+_sequence_iter._sb_hook_safe = True  # type: ignore[attr-defined]  # hooks.check_hooks
 
 
 def _public_getattr(hook: Any) -> Any:
