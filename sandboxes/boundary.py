@@ -56,6 +56,9 @@ _PACKAGE = Path(__file__).resolve().parent  # the sandboxes package, bound read-
 #: cell process mounts a tmpfs of its own over it).
 _TMP_SIZE = 2**20
 _LIBRARIES = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/lib", "/lib64", "/lib32")
+#: Public data the standard library reads, bound read-only too: the time zones ``zoneinfo``
+#: loads (without them ``ZoneInfo("UTC")`` failed in every cell).
+_DATA = ("/usr/share/zoneinfo",)
 
 
 class BoundaryWarning(UserWarning):
@@ -110,9 +113,9 @@ def workdir() -> str:
 @functools.lru_cache(maxsize=1)
 def _file_system() -> list[str]:
     """The binds of what the worker needs: libraries, interpreter, standard library,
-    site-packages and the ``sandboxes`` package, each read-only."""
+    site-packages, the ``sandboxes`` package and time zones, each read-only."""
     args: list[str] = []
-    for path in _LIBRARIES:
+    for path in _LIBRARIES + _DATA:
         if os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]
         elif os.path.isdir(path):

@@ -121,6 +121,16 @@ _, second = next(it)
         ],
     ),
     (
+        "zoneinfo_zones",  # the time zones are bound read-only into local's cells
+        """
+import zoneinfo, datetime
+zone = zoneinfo.ZoneInfo("Europe/London")
+[isinstance(zone, zoneinfo.ZoneInfo), zone is zoneinfo.ZoneInfo("Europe/London"),
+ datetime.datetime(2020, 6, 1, tzinfo=zone).utcoffset().total_seconds()]
+""",
+        [True, True, 3600.0],
+    ),
+    (
         "python_iterators",
         """
 import itertools, operator
