@@ -315,7 +315,7 @@ class Guards:
         elif name == UNCHECKED_RESIZE and not own:
             return _checked_resize(getattr(obj, name))
         elif name in OBJECT_COPYING and not own:
-            return _object_sort(obj, name, getattr(obj, name))
+            return _object_copying(obj, name, getattr(obj, name))
         elif name in HOST_TABLES:
             return _unshared(obj, name, getattr(obj, name))
         elif name in RULED_METHODS:  # the code's own method of that name is no rule's business
@@ -661,7 +661,7 @@ def _on_copy(array: Any, name: str, method: Any, args: Any, kwargs: Any) -> Any:
     return getattr(array.copy(), name)(*args, **kwargs)
 
 
-def _object_sort(obj: Any, name: str, method: Any) -> Any:
+def _object_copying(obj: Any, name: str, method: Any) -> Any:
     """``a.sort(...)``, ``a.argmax()`` / ``np.ndarray.sort(a, ...)``: for an object array (or
     one with object fields), on a copy the code cannot reach; anything else as it is."""
     numpy = sys.modules.get("numpy")

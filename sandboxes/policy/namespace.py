@@ -116,7 +116,7 @@ def make_guard_table(views: ModuleViews) -> GuardTable:
     """The guards the compiled code calls (``transformer``), bound into it as a constant."""
     guards = views.guards
     table = guards.table = guard_table()
-    kept: dict[int, Any] = {}  # a cell's comparison operands (reentrancy.keeper)
+    kept: dict[int, Any] = {}  # a cell's comparison operands (transformer._kept_operands)
     table.__dict__.update(
         read=guards.read,
         write=guards.write,
