@@ -2497,6 +2497,27 @@ re.RegexFlag.IGNORECASE.note = "set by the sandbox"
 "ESCAPED" if re.I.note == "set by the sandbox" else None
 """,
     ),
+    # The first item-store rewrite tested a name key before the value was made: a walrus in
+    # the value rebound the key to an extended slice after the test (red team round 8, B1).
+    (
+        "item_store_key_rebound_by_its_value",
+        """
+L = list(range(10))
+def values():
+    del L[5:]
+    yield from range(5)
+k = 0
+L[k] = ((k := slice(None, None, 2)), values())[1]
+"ESCAPED" if len(L) == 5 else None
+""",
+    ),
+    # A host class as a class-body dunder: called as the hook, functools.partial made a truthy
+    # object, so the instance equalled anything in the host's typing cache (round 8, B4).
+    (
+        "dunder_bound_to_a_host_class",
+        "import functools\nclass K:\n    __eq__ = functools.partial\n"
+        "    __hash__ = object.__hash__\n'ESCAPED' if K() == int else None",
+    ),
     # A Struct subclass's instance is the code's own, so re-initialising it was allowed: its
     # live iter_unpack then reads the new size from the old 64-byte buffer (F4: host heap).
     (
