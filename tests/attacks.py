@@ -2680,6 +2680,18 @@ LIBRARIES = ["numpy", "pandas", "sympy", "mpmath"]
 
 #: Attacks for a sandbox started with ``allowed_imports=LIBRARIES``.
 LIBRARY_ATTACKS: list[tuple[str, str]] = [
+    # Process-wide switches no rule had denied (red team round 11, B5, B6): the generator every
+    # sympy function draws from, and how every tensor product prints.
+    (
+        "sympy_random_seed_is_process_wide",
+        "import sympy.core.random as r\nr.seed(42)\nfirst = r.random()\nr.seed(42)\n"
+        "'ESCAPED' if r.random() == first else None",
+    ),
+    (
+        "sympy_combined_tensor_printing_is_process_wide",
+        "import sympy.physics.quantum.tensorproduct as tp\ntp.combined_tensor_printing(True)\n"
+        "'ESCAPED' if tp._combined_printing else None",
+    ),
     # sympy's sieve hands out real array.array slices, whose item store converts the value
     # after the bounds check (red team round 10, B2; round 5's F0 on a library's array).
     (

@@ -246,7 +246,27 @@ def build_class(func: Any, name: str, /, *bases: Any, **kwargs: Any) -> Any:
                 type.__setattr__(cls, protocol, _ABSENT)
             if "__getitem__" in cls.__dict__ and getattr(cls, "__iter__", None) is None:
                 type.__setattr__(cls, "__iter__", _sequence_iter)
+            _check_string_comparisons(cls)
     return cls
+
+
+_C_SLOTS = (types.WrapperDescriptorType, types.MethodDescriptorType, type(None))
+_C_SLOT = None
+
+
+def _check_string_comparisons(cls: type) -> None:
+    """A ``str`` or ``bytes`` of the code's compares as one: host code takes it where it takes
+    a string (a zone key through pandas, a name for a registry) and compares it in C, where
+    its ``__eq__`` ran mid-walk of a cache it could free (red team round 11, B4: ``ZoneInfo``'s
+    strong cache), or steered a host dict's lookups (round 5, F11)."""
+    if issubclass(cls, (str, bytes)):
+        for name in ("__eq__", "__ne__", "__hash__"):
+            value = cls.__dict__.get(name, _C_SLOT)
+            if not isinstance(value, _C_SLOTS):  # ``object.__hash__``: no code of the code's
+                raise TypeError(
+                    f"a subclass of {cls.__mro__[1].__name__} may not define {name} in the "
+                    "sandbox: host code compares such strings with its own"
+                )
 
 
 def _sequence_iter(self: Any) -> Any:

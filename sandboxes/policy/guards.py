@@ -32,7 +32,7 @@ from sandboxes.policy.classes import (
 )
 from sandboxes.policy.expressions import checked_expression_method
 from sandboxes.policy.formatting import bound_format, unbound_format
-from sandboxes.policy.reentrancy import checked_setitem
+from sandboxes.policy.reentrancy import checked_setitem, standin_copy
 from sandboxes.policy.rules import (
     BUFFER_METHODS,
     EXPRESSION_METHODS,
@@ -317,7 +317,7 @@ class Guards:
         elif name in OBJECT_COPYING and not own:
             return _object_copying(obj, name, getattr(obj, name))
         elif name in HOST_TABLES:
-            return _unshared(obj, name, getattr(obj, name))
+            return standin_copy(_unshared(obj, name, getattr(obj, name)))
         elif name in RULED_METHODS:  # the code's own method of that name is no rule's business
             return self.ruled_attribute(obj, name, getattr(obj, name))
         value = getattr(obj, name)

@@ -238,6 +238,11 @@ RULES: dict[str, ModuleRules] = {
         {name: _GLOBAL for name in ("pretty_use_unicode", "pretty_try_use_unicode")}
     ),
     "sympy.physics.quantum.gate": ModuleRules({"normalized": _GLOBAL + " (gates' results)"}),
+    "sympy.physics.quantum.tensorproduct": ModuleRules(
+        {"combined_tensor_printing": _GLOBAL + " (how every tensor product prints)"}
+    ),
+    # The random generator every sympy function draws from (randprime, randMatrix...).
+    "sympy.core.random": ModuleRules({"seed": _GLOBAL + " (sympy's random numbers)"}),
     "sympy": ModuleRules({}, replacements.sympy_module),
     "sympy.ntheory": ModuleRules({}, replacements.sympy_sieve),
     "sympy.ntheory.generate": ModuleRules({}, replacements.sympy_sieve),

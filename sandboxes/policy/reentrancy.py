@@ -577,6 +577,19 @@ def typing_aliases(module: types.ModuleType) -> dict[str, Any]:
     return made
 
 
+def standin_copy(value: Any) -> Any:
+    """A host's real ``deque``, ``OrderedDict``, ``array`` or ``bytearray`` (a table of a
+    library's object: ``HOST_TABLES``) as a copy of the code's class; anything else as it is."""
+    kind = type(value)
+    if kind is _DEQUE:
+        return deque(value, value.maxlen)
+    if kind is _ODICT:
+        return OrderedDict(value)
+    if kind is _BYTES:
+        return bytearray(value)
+    return shown_array(value)
+
+
 # --- zoneinfo -------------------------------------------------------------------------------
 
 

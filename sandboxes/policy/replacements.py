@@ -149,8 +149,18 @@ def sympy_sieve(guards: Guards, module: types.ModuleType) -> Replacements:
     """``sieve`` (of ``sympy``, ``sympy.ntheory``, ``...generate``) whose slices are the code's
     arrays: the host's are real ``array.array``, whose C stores convert the value after the
     bounds check (red team round 10, B2; ``reentrancy``)."""
-    real = getattr(module, "sieve", None)
-    return {} if real is None else {"sieve": _SieveView(real, guards.read)}
+    real, made = getattr(module, "sieve", None), getattr(module, "Sieve", None)
+    found: Replacements = {}
+    if real is not None:
+        found["sieve"] = _SieveView(real, guards.read)
+    if made is not None:  # a fresh one's slices are real arrays too (round 11, B2)
+
+        def Sieve(*args: Any, **kwargs: Any) -> Any:  # noqa: N802  (the name the code knows)
+            """``sympy.Sieve``: a prime sieve of the code's own."""
+            return _SieveView(made(*args, **kwargs), guards.read)
+
+        found["Sieve"] = Sieve
+    return found
 
 
 class _SieveView(metaclass=Frozen):

@@ -129,6 +129,9 @@ UNCHECKED_RESIZE = "resize"
 HOST_TABLES = frozenset(
     {"unicode_whitespace_trans", "cssclasses", "cssclasses_weekday_head"}
     | {"default_assumptions", "domain", "window"}
+    # sympy objects holding a C deque or ordered dict (red team round 11, B1, B3): copies as
+    # the code's stand-ins (``reentrancy.standin_copy``)
+    | {"rules_cache", "map"}
     # numpy, pandas, sympy and mpmath (a test audits them too): sympy.Rel.ValidRelationOperator
     # maps "==" to the class every host Eq() builds.
     | {
