@@ -16,6 +16,23 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: A comparison that says so when it runs on an object already freed (its slots were cleared
+#: at deallocation), else does what the snippet's ``touch(self, other)`` does.
+_PROBE = """
+        class X:
+            __slots__ = ("tag",)
+            def __init__(self, tag):
+                self.tag = tag
+            def __eq__(self, other):
+                try:
+                    self.tag
+                except AttributeError:
+                    print("FREED")
+                    return False
+                return touch(self, other)
+            __hash__ = None
+"""
+
 CRASHES = {
     # gh-119004 (fixed in 3.12): OrderedDict == walks its nodes while the keys' __eq__ run; one
     # clearing the dicts leaves it following freed nodes (red team round 7, F3).
@@ -61,20 +78,13 @@ CRASHES = {
     # the comparison (red team round 9, F1): the item, a tuple, is freed inside its own compare.
     "deque_index_compares_a_freed_item": """
         from collections import deque
-        class X:
-            __slots__ = ("tag",)
-            def __init__(self, tag):
-                self.tag = tag
-            def __eq__(self, other):
-                try:
-                    self.tag
-                except AttributeError:  # its slots were cleared: a method of a freed object
-                    print("FREED")
-                    return False
-                if self.tag == "first":
-                    queue.clear()  # frees the tuple being compared, and its second item
-                return True
-            __hash__ = None
+    """
+    + _PROBE
+    + """
+        def touch(self, other):
+            if self.tag == "first":
+                queue.clear()  # frees the tuple being compared, and its second item
+            return True
         queue = deque([(X("first"), X("second"))])
         try:
             queue.index((X("a"), X("b")))
@@ -86,34 +96,29 @@ CRASHES = {
 
 # accumulate compares its running total, which only it holds, and a next() from inside that
 # comparison replaced (freed) it (red team round 10, F5): the code's accumulate is a generator.
-CRASHES["accumulate_total_freed_by_reentry"] = """
-    import itertools, operator
-    class X:
-        __slots__ = ("tag",)
-        def __init__(self, tag):
-            self.tag = tag
-        def __eq__(self, other):
-            try:
-                self.tag
-            except AttributeError:  # its slots were cleared: a method of a freed object
-                print("FREED")
-                return False
+CRASHES["accumulate_total_freed_by_reentry"] = (
+    """
+        import itertools, operator
+    """
+    + _PROBE
+    + """
+        def touch(self, other):
             if self.tag == "first" and other.tag == "a":
                 next(totals, None)  # compares the total with ("c", ...), unequal: replaces it
             return other.tag != "c"
-        __hash__ = None
-    def rows():  # made as they are taken: the running total is held by accumulate alone
-        yield X("first"), X("second")
-        yield X("a"), X("b")
-        yield X("c"), X("d")
-    totals = itertools.accumulate(rows(), operator.eq)
-    next(totals)
-    try:
+        def rows():  # made as they are taken: the running total is held by accumulate alone
+            yield X("first"), X("second")
+            yield X("a"), X("b")
+            yield X("c"), X("d")
+        totals = itertools.accumulate(rows(), operator.eq)
         next(totals)
-    except (ValueError, RuntimeError):
-        pass
-    print("OK")
-"""
+        try:
+            next(totals)
+        except (ValueError, RuntimeError):
+            pass
+        print("OK")
+    """
+)
 
 # The C iterator over __getitem__, re-entered, ended twice and released the sequence twice
 # (red team round 10, F3): the code's classes iterate over __getitem__ with a generator.
