@@ -250,8 +250,7 @@ def build_class(func: Any, name: str, /, *bases: Any, **kwargs: Any) -> Any:
     return cls
 
 
-_C_SLOTS = (types.WrapperDescriptorType, types.MethodDescriptorType, type(None))
-_C_SLOT = None
+_C_SLOTS = (types.WrapperDescriptorType, types.MethodDescriptorType)
 
 
 def _check_string_comparisons(cls: type) -> None:
@@ -261,8 +260,8 @@ def _check_string_comparisons(cls: type) -> None:
     strong cache), or steered a host dict's lookups (round 5, F11)."""
     if issubclass(cls, (str, bytes)):
         for name in ("__eq__", "__ne__", "__hash__"):
-            value = cls.__dict__.get(name, _C_SLOT)
-            if not isinstance(value, _C_SLOTS):  # ``object.__hash__``: no code of the code's
+            value = cls.__dict__.get(name)  # None: absent, or __hash__ = None
+            if value is not None and not isinstance(value, _C_SLOTS):  # ``object.__hash__``
                 raise TypeError(
                     f"a subclass of {cls.__mro__[1].__name__} may not define {name} in the "
                     "sandbox: host code compares such strings with its own"

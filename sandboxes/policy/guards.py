@@ -654,7 +654,7 @@ IN_PLACE_SORTS = frozenset({"sort", "partition"})
 OBJECT_COPYING = IN_PLACE_SORTS | {"argmax", "argmin"}  # not max/min: pandas' agg("max")
 
 
-def _on_copy(array: Any, name: str, method: Any, args: Any, kwargs: Any) -> Any:
+def _on_copy(array: Any, name: str, args: Any, kwargs: Any) -> Any:
     if name in IN_PLACE_SORTS:
         array[...] = getattr(sys.modules["numpy"], name)(array, *args, **kwargs)
         return None
@@ -673,7 +673,7 @@ def _object_copying(obj: Any, name: str, method: Any) -> Any:
             return method
 
         def bound(*args: Any, **kwargs: Any) -> Any:
-            return _on_copy(obj, name, method, args, kwargs)
+            return _on_copy(obj, name, args, kwargs)
 
         bound.__doc__ = getattr(method, "__doc__", None)
         return bound
@@ -682,7 +682,7 @@ def _object_copying(obj: Any, name: str, method: Any) -> Any:
         def unbound(self: Any, *args: Any, **kwargs: Any) -> Any:
             if not (isinstance(self, ndarray) and self.dtype.hasobject):
                 return method(self, *args, **kwargs)
-            return _on_copy(self, name, method, args, kwargs)
+            return _on_copy(self, name, args, kwargs)
 
         unbound.__doc__ = getattr(method, "__doc__", None)
         return unbound
