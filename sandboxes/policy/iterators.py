@@ -8,7 +8,8 @@ holds, and an inner ``next()`` that ends the iteration frees it mid-comparison (
 10, F1, F2, F4, F5). The code gets these as generators instead: a generator re-entered raises
 ``ValueError: generator already executing``, and every object a comparison sees is held by a
 local. Same arguments, same values, same laziness; ``type()`` shows a generator. The rest of
-``itertools`` holds references across its callbacks (``groupby`` is ``reentrancy.groupby``).
+``itertools`` holds references across its callbacks. ``groupby`` compared keys it held no
+reference to (round 9, F2): it is here too.
 """
 
 from __future__ import annotations
@@ -132,5 +133,67 @@ def _called(func: Callable[[], Any], sentinel: Any) -> Iterator[Any]:
         yield value
 
 
-def itertools_replacements() -> dict[str, Any]:
-    return {"accumulate": accumulate, "islice": islice, "zip_longest": zip_longest}
+_NOTHING = object()
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a is b or bool(a == b)
+
+
+class groupby:  # noqa: N801  (the name the code knows)
+    """``itertools.groupby`` in Python: CPython 3.11's compares the group's key with the current
+    one holding no reference to them, and the code's ``__eq__`` advancing the groups freed the
+    key it was comparing (red team round 9, F2). The same groups, the same laziness: moving on
+    ends the group before."""
+
+    __slots__ = ("_items", "_key", "_target", "_current", "_value", "_group")
+
+    def __init__(self, iterable: Any, key: Any = None) -> None:
+        self._items, self._key = iter(iterable), key
+        self._target = self._current = self._value = _NOTHING
+        self._group: object = _NOTHING
+
+    def __iter__(self) -> groupby:
+        return self
+
+    def _step(self) -> None:
+        value = next(self._items)
+        self._current = value if self._key is None else self._key(value)
+        self._value = value
+
+    def __next__(self) -> tuple[Any, Any]:
+        self._group = group = object()
+        while True:
+            if self._current is _NOTHING:
+                self._step()
+            elif self._target is _NOTHING or not _same(self._target, self._current):
+                break
+            else:
+                self._step()
+        self._target = target = self._current
+        return target, self._members(group, target)
+
+    def _members(self, group: object, target: Any) -> Any:
+        while self._group is group:
+            if self._current is _NOTHING:
+                try:
+                    self._step()
+                except StopIteration:
+                    return
+            if not _same(target, self._current):
+                return
+            value = self._value
+            self._current = self._value = _NOTHING
+            yield value
+
+
+groupby.__module__ = "itertools"
+
+
+def itertools_module(guards: Any, module: Any) -> dict[str, Any]:
+    return {
+        "accumulate": accumulate,
+        "groupby": groupby,
+        "islice": islice,
+        "zip_longest": zip_longest,
+    }

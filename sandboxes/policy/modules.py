@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandboxes.policy import reentrancy, replacements
+from sandboxes.policy import iterators, reentrancy, replacements
 from sandboxes.policy.classes import Frozen, safe_class, sandbox_class, shown_classes
 from sandboxes.policy.guards import Guards, is_immutable
 from sandboxes.policy.ruled import Ruling, Rulings, is_rebind
@@ -276,7 +276,7 @@ RULES: dict[str, ModuleRules] = {
     "struct": ModuleRules({}, replacements.struct_module),
     "array": ModuleRules({}, reentrancy.array_module),
     "collections": ModuleRules({}, reentrancy.collections_module),
-    "itertools": ModuleRules({}, reentrancy.itertools_module),
+    "itertools": ModuleRules({}, iterators.itertools_module),
     "numpy.ma.mrecords": ModuleRules(
         {name: _FILES for name in ("openfile", "fromtextfile")},
         replacements.numpy_mrecords_module,

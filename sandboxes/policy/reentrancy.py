@@ -55,7 +55,7 @@ that takes the code's values and can be resized is audited here (CPython 3.11):
 * ``struct.pack_into``, ``Struct.pack_into``, ``BytesIO.readinto``: hold a buffer export while
   they convert, so the target cannot be resized.
 * ``collections.deque`` (``index`` compares an item it holds no reference to: it runs over a
-  list of the items, F1 of round 9; ``itertools.groupby`` likewise, in Python), ``list``
+  list of the items, F1 of round 9; ``itertools.groupby`` likewise: ``iterators``), ``list``
   (``sort(key=)``, ``index``, ``count``, ``remove``, slices of step 1), ``dict``, ``set``:
   the interpreter checks for mutation during the callback (``deque mutated during
   iteration``, ``list modified during sort``) or re-reads sizes.
@@ -473,7 +473,7 @@ OrderedDict.__doc__ = _ODICT.__doc__
 CLASS_STANDINS[_ODICT] = OrderedDict
 
 
-# --- deque, groupby -------------------------------------------------------------------------
+# --- deque -----------------------------------------------------------------------------
 
 _DEQUE = collections.deque
 
@@ -496,71 +496,9 @@ class _IndexOverCopy(_DEQUE):  # type: ignore[type-arg]
 
 deque = _standin(_IndexOverCopy, _DEQUE, "collections")
 
-_NOTHING = object()
-
-
-def _same(a: Any, b: Any) -> bool:
-    return a is b or bool(a == b)
-
-
-class groupby:  # noqa: N801  (the name the code knows)
-    """``itertools.groupby`` in Python: CPython 3.11's compares the group's key with the current
-    one holding no reference to them, and the code's ``__eq__`` advancing the groups freed the
-    key it was comparing (red team round 9, F2). The same groups, the same laziness: moving on
-    ends the group before."""
-
-    __slots__ = ("_items", "_key", "_target", "_current", "_value", "_group")
-
-    def __init__(self, iterable: Any, key: Any = None) -> None:
-        self._items, self._key = iter(iterable), key
-        self._target = self._current = self._value = _NOTHING
-        self._group: object = _NOTHING
-
-    def __iter__(self) -> groupby:
-        return self
-
-    def _step(self) -> None:
-        value = next(self._items)
-        self._current = value if self._key is None else self._key(value)
-        self._value = value
-
-    def __next__(self) -> tuple[Any, Any]:
-        self._group = group = object()
-        while True:
-            if self._current is _NOTHING:
-                self._step()
-            elif self._target is _NOTHING or not _same(self._target, self._current):
-                break
-            else:
-                self._step()
-        self._target = target = self._current
-        return target, self._members(group, target)
-
-    def _members(self, group: object, target: Any) -> Any:
-        while self._group is group:
-            if self._current is _NOTHING:
-                try:
-                    self._step()
-                except StopIteration:
-                    return
-            if not _same(target, self._current):
-                return
-            value = self._value
-            self._current = self._value = _NOTHING
-            yield value
-
-
-groupby.__module__ = "itertools"
-
 
 def collections_module(guards: Any, module: types.ModuleType) -> dict[str, Any]:
     return {"UserList": UserList, "OrderedDict": OrderedDict, "deque": deque}
-
-
-def itertools_module(guards: Any, module: types.ModuleType) -> dict[str, Any]:
-    from sandboxes.policy.iterators import itertools_replacements
-
-    return {"groupby": groupby, **itertools_replacements()}
 
 
 def typing_aliases(module: types.ModuleType) -> dict[str, Any]:

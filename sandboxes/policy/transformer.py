@@ -255,8 +255,9 @@ class PolicyTransformer(RestrictingNodeTransformer):
     # guards, which hand the list a list. Plain keys (constants, slices of step 1) stay native.
 
     def _target_key(self, node: ast.AST, target: ast.expr, key: ast.expr) -> ast.expr:
-        """The key of an item in a target whose value is not in sight (unpacking, loops, ``with``,
-        augmented assignment): no extended slice of a list."""
+        """The key of an item store checked where the value is not in sight (unpacking, loops,
+        ``with``, augmented assignment, a name key after its value was made): no extended slice
+        of a list."""
         if isinstance(key, ast.Slice):
             key = _call("slice", *(part or ast.Constant(None) for part in _slice_parts(key)))
         if isinstance(target, ast.Name):
