@@ -21,6 +21,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
+from sandboxes._ahead import Ahead
 from sandboxes.base import DEFAULT_MAX_OUTPUT, Execution, SandboxError
 from sandboxes.worker import MAX_CONTAINERS, restore_tuples, too_many_containers
 
@@ -78,7 +79,8 @@ class WorkerClient:
     One run at a time (a lock); usable from any thread and from async code (no signals).
     ``close()`` from another thread ends a run in progress. ``fresh_start``: a ``start`` after
     the worker has run code spawns a new worker, so that nothing code left in the old one's
-    process (a patched runner, a thread) reaches the new session.
+    process (a patched runner, a thread) reaches the new session; once that has happened,
+    the next session's worker is started ahead (``sandboxes._ahead``).
     """
 
     def __init__(
@@ -105,7 +107,9 @@ class WorkerClient:
         self._closing = False  # close() is ending a run in another thread
         self._runs = 0
         self._max_stdout = int(self.options.get("max_output") or DEFAULT_MAX_OUTPUT) + 1_000
-        weakref.finalize(self, _kill_all, self._live)
+        # the next session's worker, once a session has been renewed (see sandboxes._ahead)
+        self._ahead = Ahead()
+        weakref.finalize(self, _kill_all, self._live, self._ahead.held)
 
     @property
     def transport(self) -> Transport | None:
@@ -117,8 +121,8 @@ class WorkerClient:
         with self._exclusive():
             self._tools = dict(tools or {})
             if self._live and self._fresh_start and self._ran:
-                transport = self._live.pop()
-                getattr(transport, "retire", transport.kill)()
+                self._renew()
+                return
             if self._live:
                 try:
                     self._handshake(self._live[0])
@@ -180,6 +184,7 @@ class WorkerClient:
                 transport.abort()
             self._lock.acquire()
         try:
+            self._ahead.cancel()
             self._discard()
             self._tools = {}
         finally:
@@ -206,6 +211,29 @@ class WorkerClient:
             finally:
                 self._owner = None
 
+    def _renew(self) -> None:
+        """Retire the worker that ran code, for one that has run none: the worker started
+        ahead if it is made and alive (with these tools it needs no message at all), else a
+        new one; then start the next session's ahead."""
+        transport = self._live.pop()
+        getattr(transport, "retire", transport.kill)()
+        spec = self._spec()
+        taken = self._ahead.take(spec, self.start_timeout)
+        if taken is not None and getattr(taken[0], "waiting", lambda: True)():
+            self._live.append(taken[0])
+            self._ran = False
+            try:
+                if not taken[1]:
+                    self._handshake(taken[0])
+            except (OSError, ProtocolError, SandboxError):
+                self._discard()
+                self._spawn_worker()
+        else:
+            if taken is not None:  # it died waiting
+                taken[0].kill()
+            self._spawn_worker()
+        self._ahead.prepare(spec, self._start_ahead)
+
     def _spawn_worker(self) -> None:
         self._ran = False
         self._live.append(self._spawn())
@@ -218,8 +246,23 @@ class WorkerClient:
             self._discard()
             raise
 
-    def _handshake(self, transport: Transport) -> None:
-        tools = {name: _describe_tool(fn) for name, fn in self._tools.items()}
+    def _spec(self) -> dict[str, str]:
+        """What a worker's ``start`` tells it of the tools: their names and descriptions."""
+        return {name: _describe_tool(fn) for name, fn in self._tools.items()}
+
+    def _start_ahead(self, tools: dict[str, str]) -> Transport:
+        """A new worker, started with ``tools``, for the next session (on ``Ahead``'s thread)."""
+        transport = self._spawn()
+        try:
+            self._handshake(transport, tools)
+            getattr(transport, "pin", list)()  # what retiring it will need, found now
+        except BaseException:
+            transport.kill()
+            raise
+        return transport
+
+    def _handshake(self, transport: Transport, tools: dict[str, str] | None = None) -> None:
+        tools = self._spec() if tools is None else tools
         nonce = _nonce()
         options = {**self.options, **getattr(transport, "start_options", {})}
         options.pop("op", None)
@@ -432,6 +475,7 @@ def _exit_reason(transport: Transport) -> str:
     return describe() if callable(describe) else "the worker process ended"
 
 
-def _kill_all(live: list[Transport]) -> None:
-    while live:
-        live.pop().kill()
+def _kill_all(*held: list[Transport]) -> None:
+    for live in held:
+        while live:
+            live.pop().kill()

@@ -29,7 +29,7 @@ import threading
 import time
 from pathlib import Path
 
-from sandboxes import boundary
+from sandboxes import _ahead, boundary
 from sandboxes._channel import FdChannel
 from sandboxes.base import SandboxError
 from sandboxes.zygote import REQUEST_SIZE
@@ -268,6 +268,7 @@ class ForkedTransport(FdChannel):
         self.status: int | None = None  # its wait status, once the zygote reaped it
         self._tail = b""
         self._closed = False
+        self._pinned: list[int] | None = None  # pidfds of the supervisor and the cell
 
     def waiting(self) -> bool:
         """Whether the worker still waits for its host (a spare may have died meanwhile)."""
@@ -301,19 +302,19 @@ class ForkedTransport(FdChannel):
             return
         pinned: list[int] = []
         try:
-            pinned = self._pin()
+            pinned = self.pin()
             self._signal(pinned)
         finally:
             self._wait_gone(pinned)
 
     def retire(self) -> None:
-        """``kill``, its signals and wait in a thread of its own (a worker a new session
-        replaces need not hold that session up); the processes are pinned here first, since
-        the channel's end makes the supervisor exit and its pid free for the zygote's next
-        fork, another sandbox's worker."""
+        """``kill``, its signals and wait on the background thread, a little later (a worker
+        a new session replaces need not hold that session up); the processes are pinned here
+        first, since the channel's end makes the supervisor exit and its pid free for the
+        zygote's next fork, another sandbox's worker."""
         if self._closed:
             return
-        pinned = self._pin()
+        pinned = self.pin()
 
         def finish() -> None:
             try:
@@ -321,13 +322,19 @@ class ForkedTransport(FdChannel):
             finally:
                 self._wait_gone(pinned)
 
-        threading.Thread(target=finish, daemon=True).start()
+        _ahead.later(finish, _ahead.DELAY)  # idle, and its channel unread: no hurry
 
-    def _pin(self) -> list[int]:
+    def pin(self) -> list[int]:
         """pidfds of the supervisor and the cell, each checked to be the child of the one
-        above it. Taken before the channel is shut: after, the supervisor exits, the zygote
-        reaps it and may fork a spare under the same pid in its namespace, which a lookup by
-        that pid would then find (and kill) instead."""
+        above it; taken once (a worker made ahead is pinned while it waits, so that retiring
+        it later costs no lookups). Taken before the channel is shut: after, the supervisor
+        exits, the zygote reaps it and may fork a spare under the same pid in its namespace,
+        which a lookup by that pid would then find (and kill) instead."""
+        if self._pinned is None:
+            self._pinned = self._find()
+        return self._pinned
+
+    def _find(self) -> list[int]:
         pinned: list[int] = []
         self.server.report(self, 1.0)  # its pid: reported right after the fork
         supervisor = self.supervisor_pid()
@@ -356,6 +363,7 @@ class ForkedTransport(FdChannel):
         finally:
             for pidfd in pinned:
                 os.close(pidfd)
+            self._pinned = []
             self.close_fds()
 
     def exit_reason(self) -> str:

@@ -9,8 +9,10 @@ same host under the same bubblewrap.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import textwrap
@@ -23,6 +25,7 @@ from typing import Any
 import pytest
 from processes import alive, cell_process, memory_holds, wait_gone
 
+from sandboxes import _ahead
 from sandboxes.forkserver import SPARES
 from sandboxes.local import LocalSandbox
 from sandboxes.zygote import SPARE_DELAY
@@ -226,6 +229,121 @@ def test_a_start_before_any_run_keeps_its_worker() -> None:
         sandbox.start({"tool": lambda: 1})
         assert sandbox.pid == first
         assert sandbox.run("tool()").value == 1
+
+
+def _ahead_pid(sandbox: LocalSandbox) -> int | None:
+    """The supervisor pid of the worker the sandbox has started ahead, once it is made."""
+    assert _ahead.settle()
+    held = sandbox._client._ahead.held
+    return held[0].supervisor_pid() if held else None
+
+
+@bwrap
+def test_renewed_sessions_take_a_worker_started_ahead_that_holds_nothing_of_them() -> None:
+    """Once a sandbox has renewed its session, the next session's worker is made in the
+    background (``sandboxes._ahead``): a fresh fork of the zygote, started with the session's
+    tools, that has run no code, and holds nothing of the session it replaces, whose worker
+    (implant and all) is gone."""
+    secret = "codeact-ahead-" + secrets.token_hex(8)
+    implant = textwrap.dedent(
+        f"""
+        import sandboxes.worker as worker
+        real = worker.Runner.run
+        def forged(self, code, timeout=None):
+            return {{**real(self, code, timeout), "stdout": "FORGED\\n"}}
+        worker.Runner.run = forged
+        kept = {secret!r} * 3
+        open("left-behind", "w").write(kept)
+        """
+    )
+    tools = {"add": lambda a, b: a + b}
+    with _unrestricted(timeout=10) as sandbox:
+        sandbox.run("1")
+        sandbox.start(tools)  # the first renewal: made now; the next is made ahead
+        ahead = _ahead_pid(sandbox)
+        assert ahead is not None and ahead != sandbox.pid
+        assert sandbox.run(implant).error is None
+        old = sandbox.pid
+        assert sandbox.run("print('real')").stdout == "FORGED\n"
+        assert ahead != old and not memory_holds(ahead, secret.encode())
+        assert not memory_holds(cell_process(ahead), secret.encode())
+        sandbox.start(tools)
+        assert sandbox.pid == ahead  # taken, not made
+        ex = sandbox.run("import os\nprint('real')\n(add(1, 2), os.listdir('.'))")
+        assert (ex.stdout, ex.value, ex.error) == ("real\n", (3, []), None)
+        assert _ahead.settle() and wait_gone(old)
+
+
+def test_a_worker_started_ahead_with_other_tools_is_started_again() -> None:
+    with LocalSandbox() as sandbox:
+        sandbox.run("1")
+        sandbox.start({"first": lambda: 1})
+        ahead = _ahead_pid(sandbox)
+        sandbox.run("first()")
+        sandbox.start({"second": lambda: 2})
+        assert sandbox.pid == ahead
+        assert sandbox.run("second()").value == 2
+        assert sandbox.run("first()").error.startswith("NameError")
+
+
+def test_close_and_collection_kill_the_worker_started_ahead() -> None:
+    for end in ("close", "drop"):
+        sandbox = LocalSandbox()
+        sandbox.run("1")
+        sandbox.start()
+        ahead = _ahead_pid(sandbox)
+        assert ahead is not None and alive(ahead)
+        if end == "close":
+            sandbox.close()
+        else:
+            del sandbox
+            gc.collect()
+        assert wait_gone(ahead), end
+
+
+def test_a_start_before_the_worker_ahead_is_begun_makes_its_own() -> None:
+    """Back to back, a start does not wait for the worker ahead's delay: it cancels it and
+    takes a worker from the fork server as before, leaving nothing behind."""
+    with LocalSandbox() as sandbox:
+        for i in range(5):
+            sandbox.run(f"x = {i}")
+            sandbox.start()
+            assert sandbox.run("'x' in dir()").value is False
+        assert _ahead.settle()
+        assert len(sandbox._client._ahead.held) <= 1
+
+
+def test_a_worker_ahead_that_died_waiting_is_replaced() -> None:
+    with LocalSandbox() as sandbox:
+        sandbox.run("1")
+        sandbox.start()
+        ahead = _ahead_pid(sandbox)
+        assert ahead is not None
+        os.kill(ahead, signal.SIGKILL)
+        assert wait_gone(ahead)
+        sandbox.run("2")
+        sandbox.start()
+        assert sandbox.pid not in (None, ahead)
+        assert sandbox.run("3").value == 3
+
+
+def test_a_failed_worker_ahead_leaves_start_to_make_one() -> None:
+    with LocalSandbox() as sandbox:
+        sandbox.run("1")
+        client = sandbox._client
+        real = client._spawn
+
+        def broken() -> Any:
+            if threading.current_thread().name == "codeact-later":
+                raise OSError("no worker for you")
+            return real()
+
+        client._spawn = broken
+        sandbox.start()
+        assert _ahead_pid(sandbox) is None
+        sandbox.run("2")
+        sandbox.start()
+        assert sandbox.run("3").value == 3
 
 
 def test_limits_are_each_sandboxs_own() -> None:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from processes import cell_process
 
-from sandboxes import Execution, make_sandbox
+from sandboxes import Execution, _ahead, make_sandbox
 from sandboxes._client import MAX_DEPTH, WorkerClient
 from sandboxes.boundary import BoundaryWarning
 from sandboxes.local import LocalSandbox, PipeTransport
@@ -842,11 +842,20 @@ def test_many_sandboxes_leave_no_descriptors_threads_or_processes() -> None:
 
     with LocalSandbox() as warm:
         warm.run("1")
+    gc.collect()  # sandboxes of earlier tests, and what they started ahead
+    assert _ahead.settle()
     before = (fds(), threading.active_count(), _children())
-    for _ in range(50):
+    for i in range(50):
         sandbox = LocalSandbox()
         sandbox.run("1")
+        sandbox.start()  # a new worker, after a run; the next one is started ahead
+        sandbox.run("2")
+        if i % 10 == 0:
+            time.sleep(0.2)  # it is made meanwhile (else it is cancelled and made now)
+        sandbox.start()
+        sandbox.run("3")
         sandbox.close()
+    assert _ahead.settle()
     assert (fds(), threading.active_count(), _children()) == before
 
 
