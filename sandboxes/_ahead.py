@@ -124,24 +124,31 @@ class _Job:
 #: its spares after a claim).
 DELAY = 0.05
 
+#: How long the thread, once idle, keeps looking at its jobs every ``DELAY`` seconds by itself
+#: before it sleeps until woken: while it looks, queuing a job wakes nothing (a wake-up costs
+#: the caller, a ``start()``, tens of microseconds on a virtual machine).
+LINGER = 2.0
+
 _jobs: list[tuple[float, int, Callable[[], None]]] = []  # a heap: when due, order, the job
 _wake = threading.Condition()
 _thread: threading.Thread | None = None
 _busy = False  # whether the thread runs a job
+_sleeping = False  # whether it waits to be woken (else it looks again within DELAY seconds)
 _count = itertools.count()
 
 
 def later(job: Callable[[], None], delay: float = 0.0) -> None:
     """Run ``job`` on this process's background thread once ``delay`` seconds have passed
-    (jobs run one at a time, the soonest due first; one that raises is logged)."""
+    (jobs run one at a time, the soonest due first; one that raises is logged). A job queued
+    while the thread lingers may wait up to ``DELAY`` seconds for its first look."""
     global _thread
     with _wake:
-        heapq.heappush(_jobs, entry := (time.monotonic() + delay, next(_count), job))
+        heapq.heappush(_jobs, (time.monotonic() + delay, next(_count), job))
         if _thread is None:  # started on first use, and again in a forked child of the host
             _thread = threading.Thread(target=_serve, name="codeact-later", daemon=True)
             _thread.start()
-        if _jobs[0] is entry:  # else the thread wakes for an earlier one anyway (a wake-up
-            _wake.notify()  # costs the caller tens of microseconds on a virtual machine)
+        if _sleeping:
+            _wake.notify()
 
 
 def settle(timeout: float = 10.0) -> bool:
@@ -158,13 +165,17 @@ def settle(timeout: float = 10.0) -> bool:
 
 
 def _serve() -> None:
-    global _busy
+    global _busy, _sleeping
+    idle_since = time.monotonic()
     while True:
         with _wake:
             _busy = False
             _wake.notify_all()  # for settle()
-            while not _jobs or (wait := _jobs[0][0] - time.monotonic()) > 0:
-                _wake.wait(wait if _jobs else None)
+            while not _jobs or _jobs[0][0] > (now := time.monotonic()):
+                _sleeping = now - idle_since >= LINGER
+                due = _jobs[0][0] - now if _jobs else None
+                _wake.wait(due if _sleeping else min(due or DELAY, DELAY))
+            _sleeping = False
             job = heapq.heappop(_jobs)[2]
             _busy = True
         try:
@@ -172,11 +183,12 @@ def _serve() -> None:
         except Exception:
             log.exception("a background job of the sandboxes failed")
         del job  # it may hold a client, which must be collectable while this thread waits
+        idle_since = time.monotonic()
 
 
 def _forget_thread() -> None:
-    global _jobs, _wake, _thread, _busy
-    _jobs, _wake, _thread, _busy = [], threading.Condition(), None, False
+    global _jobs, _wake, _thread, _busy, _sleeping
+    _jobs, _wake, _thread, _busy, _sleeping = [], threading.Condition(), None, False, False
 
 
 os.register_at_fork(after_in_child=_forget_thread)

@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
-from sandboxes._ahead import Ahead
+from sandboxes._ahead import DELAY, Ahead, later
 from sandboxes.base import DEFAULT_MAX_OUTPUT, Execution, SandboxError
 from sandboxes.worker import MAX_CONTAINERS, restore_tuples, too_many_containers
 
@@ -245,6 +245,8 @@ class WorkerClient:
         except BaseException:
             self._discard()
             raise
+        if (pin := getattr(self._live[0], "pin", None)) is not None:
+            later(pin, DELAY)  # what killing or retiring it needs, found off this thread
 
     def _spec(self) -> dict[str, str]:
         """What a worker's ``start`` tells it of the tools: their names and descriptions."""

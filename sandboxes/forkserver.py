@@ -269,6 +269,7 @@ class ForkedTransport(FdChannel):
         self._tail = b""
         self._closed = False
         self._pinned: list[int] | None = None  # pidfds of the supervisor and the cell
+        self._pinning = threading.Lock()
 
     def waiting(self) -> bool:
         """Whether the worker still waits for its host (a spare may have died meanwhile)."""
@@ -326,13 +327,17 @@ class ForkedTransport(FdChannel):
 
     def pin(self) -> list[int]:
         """pidfds of the supervisor and the cell, each checked to be the child of the one
-        above it; taken once (a worker made ahead is pinned while it waits, so that retiring
-        it later costs no lookups). Taken before the channel is shut: after, the supervisor
+        above it; taken once, by whichever thread asks first (``WorkerClient`` asks on the
+        background thread once a worker has started, so that killing or retiring it costs no
+        lookups). Taken before the channel is shut: after, the supervisor
         exits, the zygote reaps it and may fork a spare under the same pid in its namespace,
         which a lookup by that pid would then find (and kill) instead."""
-        if self._pinned is None:
-            self._pinned = self._find()
-        return self._pinned
+        with self._pinning:
+            if self._closed:
+                return []
+            if self._pinned is None:
+                self._pinned = self._find()
+            return self._pinned
 
     def _find(self) -> list[int]:
         pinned: list[int] = []
@@ -361,10 +366,11 @@ class ForkedTransport(FdChannel):
             for pidfd in pinned:
                 _readable(pidfd, max(0.0, deadline - time.monotonic()))
         finally:
-            for pidfd in pinned:
-                os.close(pidfd)
-            self._pinned = []
-            self.close_fds()
+            with self._pinning:
+                for pidfd in pinned:
+                    os.close(pidfd)
+                self._pinned = []
+                self.close_fds()
 
     def exit_reason(self) -> str:
         """How the supervisor ended (the zygote's report) and what it said on stderr."""
