@@ -329,9 +329,9 @@ class ForkedTransport(FdChannel):
         """pidfds of the supervisor and the cell, each checked to be the child of the one
         above it; taken once, by whichever thread asks first (``WorkerClient`` asks on the
         background thread once a worker has started, so that killing or retiring it costs no
-        lookups). Taken before the channel is shut: after, the supervisor
-        exits, the zygote reaps it and may fork a spare under the same pid in its namespace,
-        which a lookup by that pid would then find (and kill) instead."""
+        lookups). Taken before the channel is shut: after, the supervisor exits, the zygote
+        reaps it and may fork a spare under the same pid in its namespace, which a lookup by
+        that pid would then find (and kill) instead."""
         with self._pinning:
             if self._closed:
                 return []
