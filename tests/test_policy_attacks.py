@@ -6,6 +6,7 @@ process without the policy), must succeed: so each containment test fails if its
 
 from __future__ import annotations
 
+import abc
 import ast
 import contextlib
 import decimal
@@ -20,6 +21,7 @@ import sys
 import textwrap
 import time
 import types
+import typing
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -200,6 +202,31 @@ def test_corpus_is_large_and_ids_are_unique() -> None:
     assert len(ATTACKS) >= 60
     assert len(names) == len(set(names))
     assert set(names) >= SANDBOX_SPECIFIC
+
+
+def test_class_annotations_never_reach_a_host_table() -> None:
+    """Once host code has read ``abc.ABCMeta.__annotations__`` (the getter stores a dict in
+    the metaclass), every ABC without annotations of its own shows that dict: a store into an
+    ABC's annotations wrote the host's, and ``issubclass`` against ``typing``'s protocols then
+    failed in the host (found as an order-dependent failure of test_eval after the corpus). A
+    read on a host class without annotations stored a new dict in it, too."""
+    created = "__annotations__" not in abc.ABCMeta.__dict__
+    abc.ABCMeta.__annotations__  # noqa: B018  # what some host code does
+    try:
+        ex = _run_inline(
+            "import abc, json\n"
+            "class Reader(abc.ABC):\n    pass\n"
+            "Reader.__annotations__['gi_frame'] = int\n"
+            "json.JSONEncoder.__annotations__['poisoned'] = int\n"
+            "(Reader.__annotations__, json.JSONEncoder.__annotations__)"
+        )
+        assert (ex.error, ex.value) == (None, ({"gi_frame": "<class 'int'>"}, {}))
+        assert abc.ABCMeta.__dict__["__annotations__"] == {}
+        assert "__annotations__" not in json.JSONEncoder.__dict__
+        assert issubclass(int, typing.SupportsInt)
+    finally:
+        if created:
+            del abc.ABCMeta.__annotations__
 
 
 def test_poisoning_attempts_leave_the_host_intact() -> None:

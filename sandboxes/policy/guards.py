@@ -157,12 +157,13 @@ class Guards:
     def _read_underscore(self, obj: Any, name: str) -> Any:
         if is_dunder(name):
             if name in SAFE_DUNDER_DATA:
-                value = getattr(obj, name)
                 if name == "__annotations__":
-                    value = _unshared(obj, name, value)
-                    if type(value) is dict and value is not getattr(obj, name, None):
+                    table = _annotations(obj)
+                    value = _unshared(obj, name, table)
+                    if type(value) is dict and value is not table:
                         value.update((k, shown_classes(v)) for k, v in value.items())
                     return value
+                value = getattr(obj, name)
                 if name in ("__class__", "__origin__"):
                     return safe_class(value)
                 return shown_classes(value) if name in _CLASS_HOLDERS else value
@@ -459,6 +460,31 @@ def _pure(cls: type) -> bool:
 
 #: Dunder data that holds classes: each through ``shown_classes``.
 _CLASS_HOLDERS = frozenset({"__args__", "__parameters__"})
+
+
+#: ``type``'s own getter of ``__annotations__``, which a metaclass's attribute cannot shadow.
+_CLASS_ANNOTATIONS = type.__dict__["__annotations__"]
+
+
+def _annotations(obj: Any) -> Any:
+    """``obj.__annotations__``, never a host table by way of a class that has none of its own.
+
+    A class's ``__annotations__`` comes from ``type``'s getter, which stores a new dict in a
+    class that has none: read on a host class, that is a lasting change; and once a metaclass
+    has one (``abc.ABCMeta.__annotations__``, read by any host code), a class of that metaclass
+    without its own shows the metaclass's dict instead, so that a store into "its" annotations
+    wrote the host's (an ABC's ``gi_frame`` made every ``issubclass`` against a ``typing``
+    protocol fail). A class of the code's gets a table of its own from ``type``'s getter; a host
+    class without one gets a new empty dict, not stored in it."""
+    if not isinstance(obj, type):
+        return obj.__annotations__
+    # C types have none, and the getter says so (an AttributeError); it stores nothing there
+    if "__annotations__" in obj.__dict__ or is_own_class(obj) or not obj.__flags__ & _HEAPTYPE:
+        return _CLASS_ANNOTATIONS.__get__(obj, type(obj))
+    return {}
+
+
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
 
 
 def _unshared(obj: Any, name: str, value: Any) -> Any:
