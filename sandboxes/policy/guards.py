@@ -464,6 +464,7 @@ _CLASS_HOLDERS = frozenset({"__args__", "__parameters__"})
 
 #: ``type``'s own getter of ``__annotations__``, which a metaclass's attribute cannot shadow.
 _CLASS_ANNOTATIONS = type.__dict__["__annotations__"]
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made at run time, not a C type
 
 
 def _annotations(obj: Any) -> Any:
@@ -482,9 +483,6 @@ def _annotations(obj: Any) -> Any:
     if "__annotations__" in obj.__dict__ or is_own_class(obj) or not obj.__flags__ & _HEAPTYPE:
         return _CLASS_ANNOTATIONS.__get__(obj, type(obj))
     return {}
-
-
-_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE
 
 
 def _unshared(obj: Any, name: str, value: Any) -> Any:
